@@ -1,0 +1,77 @@
+"""Logging, configured once at start-up: JSON in production, readable console output in dev.
+
+Every event passes `mask_identity_numbers` last before rendering, so no run of 11 digits leaves
+the process in clear, whoever wrote the log call. Per-message context (canonical id, correlation
+id, source event id) is bound with `structlog.contextvars` for the duration of a handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Mapping, MutableMapping
+from typing import Any
+
+import structlog
+
+from hub.privacy import mask_text
+
+__all__ = ["configure_logging", "mask_identity_numbers"]
+
+
+def mask_identity_numbers(
+    _logger: object, _method: str, event_dict: MutableMapping[str, Any]
+) -> Mapping[str, Any]:
+    """structlog processor: mask identity numbers in every string value of the event."""
+    return {key: _mask_value(value) for key, value in event_dict.items()}
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) == 11:
+        return mask_text(str(value))
+    if isinstance(value, Mapping):
+        return {k: _mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask_value(v) for v in value]
+    return value
+
+
+def configure_logging(*, log_format: str, level: str = "INFO") -> None:
+    """Configure structlog and the standard library (FastStream, aiokafka) to render alike."""
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        mask_identity_numbers,
+    ]
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    )
+    structlog.configure(
+        processors=[*shared[:-2], structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared[:-2],
+        processors=[
+            structlog.processors.format_exc_info,
+            mask_identity_numbers,
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # aiokafka logs every reconnect attempt at ERROR; our own code reports what it means.
+    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLevelName(level)))

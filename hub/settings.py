@@ -1,0 +1,106 @@
+"""The hub's one settings object, built once at start-up and passed down.
+
+Every value can be set in the environment with the `HUB_` prefix; nested groups use a double
+underscore (`HUB_KAFKA__BOOTSTRAP_SERVERS`). Nothing else in the project reads the environment.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Environment", "HubSettings", "KafkaSettings", "LocalKafkaSettings", "TopicSettings"]
+
+# Only for dev and test: production refuses to start with it (see `_production_has_secrets`).
+_DEV_PERSON_KEY_SECRET = "justishub-dev-person-key-not-for-production"
+
+
+class Environment(StrEnum):
+    DEV = "dev"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class KafkaSettings(_Group):
+    """How the hub's clients reach the broker."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    client_id: str = "justishub"
+    request_timeout_ms: int = Field(default=30_000, ge=1_000)
+    # Records a stage takes from the broker at once; the whole batch's outputs are acknowledged
+    # before its offsets are committed, so this bounds both throughput and redelivery after a crash.
+    max_batch_records: int = Field(default=500, ge=1, le=10_000)
+    batch_timeout_ms: int = Field(default=100, ge=1)
+    linger_ms: int = Field(default=5, ge=0)
+    partitions: int = Field(default=6, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+
+class LocalKafkaSettings(_Group):
+    """The single-node broker `hub kafka up` runs on this machine (never in production)."""
+
+    port: int = Field(default=9092, ge=1, le=65_535)
+    controller_port: int = Field(default=9093, ge=1, le=65_535)
+    heap: str = "1g"
+    start_timeout_s: float = Field(default=90.0, gt=0)
+
+
+class TopicSettings(_Group):
+    """Topic names. Versioned: a breaking change to a topic's records is a new topic."""
+
+    in_koda: str = "in.koda.v1"
+    events: str = "hub.events.v1"
+    dlq: str = "hub.dlq.v1"
+
+
+class HubSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    env: Environment = Environment.DEV
+    data_dir: Path = Path(".hub")
+    log_format: str | None = Field(default=None, pattern="^(console|json)$")
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    kafka: KafkaSettings = KafkaSettings()
+    local_kafka: LocalKafkaSettings = LocalKafkaSettings()
+    topics: TopicSettings = TopicSettings()
+
+    # Key of the HMAC that turns an identity number into the pseudonymous person key.
+    person_key_secret: SecretStr = SecretStr(_DEV_PERSON_KEY_SECRET)
+    # Synthetic test identities (month + 40 / + 80): allowed unless production says otherwise.
+    allow_test_identities: bool | None = None
+    max_document_bytes: int = Field(default=1024 * 1024, ge=1_024)
+
+    @model_validator(mode="after")
+    def _production_has_secrets(self) -> Self:
+        if (
+            self.env is Environment.PRODUCTION
+            and self.person_key_secret.get_secret_value() == _DEV_PERSON_KEY_SECRET
+        ):
+            raise ValueError("HUB_PERSON_KEY_SECRET must be set in production")
+        return self
+
+    @property
+    def test_identities_allowed(self) -> bool:
+        if self.allow_test_identities is not None:
+            return self.allow_test_identities
+        return self.env is not Environment.PRODUCTION
+
+    @property
+    def effective_log_format(self) -> str:
+        if self.log_format is not None:
+            return self.log_format
+        return "json" if self.env is Environment.PRODUCTION else "console"

@@ -1,0 +1,109 @@
+"""The one error tree of the hub, with stable reason codes.
+
+    HubError                      anything the hub decides about a message
+    ├── PermanentError            the same input will fail the same way: dead-letter it at once
+    │   ├── InputRejected         the source document is not acceptable (bad XML, bad schema, ...)
+    │   ├── SignatureRejected     a signed message failed verification
+    │   └── ContractViolation     a recipient's own contract is not met
+    └── TransientError            the world may be different in a moment: retry with backoff
+
+Every leaf carries a `Reason`: a closed set of snake_case codes that dead-letter headers, metric
+labels, audit records and the console show. Codes are a published contract: never rename one,
+only add. The `detail` text is for people; it may contain personal data from the input and is
+masked by the hub before it is logged or written anywhere.
+
+Third-party exceptions (lxml, pydantic, cryptography, aiokafka) are translated into this tree by
+the code that called the library, `raise ... from exc`, and never travel further.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "ContractViolation",
+    "HubError",
+    "InputRejected",
+    "PermanentError",
+    "Reason",
+    "SignatureRejected",
+    "TransientError",
+]
+
+
+class Reason(StrEnum):
+    """Stable reason codes. Add new ones at the end of their group; never rename."""
+
+    # The source document, before it has a meaning.
+    TOO_LARGE = "too_large"
+    EMPTY_DOCUMENT = "empty_document"
+    INVALID_ENCODING = "invalid_encoding"
+    UNSUPPORTED_CONTENT_TYPE = "unsupported_content_type"
+    INVALID_XML = "invalid_xml"
+    FORBIDDEN_DTD = "forbidden_dtd"
+    WRONG_NAMESPACE = "wrong_namespace"
+    INVALID_JSON = "invalid_json"
+    SCHEMA_VIOLATION = "schema_violation"
+    # The source document's meaning: contract rules a schema cannot express.
+    INVALID_IDENTITY_NUMBER = "invalid_identity_number"
+    TEST_IDENTITY_NOT_ALLOWED = "test_identity_not_allowed"
+    INVALID_MUNICIPALITY_NUMBER = "invalid_municipality_number"
+    INVALID_DATE = "invalid_date"
+    BODY_MISMATCH = "body_mismatch"
+    STATUS_NOT_ALLOWED = "status_not_allowed"
+    # Signed messages.
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_KEY = "unknown_key"
+    # Recipients.
+    CONTRACT_VIOLATION = "contract_violation"
+    UNKNOWN_MUNICIPALITY = "unknown_municipality"
+    # Failures that are not the message's fault.
+    BROKER_UNAVAILABLE = "broker_unavailable"
+    TIMEOUT = "timeout"
+    RETRIES_EXHAUSTED = "retries_exhausted"
+    INTERNAL_ERROR = "internal_error"
+
+
+class HubError(Exception):
+    """Base of every error the hub raises about a message or an operation."""
+
+    reason: Reason = Reason.INTERNAL_ERROR
+    permanent: bool = True
+
+    def __init__(self, detail: str, *, reason: Reason | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if reason is not None:
+            self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.reason.value}: {self.detail}"
+
+
+class PermanentError(HubError):
+    """Retrying will not help: the record goes to the dead-letter topic at once."""
+
+
+class InputRejected(PermanentError):
+    """A source document the hub cannot translate."""
+
+    reason = Reason.SCHEMA_VIOLATION
+
+
+class SignatureRejected(PermanentError):
+    """A signed message that did not verify."""
+
+    reason = Reason.BAD_SIGNATURE
+
+
+class ContractViolation(PermanentError):
+    """A message that does not meet a recipient's contract."""
+
+    reason = Reason.CONTRACT_VIOLATION
+
+
+class TransientError(HubError):
+    """Retrying may help: the broker was away, a call timed out, a store was locked."""
+
+    reason = Reason.BROKER_UNAVAILABLE
+    permanent = False
