@@ -1,0 +1,11 @@
+"""Where each command group joins the root app. One line per group."""
+
+from __future__ import annotations
+
+import typer
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    """Attach every command group to `app`."""
