@@ -12,7 +12,7 @@ import typer
 from hub.settings import HubSettings
 from schemas.errors import HubError
 
-__all__ = ["app", "fail", "load_settings", "main", "user_errors"]
+__all__ = ["CliError", "app", "fail", "load_settings", "main", "user_errors"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
