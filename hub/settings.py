@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = ["Environment", "HubSettings", "KafkaSettings", "LocalKafkaSettings", "TopicSettings"]
 
 # Only for dev and test: production refuses to start with it (see `_production_has_secrets`).
-_DEV_PERSON_KEY_SECRET = "justishub-dev-person-key-not-for-production"
+_DEV_PERSON_KEY_SECRET = "justishub-dev-person-key-not-for-production"  # noqa: S105 - a published dev value; production refuses to start with it
 
 
 class Environment(StrEnum):

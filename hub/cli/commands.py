@@ -9,3 +9,6 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     """Attach every command group to `app`."""
+    from hub.cli import pipeline
+
+    pipeline.register(app)

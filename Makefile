@@ -1,0 +1,39 @@
+# The two commands of the README, and the few a developer needs besides.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run stop test lint types unit install clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make run: local Kafka, the topics, the hub in the foreground with the bundled samples.
+run: $(STAMP)
+	$(BIN)/hub kafka up
+	$(BIN)/hub topics ensure
+	$(BIN)/hub run --demo
+
+## make stop: stop the local Kafka that `make run` started.
+stop: $(STAMP)
+	$(BIN)/hub kafka down
+
+## make test: lint, types, then every test (the real broker included).
+test: lint types
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+types: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

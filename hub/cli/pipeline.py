@@ -1,0 +1,141 @@
+"""`hub run`, `hub publish`, `hub tail`, `hub demo`, `hub topics`: parse, hand over, print."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hub.bootstrap import build_hub, translation_context
+from hub.cli.app import CliError, load_settings, user_errors
+from hub.kafka.admin import ensure_topics
+from hub.kafka.reader import read_topic
+from hub.logs import configure_logging
+from hub.settings import HubSettings
+from hub.sources import Source, sources
+from hub.tools.demo import Journey, run_demo
+from hub.tools.publish import expand_paths, publish_documents
+from hub.tools.tail import as_json, as_text
+from hub.topics import catalogue
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("publish")(publish)
+    app.command("tail")(tail)
+    app.command("demo")(demo)
+    topics_app = typer.Typer(help="The hub's Kafka topics.", no_args_is_help=True)
+    topics_app.command("ensure")(topics_ensure)
+    app.add_typer(topics_app, name="topics")
+
+
+@user_errors
+def run(
+    demo: Annotated[
+        bool,
+        typer.Option("--demo", help="Once started, publish the samples and show each outcome."),
+    ] = False,
+) -> None:
+    """Run every stage of the hub in this process until Ctrl-C (or SIGTERM)."""
+    settings = load_settings()
+    configure_logging(log_format=settings.effective_log_format, level=settings.log_level)
+    asyncio.run(_serve(settings, demo=demo))
+
+
+async def _serve(settings: HubSettings, *, demo: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with build_hub(settings):
+        typer.echo(
+            f"hub: running against Kafka at {settings.kafka.bootstrap_servers}; Ctrl-C stops"
+        )
+        if demo:
+            _print_journeys(
+                await run_demo(settings, _all_sources(settings), translation_context(settings))
+            )
+        await stop.wait()
+    typer.echo("hub: stopped")
+
+
+@user_errors
+def publish(
+    files: Annotated[list[Path], typer.Argument(help="Documents, or folders of them.")],
+    source: Annotated[str, typer.Option("--source", help="Source system: koda.")] = "koda",
+) -> None:
+    """Put raw source documents on the source's inbound topic (a folder: all its documents)."""
+    settings = load_settings()
+    src = _source(settings, source)
+    paths = expand_paths(files, src.file_suffix)
+    if not paths:
+        raise CliError(f"no {src.file_suffix} documents in {', '.join(map(str, files))}")
+    docs = [(p, p.read_bytes()) for p in paths]
+    for done in asyncio.run(publish_documents(settings, src, docs, translation_context(settings))):
+        typer.echo(f"{done.path} → {done.position}")
+
+
+@user_errors
+def tail(
+    topic: Annotated[str, typer.Argument(help="Topic to read, from the beginning.")],
+    max_records: Annotated[int | None, typer.Option("--max", min=1, help="Stop after N.")] = None,
+    as_json_lines: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+) -> None:
+    """Print what is on a topic, decoded, from the beginning to its current end."""
+    settings = load_settings()
+
+    async def show() -> int:
+        count = 0
+        async for record in read_topic(
+            settings.kafka.bootstrap_servers, topic, max_records=max_records
+        ):
+            typer.echo(as_json(record) if as_json_lines else as_text(record))
+            count += 1
+        return count
+
+    count = asyncio.run(show())
+    if not as_json_lines:
+        typer.echo(f"({count} record{'s' if count != 1 else ''} on {topic})", err=True)
+
+
+@user_errors
+def demo() -> None:
+    """Publish the bundled sample documents to a running hub and show where each one went."""
+    settings = load_settings()
+    _print_journeys(
+        asyncio.run(run_demo(settings, _all_sources(settings), translation_context(settings)))
+    )
+
+
+@user_errors
+def topics_ensure() -> None:
+    """Create every topic the hub uses that does not exist yet."""
+    settings = load_settings()
+    created = asyncio.run(
+        ensure_topics(settings.kafka.bootstrap_servers, catalogue(settings), timeout=30.0)
+    )
+    names = [spec.name for spec in catalogue(settings)]
+    typer.echo(f"topics: {len(names)} in place ({len(created)} created now)")
+
+
+def _print_journeys(journeys: list[Journey]) -> None:
+    for journey in journeys:
+        typer.echo(f"{journey.path.parent.name}/{journey.path.name}  (in {journey.position})")
+        for line in journey.outcomes or ["→ no outcome yet (is the hub running?)"]:
+            typer.echo(f"    {line}")
+
+
+def _all_sources(settings: HubSettings) -> list[Source]:
+    return list(sources(settings).values())
+
+
+def _source(settings: HubSettings, name: str) -> Source:
+    known = sources(settings)
+    if name not in known:
+        raise CliError(f"unknown source {name!r}; known: {', '.join(sorted(known))}")
+    return known[name]

@@ -1,0 +1,108 @@
+"""Reading a topic without a consumer group: from the beginning (or given offsets) to its end.
+
+Operator tools (`hub tail`, the demo, dead-letter listings, audit checks) read this way: they take
+no part in the pipeline's consumer groups and commit nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from hub.pipeline.records import InboundRecord
+from schemas.errors import Reason, TransientError
+
+__all__ = ["end_offsets", "read_topic", "unreachable"]
+
+
+def unreachable(bootstrap_servers: str, exc: BaseException) -> TransientError:
+    return TransientError(
+        f"cannot reach Kafka at {bootstrap_servers} ({type(exc).__name__}); "
+        "is it running? (`hub kafka status`)",
+        reason=Reason.BROKER_UNAVAILABLE,
+    )
+
+
+@asynccontextmanager
+async def _consumer(bootstrap_servers: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+        request_timeout_ms=15_000,
+    )
+    try:
+        await consumer.start()
+    except KafkaError as exc:
+        await consumer.stop()
+        raise unreachable(bootstrap_servers, exc) from exc
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions is None:
+            await consumer.topics()  # refresh metadata once: the topic may be new
+            partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            raise TransientError(
+                f"topic {topic!r} does not exist", reason=Reason.BROKER_UNAVAILABLE
+            )
+        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+async def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
+    """The offset the next record of each partition of `topic` will get."""
+    async with _consumer(bootstrap_servers, topic) as consumer:
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        return {tp.partition: offset for tp, offset in ends.items()}
+
+
+async def read_topic(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    start: Mapping[int, int] | None = None,
+    max_records: int | None = None,
+    follow_s: float = 0.0,
+) -> AsyncIterator[InboundRecord]:
+    """Yield the records of `topic` from `start` (default: the beginning) to its current end.
+
+    With `follow_s`, keep waiting for new records until none has come for that many seconds.
+    Records of one partition come in offset order; partitions are interleaved.
+    """
+    async with _consumer(bootstrap_servers, topic) as consumer:
+        assigned = list(consumer.assignment())
+        for tp in assigned:
+            if start is not None and tp.partition in start:
+                consumer.seek(tp, start[tp.partition])
+            else:
+                await consumer.seek_to_beginning(tp)
+        ends = await consumer.end_offsets(assigned)
+        count = 0
+        idle_since = time.monotonic()
+        while max_records is None or count < max_records:
+            batch = await consumer.getmany(timeout_ms=200, max_records=500)
+            for records in batch.values():
+                for raw in records:
+                    yield InboundRecord.from_consumer_record(raw)
+                    count += 1
+                    if max_records is not None and count >= max_records:
+                        return
+            if batch:
+                idle_since = time.monotonic()
+            elif await _at_end(consumer, ends) and time.monotonic() - idle_since >= follow_s:
+                return
+            await asyncio.sleep(0)
+
+
+async def _at_end(consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, int]) -> bool:
+    for tp, end in ends.items():
+        if await consumer.position(tp) < end:
+            return False
+    return True

@@ -1,0 +1,78 @@
+"""The few lines of Kafka around a stage: consume a batch, run it, commit only when it is safe.
+
+Ack policy, stated on purpose: MANUAL. FastStream's default would auto-commit, and a crash could
+then lose what was in flight. Here the batch's offsets are committed (`ack`) only after the
+runner returns, i.e. after the broker acknowledged every output and dead-letter entry of the
+batch. If it could not, the batch is rewound (`nack`) after a pause and consumed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from hub.pipeline.records import InboundRecord
+from hub.pipeline.runner import RecordOutcome, StageRunner
+from hub.settings import KafkaSettings
+
+__all__ = ["OutcomeHook", "subscribe_stage"]
+
+log = structlog.get_logger(__name__)
+
+# Seconds to wait before consuming a batch again whose outputs the broker did not acknowledge.
+_REWIND_PAUSE_S = 2.0
+
+
+# Called with a batch's acknowledged outcomes before the commit (the audit trail hooks in here).
+OutcomeHook = Callable[[list[RecordOutcome]], Awaitable[None]]
+
+
+async def _no_decoding(_message: Any) -> None:
+    # The step reads the raw bytes itself: a body FastStream cannot decode must reach the step
+    # (and the dead-letter topic), never fail inside the client.
+    return None
+
+
+def subscribe_stage(
+    broker: KafkaBroker,
+    runner: StageRunner,
+    *,
+    topic: str,
+    group_id: str,
+    kafka: KafkaSettings,
+    after: OutcomeHook | None = None,
+    description: str = "",
+) -> None:
+    """Register `runner` as the handler of `topic` for consumer group `group_id`."""
+    subscriber = broker.subscriber(
+        topic,
+        group_id=group_id,
+        batch=True,
+        max_records=kafka.max_batch_records,
+        batch_timeout_ms=kafka.batch_timeout_ms,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_no_decoding,
+        title=f"{topic}:{runner.stage}",
+        description=description or f"Stage {runner.stage} consumes {topic}.",
+    )
+
+    @subscriber
+    async def handle(message: KafkaMessage) -> None:
+        records = [InboundRecord.from_consumer_record(r) for r in message.raw_message]
+        try:
+            outcomes = await runner.run_batch(records)
+            if after is not None:
+                await after(outcomes)
+        except Exception:
+            log.exception("batch.rewound", stage=runner.stage, records=len(records))
+            await asyncio.sleep(_REWIND_PAUSE_S)
+            await message.nack()
+            return
+        await message.ack()

@@ -1,0 +1,50 @@
+"""Names of the Kafka headers the hub reads and writes: a published contract, like the topics."""
+
+from __future__ import annotations
+
+__all__ = [
+    "CONTENT_TYPE",
+    "CORRELATION_ID",
+    "DLQ_ATTEMPTS",
+    "DLQ_ERROR_CLASS",
+    "DLQ_FIRST_FAILURE",
+    "DLQ_ID",
+    "DLQ_KEY",
+    "DLQ_LAST_FAILURE",
+    "DLQ_OFFSET",
+    "DLQ_PARTITION",
+    "DLQ_PREFIX",
+    "DLQ_REASON",
+    "DLQ_REASON_TEXT",
+    "DLQ_STAGE",
+    "DLQ_TIME",
+    "DLQ_TOPIC",
+    "EVENT_ID",
+    "EVENT_TYPE",
+    "SOURCE_EVENT_ID",
+]
+
+# Set by publishers (optional) and kept by the hub.
+CONTENT_TYPE = "content-type"
+CORRELATION_ID = "correlation-id"
+
+# On every canonical event, so consumers can filter and trace without parsing the value.
+EVENT_ID = "hub-event-id"
+EVENT_TYPE = "hub-event-type"
+SOURCE_EVENT_ID = "hub-source-event-id"
+
+# Added to a dead-letter entry; the input's own headers are kept before them, unchanged.
+DLQ_PREFIX = "hub-dlq-"
+DLQ_ID = "hub-dlq-id"
+DLQ_STAGE = "hub-dlq-stage"
+DLQ_REASON = "hub-dlq-reason"
+DLQ_REASON_TEXT = "hub-dlq-reason-text"
+DLQ_ERROR_CLASS = "hub-dlq-error-class"
+DLQ_ATTEMPTS = "hub-dlq-attempts"
+DLQ_FIRST_FAILURE = "hub-dlq-first-failure"
+DLQ_LAST_FAILURE = "hub-dlq-last-failure"
+DLQ_TOPIC = "hub-dlq-topic"
+DLQ_PARTITION = "hub-dlq-partition"
+DLQ_OFFSET = "hub-dlq-offset"
+DLQ_KEY = "hub-dlq-key"
+DLQ_TIME = "hub-dlq-time"

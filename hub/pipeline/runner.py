@@ -1,0 +1,177 @@
+"""Runs one stage over a batch of inputs, and decides what every failure does.
+
+A stage's step is a plain function: one inbound record in, the records to publish out, or a
+`HubError`. The runner around it:
+
+1. applies the step to each record in order; a `TransientError` is retried with exponential
+   backoff up to a bound, then dead-lettered as `retries_exhausted`; a `PermanentError` is
+   dead-lettered at once; any other exception is a bug in the step, dead-lettered as
+   `internal_error` so that one record can never stop its partition;
+2. puts every output and dead-letter entry of the batch in flight, then waits until the broker
+   has acknowledged each one;
+3. only then returns, so the caller commits the batch's offsets after everything it produced is
+   safe. If an acknowledgement cannot be had, it raises `DeliveryFailed` and the caller must not
+   commit: the batch is consumed again, and the deterministic ids make the repeats harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import structlog
+
+from hub.pipeline.deadletter import Failure, dead_letter
+from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord, Position
+from hub.pipeline.sink import RecordSink
+from schemas.errors import HubError, PermanentError, Reason, TransientError
+
+__all__ = [
+    "DeliveryFailed",
+    "RecordOutcome",
+    "RetryPolicy",
+    "StageRunner",
+    "Step",
+]
+
+log = structlog.get_logger(__name__)
+
+Step = Callable[[InboundRecord], Sequence[OutboundRecord]]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DeliveryFailed(TransientError):
+    """The broker did not acknowledge an output: the batch must not be committed."""
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with a bound: a record is never retried forever."""
+
+    max_attempts: int = 5
+    base_delay_s: float = 0.2
+    max_delay_s: float = 5.0
+
+    def delay(self, attempt: int) -> float:
+        return float(min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """What became of one input: its acknowledged outputs, or its acknowledged dead-letter entry."""
+
+    record: InboundRecord
+    deliveries: tuple[Delivery, ...]
+    failure: Failure | None = None
+
+    @property
+    def dead_lettered(self) -> bool:
+        return self.failure is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    record: InboundRecord
+    outputs: tuple[OutboundRecord, ...]
+    failure: Failure | None
+
+
+class StageRunner:
+    def __init__(
+        self,
+        *,
+        stage: str,
+        step: Step,
+        sink: RecordSink,
+        dlq_topic: str,
+        retry: RetryPolicy | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.stage = stage
+        self._step = step
+        self._sink = sink
+        self._dlq_topic = dlq_topic
+        self._retry = retry or RetryPolicy()
+        self._clock = clock
+
+    async def run_batch(self, records: Sequence[InboundRecord]) -> list[RecordOutcome]:
+        """Process `records` in order; return once every resulting record is acknowledged."""
+        planned = [await self._apply(record) for record in records]
+        outcomes = await self._deliver(planned)
+        log.debug("batch.done", stage=self.stage, records=len(records))
+        return outcomes
+
+    async def _apply(self, record: InboundRecord) -> _Planned:
+        first_failure: datetime | None = None
+        attempt = 0
+        with structlog.contextvars.bound_contextvars(stage=self.stage, input=str(record.position)):
+            while True:
+                attempt += 1
+                try:
+                    return _Planned(record, tuple(self._step(record)), None)
+                except TransientError as exc:
+                    first_failure = first_failure or self._clock()
+                    if attempt >= self._retry.max_attempts:
+                        exhausted = _exhausted(exc, attempt)
+                        return self._failed(record, exhausted, type(exc), attempt, first_failure)
+                    log.warning("step.retry", reason=exc.reason.value, attempt=attempt)
+                    await asyncio.sleep(self._retry.delay(attempt))
+                except HubError as exc:
+                    return self._failed(record, exc, type(exc), attempt, first_failure)
+                except Exception as exc:
+                    log.exception("step.bug", error_class=type(exc).__name__)
+                    bug = PermanentError(
+                        f"{type(exc).__name__}: {exc}", reason=Reason.INTERNAL_ERROR
+                    )
+                    return self._failed(record, bug, type(exc), attempt, first_failure)
+
+    def _failed(
+        self,
+        record: InboundRecord,
+        error: HubError,
+        cause: type[BaseException],
+        attempts: int,
+        first: datetime | None,
+    ) -> _Planned:
+        now = self._clock()
+        log.info("record.dead_lettered", reason=error.reason.value, detail=error.detail)
+        failure = Failure(error, cause.__name__, attempts, first or now, now)
+        return _Planned(record, (), failure)
+
+    async def _deliver(self, planned: Sequence[_Planned]) -> list[RecordOutcome]:
+        sends: list[tuple[int, OutboundRecord]] = []
+        acks: list[Awaitable[Position]] = []
+        try:
+            for index, item in enumerate(planned):
+                for out in self._outputs(item):
+                    acks.append(await self._sink.send(out))
+                    sends.append((index, out))
+        except TransientError as exc:
+            await asyncio.gather(*acks, return_exceptions=True)
+            raise DeliveryFailed(f"could not hand a record to the broker: {exc.detail}") from exc
+        # Wait for every acknowledgement, even after a failure, so none is left unobserved.
+        results = await asyncio.gather(*acks, return_exceptions=True)
+        deliveries: list[list[Delivery]] = [[] for _ in planned]
+        for (index, out), result in zip(sends, results, strict=True):
+            if isinstance(result, BaseException):
+                raise DeliveryFailed(f"no acknowledgement from the broker: {result}") from result
+            deliveries[index].append(Delivery(out, result))
+        return [
+            RecordOutcome(item.record, tuple(done), item.failure)
+            for item, done in zip(planned, deliveries, strict=True)
+        ]
+
+    def _outputs(self, item: _Planned) -> tuple[OutboundRecord, ...]:
+        if item.failure is None:
+            return item.outputs
+        return (dead_letter(item.record, item.failure, stage=self.stage, topic=self._dlq_topic),)
+
+
+def _exhausted(last: TransientError, attempts: int) -> PermanentError:
+    detail = f"gave up after {attempts} attempts; last error {last.reason.value}: {last.detail}"
+    return PermanentError(detail, reason=Reason.RETRIES_EXHAUSTED)

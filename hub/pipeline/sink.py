@@ -1,0 +1,51 @@
+"""Where a stage's outbound records go: an interface, and a real in-memory implementation.
+
+`send` hands a record over and returns at once with an awaitable of its position, so a stage can
+put a whole batch in flight and then wait for every acknowledgement before it commits its input.
+The Kafka implementation is `hub.kafka.producer.KafkaRecordSink`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Awaitable
+from typing import Protocol
+
+from hub.pipeline.records import OutboundRecord, Position
+from schemas.errors import TransientError
+
+__all__ = ["MemorySink", "RecordSink"]
+
+
+class RecordSink(Protocol):
+    async def send(self, record: OutboundRecord) -> Awaitable[Position]:
+        """Queue `record`; the returned awaitable resolves once the broker has acknowledged it.
+
+        Raises (or the awaitable raises) `schemas.errors.TransientError` when it cannot.
+        """
+        ...
+
+
+class MemorySink:
+    """Keeps records per topic in order, with offsets; partition 0 unless a test says otherwise.
+
+    `fail_next` makes the next n sends fail transiently, as a broker outage would.
+    """
+
+    def __init__(self) -> None:
+        self.topics: dict[str, list[OutboundRecord]] = defaultdict(list)
+        self.fail_next = 0
+
+    async def send(self, record: OutboundRecord) -> Awaitable[Position]:
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            raise TransientError("memory sink told to fail")
+        log = self.topics[record.topic]
+        log.append(record)
+        done: asyncio.Future[Position] = asyncio.get_running_loop().create_future()
+        done.set_result(Position(record.topic, 0, len(log) - 1))
+        return done
+
+    def values(self, topic: str) -> list[bytes]:
+        return [r.value for r in self.topics.get(topic, [])]

@@ -1,0 +1,97 @@
+"""`hub demo`: publish the bundled sample documents and show where each one went."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from adapters.context import TranslationContext
+
+from hub.kafka.reader import end_offsets, read_topic
+from hub.pipeline import headers as h
+from hub.pipeline.records import InboundRecord, Position
+from hub.settings import HubSettings
+from hub.sources import Source
+from hub.tools.publish import publish_documents
+from schemas.errors import HubError
+
+__all__ = ["Journey", "bundled_samples", "run_demo"]
+
+
+@dataclass
+class Journey:
+    """Where one published document ended up."""
+
+    path: Path
+    position: Position
+    source_event_id: str | None
+    outcomes: list[str]
+
+
+def bundled_samples(source: Source) -> list[Path]:
+    folder = resources.files("hub.demo") / "samples" / source.name
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(source.file_suffix))
+
+
+async def run_demo(
+    settings: HubSettings,
+    sources: Sequence[Source],
+    context: TranslationContext,
+    *,
+    timeout_s: float = 60.0,
+) -> list[Journey]:
+    """Publish every bundled sample and wait (up to `timeout_s`) until each has an outcome."""
+    bootstrap, topics = settings.kafka.bootstrap_servers, settings.topics
+    starts = {t: await end_offsets(bootstrap, t) for t in (topics.events, topics.dlq)}
+    journeys: list[Journey] = []
+    for source in sources:
+        paths = bundled_samples(source)
+        docs = [(p, p.read_bytes()) for p in paths]
+        published = await publish_documents(settings, source, docs, context)
+        journeys += [
+            Journey(p.path, p.position, _source_event_id(source, doc, context), [])
+            for p, (_, doc) in zip(published, docs, strict=True)
+        ]
+    deadline = time.monotonic() + timeout_s
+    while any(not j.outcomes for j in journeys) and time.monotonic() < deadline:
+        for topic, start in starts.items():
+            async for record in read_topic(bootstrap, topic, start=start):
+                _match(record, journeys)
+        await asyncio.sleep(0.5)
+    return journeys
+
+
+def _source_event_id(source: Source, document: bytes, context: TranslationContext) -> str | None:
+    try:
+        return source.translate(document, context).sourceeventid
+    except HubError:
+        return None
+
+
+def _match(record: InboundRecord, journeys: list[Journey]) -> None:
+    dlq_topic = record.header(h.DLQ_TOPIC)
+    for journey in journeys:
+        if dlq_topic is not None:
+            origin = Position(
+                dlq_topic,
+                int(record.header(h.DLQ_PARTITION) or -1),
+                int(record.header(h.DLQ_OFFSET) or -1),
+            )
+            hit = origin == journey.position
+            line = (
+                f"→ {record.position}  dead-lettered: {record.header(h.DLQ_REASON)}: "
+                f"{record.header(h.DLQ_REASON_TEXT)}"
+            )
+        else:
+            sid = record.header(h.SOURCE_EVENT_ID)
+            hit = sid is not None and sid == journey.source_event_id
+            line = (
+                f"→ {record.position}  {record.header(h.EVENT_TYPE)}  "
+                f"id {record.header(h.EVENT_ID)}"
+            )
+        if hit and line not in journey.outcomes:
+            journey.outcomes.append(line)

@@ -1,0 +1,28 @@
+"""Every topic the hub uses, with its partitions and retention. Created explicitly, never by
+auto-create, so a typo in a topic name is an error instead of a new empty topic."""
+
+from __future__ import annotations
+
+from hub.kafka.admin import TopicSpec
+from hub.settings import HubSettings
+
+__all__ = ["catalogue"]
+
+_DAY_MS = 24 * 60 * 60 * 1000
+
+
+def catalogue(settings: HubSettings) -> list[TopicSpec]:
+    kafka, topics = settings.kafka, settings.topics
+    partitions, replicas = kafka.partitions, kafka.replication_factor
+
+    def spec(name: str, retention_days: int) -> TopicSpec:
+        config = {"cleanup.policy": "delete", "retention.ms": str(retention_days * _DAY_MS)}
+        return TopicSpec(name, partitions, replicas, config)
+
+    return [
+        # Inbound documents are replayable from the source for a week.
+        spec(topics.in_koda, 7),
+        spec(topics.events, 30),
+        # Operators must have time to fix a cause and replay.
+        spec(topics.dlq, 90),
+    ]

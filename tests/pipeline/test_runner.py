@@ -1,0 +1,125 @@
+"""The stage runner's decisions, on the in-memory sink: what each kind of failure does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from hub.pipeline import headers as h
+from hub.pipeline.records import InboundRecord, OutboundRecord, Position
+from hub.pipeline.runner import DeliveryFailed, RetryPolicy, StageRunner
+from hub.pipeline.sink import MemorySink
+from schemas.errors import InputRejected, Reason, TransientError
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+FAST = RetryPolicy(max_attempts=3, base_delay_s=0.0, max_delay_s=0.0)
+
+
+def record(
+    offset: int, value: bytes = b"doc", headers: tuple[tuple[str, bytes], ...] = ()
+) -> InboundRecord:
+    return InboundRecord(Position("in.test.v1", 2, offset), b"k", value, headers)
+
+
+def echo(rec: InboundRecord) -> Sequence[OutboundRecord]:
+    if rec.value.startswith(b"bad"):
+        raise InputRejected("the document says bad 12838545619", reason=Reason.INVALID_XML)
+    return [OutboundRecord("out.v1", rec.key, rec.value.upper())]
+
+
+def runner(step=echo, sink: MemorySink | None = None) -> tuple[StageRunner, MemorySink]:  # type: ignore[no-untyped-def]
+    sink = sink or MemorySink()
+    return StageRunner(
+        stage="test", step=step, sink=sink, dlq_topic="dlq", retry=FAST, clock=lambda: NOW
+    ), sink
+
+
+async def test_outputs_are_published_in_input_order() -> None:
+    stage, sink = runner()
+    outcomes = await stage.run_batch([record(0, b"a"), record(1, b"b")])
+    assert sink.values("out.v1") == [b"A", b"B"]
+    assert [o.deliveries[0].position.offset for o in outcomes] == [0, 1]
+
+
+async def test_permanent_failure_is_dead_lettered_with_everything_needed_to_replay() -> None:
+    original = ((h.CONTENT_TYPE, b"application/xml"), ("x-raw", b"\xff\x00"))
+    stage, sink = runner()
+    outcomes = await stage.run_batch([record(7, b"bad doc", original), record(8, b"good")])
+
+    assert sink.values("out.v1") == [b"GOOD"], "the record after a bad one still comes through"
+    (entry,) = sink.topics["dlq"]
+    assert entry.value == b"bad doc"
+    assert entry.key == b"k"
+    assert entry.headers[:2] == original, "the input's own headers are kept byte for byte"
+    assert entry.header(h.DLQ_REASON) == "invalid_xml"
+    assert entry.header(h.DLQ_STAGE) == "test"
+    assert (
+        entry.header(h.DLQ_TOPIC),
+        entry.header(h.DLQ_PARTITION),
+        entry.header(h.DLQ_OFFSET),
+    ) == ("in.test.v1", "2", "7")
+    assert entry.header(h.DLQ_ATTEMPTS) == "1"
+    assert entry.header(h.DLQ_ERROR_CLASS) == "InputRejected"
+    assert "12838545619" not in (entry.header(h.DLQ_REASON_TEXT) or "")
+    assert outcomes[0].dead_lettered
+    assert not outcomes[1].dead_lettered
+
+
+async def test_transient_failure_recovers_after_retries() -> None:
+    calls = []
+
+    def flaky(rec: InboundRecord) -> Sequence[OutboundRecord]:
+        calls.append(rec.position.offset)
+        if len(calls) < 3:
+            raise TransientError("lookup timed out", reason=Reason.TIMEOUT)
+        return echo(rec)
+
+    stage, sink = runner(flaky)
+    await stage.run_batch([record(0, b"x")])
+    assert calls == [0, 0, 0]
+    assert sink.values("out.v1") == [b"X"]
+    assert not sink.topics.get("dlq")
+
+
+async def test_exhausted_retries_are_dead_lettered_with_the_last_error() -> None:
+    def down(rec: InboundRecord) -> Sequence[OutboundRecord]:
+        raise TransientError("store locked", reason=Reason.TIMEOUT)
+
+    stage, sink = runner(down)
+    await stage.run_batch([record(0)])
+    (entry,) = sink.topics["dlq"]
+    assert entry.header(h.DLQ_REASON) == "retries_exhausted"
+    assert entry.header(h.DLQ_ATTEMPTS) == "3"
+    assert entry.header(h.DLQ_ERROR_CLASS) == "TransientError"
+    assert "timeout: store locked" in (entry.header(h.DLQ_REASON_TEXT) or "")
+
+
+async def test_a_bug_in_a_step_dead_letters_the_record_and_the_stream_goes_on() -> None:
+    def buggy(rec: InboundRecord) -> Sequence[OutboundRecord]:
+        if rec.position.offset == 0:
+            raise KeyError("oops")
+        return echo(rec)
+
+    stage, sink = runner(buggy)
+    await stage.run_batch([record(0), record(1, b"next")])
+    assert sink.topics["dlq"][0].header(h.DLQ_REASON) == "internal_error"
+    assert sink.topics["dlq"][0].header(h.DLQ_ERROR_CLASS) == "KeyError"
+    assert sink.values("out.v1") == [b"NEXT"]
+
+
+async def test_an_unacknowledged_output_fails_the_batch_so_it_is_not_committed() -> None:
+    sink = MemorySink()
+    sink.fail_next = 2
+    stage, _ = runner(sink=sink)
+    with pytest.raises(DeliveryFailed):
+        await stage.run_batch([record(0, b"a"), record(1, b"b")])
+
+
+async def test_dead_letter_id_is_the_same_when_the_same_input_fails_again() -> None:
+    stage, sink = runner()
+    await stage.run_batch([record(3, b"bad")])
+    await stage.run_batch([record(3, b"bad")])
+    first, second = sink.topics["dlq"]
+    assert first.header(h.DLQ_ID) == second.header(h.DLQ_ID)
