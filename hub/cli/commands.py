@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from hub.cli.kafka import kafka_app
+
 __all__ = ["register"]
 
 
 def register(app: typer.Typer) -> None:
     """Attach every command group to `app`."""
+    app.add_typer(kafka_app, name="kafka")
