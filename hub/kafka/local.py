@@ -12,7 +12,8 @@ The work directory (default `.hub/kafka` in the checkout) holds one broker:
 The jars live in `libs_dir` (default `.hub/kafka/libs`), shared by the dev broker and the test
 suite, and are copied again by Maven only when the pom changes. A recorded pid is trusted only
 while that process's command line names `kafka.Kafka` and this work directory's properties file,
-so a stale pid file never gets someone else's process signalled. Linux: this reads /proc.
+so a stale pid file never gets someone else's process signalled; without a pid file, the broker
+is found by that command line. Linux: this reads /proc.
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ class LocalKafka:
 
     def stop(self, timeout: float = 30.0) -> int | None:
         """Stop the broker: SIGTERM, SIGKILL after `timeout`. Its pid, None when not running."""
-        if not self._pid_file.exists():
+        if not self._work.exists():
             return None
         with self._locked():
             pid = self._our_pid()
@@ -181,6 +182,8 @@ class LocalKafka:
     def _start(self, timeout: float) -> KafkaStatus:
         java = self._java()
         self._check_ports_free()
+        # Also for a formatted data directory: the pom may have changed since.
+        self.ensure_jars()
         self._format()
         self._write_properties()
         proc = self._spawn(java)
@@ -325,9 +328,11 @@ class LocalKafka:
 
     def _our_pid(self) -> int | None:
         pid = _read_pid(self._pid_file)
-        if pid is None or not _is_broker(pid, self._properties):
-            return None
-        return pid
+        if pid is not None and _is_broker(pid, self._properties):
+            return pid
+        # Without a pid file (`hub kafka up` killed right after the start, a person tidying up)
+        # the broker still names our properties file on its command line.
+        return next(_brokers_using(self._properties), None)
 
     def _log_tail(self) -> str:
         summary = _last_lines(_read_text(self._console_log) or "")
@@ -475,6 +480,12 @@ def _can_bind(port: int) -> bool:
         except OSError:
             return False
     return True
+
+
+def _brokers_using(properties: Path) -> Iterator[int]:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _is_broker(int(entry.name), properties):
+            yield int(entry.name)
 
 
 def _is_broker(pid: int, properties: Path) -> bool:
