@@ -67,6 +67,9 @@ async def ensure_topics(
     write to them at once.
     """
     wanted = list(specs)
+    names = [spec.name for spec in wanted]
+    if len(set(names)) != len(names):
+        raise ValueError(f"a topic is named twice in {names}")
 
     async def create(admin: Any) -> list[str]:
         existing = set(await admin.list_topics())

@@ -93,3 +93,9 @@ async def test_an_unreachable_broker_is_a_transient_error() -> None:
 def test_invalid_specs_are_refused_at_once(name: str, partitions: int) -> None:
     with pytest.raises(ValueError, match="topic"):
         TopicSpec(name, partitions)
+
+
+async def test_a_topic_named_twice_is_refused_before_asking_kafka() -> None:
+    specs = [TopicSpec("twice", 1), TopicSpec("twice", 2)]
+    with pytest.raises(ValueError, match="named twice"):
+        await ensure_topics("127.0.0.1:1", specs, timeout=1)
