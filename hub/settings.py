@@ -51,8 +51,16 @@ class LocalKafkaSettings(_Group):
 
     port: int = Field(default=9092, ge=1, le=65_535)
     controller_port: int = Field(default=9093, ge=1, le=65_535)
-    heap: str = "1g"
+    # The JVM's -Xmx, checked here so that a typo is a settings error and not a JVM that
+    # refuses to start.
+    heap: str = Field(default="1g", pattern="^[1-9][0-9]*[kKmMgG]?$")
     start_timeout_s: float = Field(default=90.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> Self:
+        if self.port == self.controller_port:
+            raise ValueError("port and controller_port must differ")
+        return self
 
 
 class TopicSettings(_Group):
