@@ -1,0 +1,1 @@
+"""Documents for tests that are not bundled with the product."""
