@@ -3,7 +3,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +19,7 @@ from adapters.koda.record import (
     KodaStraffesak,
     KodaUnnvikelse,
 )
+from hub.demo import KODA_SAMPLES
 from hub.demo.kodaxml import render
 from hub.demo.synthetic import valid_records
 from schemas.codec import decode, encode
@@ -42,7 +42,7 @@ from schemas.events import (
 )
 from schemas.ids import canonical_id
 
-SAMPLES = Path(__file__).parents[2] / "hub" / "demo" / "samples" / "koda"
+SAMPLES = KODA_SAMPLES
 OSLO_WINTER = dt.timezone(dt.timedelta(hours=1))
 OSLO_SUMMER = dt.timezone(dt.timedelta(hours=2))
 

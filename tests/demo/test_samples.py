@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
 
 from adapters.context import TranslationContext
 from adapters.koda import parse, translate
 from adapters.koda.record import KodaHendelse, KodaLoslatelse
+from hub.demo import KODA_SAMPLES
 from schemas.events import EVENT_CLASSES, event_type_of
 from schemas.identity import identify
 
-SAMPLES = sorted((Path(__file__).parents[2] / "hub" / "demo" / "samples" / "koda").glob("*.xml"))
+SAMPLES = sorted(KODA_SAMPLES.glob("*.xml"))
 CTX = TranslationContext(lambda number: f"pk-test-{len(number)}", True, 1024 * 1024)
 
 
@@ -68,6 +69,4 @@ def test_ids_are_unique_and_each_persons_events_in_order(records: list[KodaHende
 
 
 def _instant(registrert: str) -> float:
-    import datetime as dt
-
     return dt.datetime.fromisoformat(registrert).timestamp()
