@@ -44,6 +44,8 @@ _QUOTED_VALUES: Final = (
     (re.compile(r"(?<=: )'.*?' (?=is not a valid value)", re.DOTALL), "'***' "),
 )
 _MAX_ERRORS_SHOWN: Final = 3
+# Details travel in dead-letter headers; names and messages echo the input, which may be huge.
+_MAX_ECHO: Final = 200
 
 
 class _RefuseEverything(etree.Resolver):
@@ -101,14 +103,14 @@ class XmlGate:
     def _check_root(self, root: etree._Element) -> None:
         namespace = etree.QName(root).namespace
         if namespace != self._namespace:
-            shown = "no namespace" if namespace is None else f"namespace {namespace}"
+            shown = "no namespace" if namespace is None else f"namespace {_clip(namespace)}"
             raise InputRejected(
                 f"root element is in {shown}, expected {self._namespace}",
                 reason=Reason.WRONG_NAMESPACE,
             )
         if root.tag != self._root_tag:
             raise InputRejected(
-                f"root element is {etree.QName(root).localname}, "
+                f"root element is {_clip(etree.QName(root).localname)}, "
                 f"expected {etree.QName(self._root_tag).localname}",
                 reason=Reason.SCHEMA_VIOLATION,
             )
@@ -179,7 +181,9 @@ def _parse(raw: bytes) -> etree._Element:
             "document asks for an external resource", reason=Reason.FORBIDDEN_DTD
         ) from exc
     except etree.XMLSyntaxError as exc:
-        raise InputRejected(f"not well-formed XML: {exc.msg}", reason=Reason.INVALID_XML) from exc
+        raise InputRejected(
+            f"not well-formed XML: {_clip(exc.msg)}", reason=Reason.INVALID_XML
+        ) from exc
 
 
 def _refuse_dtd_in_tree(root: etree._Element) -> None:
@@ -203,4 +207,8 @@ def _describe_error(error: etree._LogEntry, namespace: str) -> str:
     message = error.message.replace(f"{{{namespace}}}", "")
     for pattern, replacement in _QUOTED_VALUES:
         message = pattern.sub(replacement, message)
-    return f"line {error.line}: {message}"
+    return f"line {error.line}: {_clip(message)}"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_ECHO else text[:_MAX_ECHO] + "…"

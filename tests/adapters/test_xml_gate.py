@@ -232,3 +232,23 @@ def test_a_broken_xsd_is_a_hub_error_at_construction(
 def _write(path: Path, content: bytes) -> Path:
     path.write_bytes(content)
     return path
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (f'<Hendelse xmlns="urn:{"x" * 50_000}"/>'.encode(), Reason.WRONG_NAMESPACE),
+        (f'<{"R" * 50_000} xmlns="{NAMESPACE}"/>'.encode(), Reason.SCHEMA_VIOLATION),
+        (
+            BASE_DOCUMENT.replace("<Person>", f"<{'P' * 50_000}/><Person>").encode(),
+            Reason.SCHEMA_VIOLATION,
+        ),
+        (f"<{'a' * 50_000}></b>".encode(), Reason.INVALID_XML),
+    ],
+)
+def test_details_stay_short_whatever_the_input_echoes(
+    gate: XmlGate, raw: bytes, reason: Reason
+) -> None:
+    error = rejection(gate, raw)
+    assert error.reason is reason
+    assert len(error.detail) < 1000
