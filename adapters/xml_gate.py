@@ -57,7 +57,7 @@ class _RefuseEverything(etree.Resolver):
         raise _ExternalResourceRequested
 
 
-class _ExternalResourceRequested(Exception):  # noqa: N818 - internal signal, never leaves the gate
+class _ExternalResourceRequested(Exception):
     """Raised inside lxml by `_RefuseEverything`; lxml re-raises it from the parse call."""
 
 
