@@ -15,14 +15,17 @@ def catalogue(settings: HubSettings) -> list[TopicSpec]:
     kafka, topics = settings.kafka, settings.topics
     partitions, replicas = kafka.partitions, kafka.replication_factor
 
-    def spec(name: str, retention_days: int) -> TopicSpec:
+    def spec(name: str, retention_days: int, *, large: bool = False) -> TopicSpec:
         config = {"cleanup.policy": "delete", "retention.ms": str(retention_days * _DAY_MS)}
+        if large:
+            # Oversized documents must arrive (to be dead-lettered as too_large), not bounce.
+            config["max.message.bytes"] = str(kafka.max_record_bytes + 64 * 1024)
         return TopicSpec(name, partitions, replicas, config)
 
     return [
         # Inbound documents are replayable from the source for a week.
-        spec(topics.in_koda, 7),
+        spec(topics.in_koda, 7, large=True),
         spec(topics.events, 30),
         # Operators must have time to fix a cause and replay.
-        spec(topics.dlq, 90),
+        spec(topics.dlq, 90, large=True),
     ]
