@@ -1,4 +1,4 @@
-"""The ingest stage end to end, on the real broker: nothing lost, bad input set aside, order kept."""
+"""The ingest stage end to end on the real broker: nothing lost, bad input aside, order kept."""
 
 from __future__ import annotations
 
