@@ -67,6 +67,10 @@ class Reason(StrEnum):
     PORT_IN_USE = "port_in_use"
     BROKER_START_FAILED = "broker_start_failed"
     TOPIC_REJECTED = "topic_rejected"
+    # The HTTP ingress: what is wrong with a request before its document is looked at.
+    UNKNOWN_SOURCE = "unknown_source"
+    UNAUTHENTICATED = "unauthenticated"
+    RATE_LIMITED = "rate_limited"
 
 
 class HubError(Exception):
