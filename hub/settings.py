@@ -13,10 +13,21 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Environment", "HubSettings", "KafkaSettings", "LocalKafkaSettings", "TopicSettings"]
+__all__ = [
+    "DEV_INGRESS_API_KEY",
+    "Environment",
+    "HubSettings",
+    "KafkaSettings",
+    "LocalKafkaSettings",
+    "TopicSettings",
+    "WebSettings",
+]
 
 # Only for dev and test: production refuses to start with it (see `_production_has_secrets`).
 _DEV_PERSON_KEY_SECRET = "justishub-dev-person-key-not-for-production"  # noqa: S105 - a published dev value; production refuses to start with it
+# The HTTP ingress's API key for every source in dev and test; production refuses it too.
+DEV_INGRESS_API_KEY = "justishub-dev-ingress-key"
+_DEV_SOURCES = ("koda", "court", "police")
 
 
 class Environment(StrEnum):
@@ -71,8 +82,34 @@ class TopicSettings(_Group):
     """Topic names. Versioned: a breaking change to a topic's records is a new topic."""
 
     in_koda: str = "in.koda.v1"
+    in_court: str = "in.court.v1"
+    in_police: str = "in.police.v1"
     events: str = "hub.events.v1"
     dlq: str = "hub.dlq.v1"
+
+
+def _dev_api_keys() -> dict[str, SecretStr]:
+    return {source: SecretStr(DEV_INGRESS_API_KEY) for source in _DEV_SOURCES}
+
+
+class WebSettings(_Group):
+    """The hub's HTTP server: the ingress for publishers without Kafka, health checks.
+
+    Plain HTTP on loopback by default: TLS belongs to the deployment (a reverse proxy or load
+    balancer in front), which also decides who may reach the port.
+    """
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65_535)
+    # Per source system: the key its publisher sends in the `X-API-Key` header. A source
+    # without a key cannot publish over HTTP.
+    api_keys: dict[str, SecretStr] = Field(default_factory=_dev_api_keys)
+    # Documents per second each source may publish over HTTP, and how many at once above it.
+    rate_per_s: float = Field(default=50.0, gt=0)
+    burst: int = Field(default=100, ge=1)
+    # How long /readyz waits for the broker before it says "not ready".
+    ready_timeout_s: float = Field(default=2.0, gt=0)
 
 
 class HubSettings(BaseSettings):
@@ -91,6 +128,7 @@ class HubSettings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     local_kafka: LocalKafkaSettings = LocalKafkaSettings()
     topics: TopicSettings = TopicSettings()
+    web: WebSettings = WebSettings()
 
     # Key of the HMAC that turns an identity number into the pseudonymous person key.
     person_key_secret: SecretStr = SecretStr(_DEV_PERSON_KEY_SECRET)
@@ -100,11 +138,16 @@ class HubSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_has_secrets(self) -> Self:
-        if (
-            self.env is Environment.PRODUCTION
-            and self.person_key_secret.get_secret_value() == _DEV_PERSON_KEY_SECRET
-        ):
+        if self.env is not Environment.PRODUCTION:
+            return self
+        if self.person_key_secret.get_secret_value() == _DEV_PERSON_KEY_SECRET:
             raise ValueError("HUB_PERSON_KEY_SECRET must be set in production")
+        for source, key in self.web.api_keys.items():
+            if key.get_secret_value() == DEV_INGRESS_API_KEY or len(key) < 24:
+                raise ValueError(
+                    f"HUB_WEB__API_KEYS: the key of {source} must be set in production "
+                    "(at least 24 characters, not the dev key)"
+                )
         return self
 
     @property

@@ -67,7 +67,9 @@ async def _serve(settings: HubSettings, *, demo: bool) -> None:
 @user_errors
 def publish(
     files: Annotated[list[Path], typer.Argument(help="Documents, or folders of them.")],
-    source: Annotated[str, typer.Option("--source", help="Source system: koda.")] = "koda",
+    source: Annotated[
+        str, typer.Option("--source", help="Source system: koda, court or police.")
+    ] = "koda",
 ) -> None:
     """Put raw source documents on the source's inbound topic (a folder: all its documents)."""
     settings = load_settings()
