@@ -9,6 +9,8 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     """Attach every command group to `app`."""
-    from hub.cli import pipeline
+    from hub.cli import audit, keys, pipeline
 
     pipeline.register(app)
+    keys.register(app)
+    audit.register(app)
