@@ -29,6 +29,9 @@ async def follow_topic(
     )
     try:
         await consumer.start()
+        # A consumer without a subscription learns a topic's partitions only when asked.
+        consumer._client.add_topic(topic)
+        await consumer._client.force_metadata_update()
         partitions = consumer.partitions_for_topic(topic) or set()
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(assigned)

@@ -44,7 +44,10 @@ async def _consumer(bootstrap_servers: str, topic: str) -> AsyncIterator[AIOKafk
     try:
         partitions = consumer.partitions_for_topic(topic)
         if partitions is None:
-            await consumer.topics()  # refresh metadata once: the topic may be new
+            # A consumer without a subscription knows no topic's partitions yet, and `topics()`
+            # does not update what it knows: ask for this topic's metadata explicitly.
+            consumer._client.add_topic(topic)
+            await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(topic)
         if not partitions:
             raise TransientError(
