@@ -133,7 +133,7 @@ def build_hub(settings: HubSettings) -> Hub:
             broker,
             runner,
             topic=source.topic,
-            group_id=f"justishub.ingest.{source.name}",
+            group_id=f"{kafka.group_prefix}.ingest.{source.name}",
             kafka=kafka,
             after=audit.hook("ingest"),
             description=f"Documents from {source.name}, translated into canonical events.",

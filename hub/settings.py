@@ -43,6 +43,8 @@ class KafkaSettings(_Group):
 
     bootstrap_servers: str = "127.0.0.1:9092"
     client_id: str = "justishub"
+    # Consumer groups are `<group_prefix>.<stage>.<input>`: one hub deployment, one prefix.
+    group_prefix: str = "justishub"
     request_timeout_ms: int = Field(default=30_000, ge=1_000)
     # Records a stage takes from the broker at once; the whole batch's outputs are acknowledged
     # before its offsets are committed, so this bounds both throughput and redelivery after a crash.
@@ -58,8 +60,16 @@ class LocalKafkaSettings(_Group):
 
     port: int = Field(default=9092, ge=1, le=65_535)
     controller_port: int = Field(default=9093, ge=1, le=65_535)
-    heap: str = "1g"
+    # The JVM's -Xmx, checked here so that a typo is a settings error and not a JVM that
+    # refuses to start.
+    heap: str = Field(default="1g", pattern="^[1-9][0-9]*[kKmMgG]?$")
     start_timeout_s: float = Field(default=90.0, gt=0)
+
+    @model_validator(mode="after")
+    def _ports_differ(self) -> Self:
+        if self.port == self.controller_port:
+            raise ValueError("port and controller_port must differ")
+        return self
 
 
 class TopicSettings(_Group):

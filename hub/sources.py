@@ -24,6 +24,11 @@ class Source:
     content_types: frozenset[str]
     file_suffix: str
 
+    @property
+    def content_type(self) -> str:
+        """What `hub publish` declares for this source's documents."""
+        return min(self.content_types)
+
 
 def sources(settings: HubSettings) -> dict[str, Source]:
     """Every source system, by the name operators use (`hub publish --source NAME`)."""

@@ -63,6 +63,11 @@ class Reason(StrEnum):
     TIMEOUT = "timeout"
     RETRIES_EXHAUSTED = "retries_exhausted"
     INTERNAL_ERROR = "internal_error"
+    # The hub's own infrastructure, as an operator runs it (`hub kafka up`, topic set-up).
+    TOOL_UNAVAILABLE = "tool_unavailable"
+    PORT_IN_USE = "port_in_use"
+    BROKER_START_FAILED = "broker_start_failed"
+    TOPIC_REJECTED = "topic_rejected"
 
 
 class HubError(Exception):

@@ -77,9 +77,13 @@ def publish(
     paths = expand_paths(files, src.file_suffix)
     if not paths:
         raise CliError(f"no {src.file_suffix} documents in {', '.join(map(str, files))}")
-    docs = [(p, p.read_bytes()) for p in paths]
-    for done in asyncio.run(publish_documents(settings, src, docs, translation_context(settings))):
-        typer.echo(f"{done.path} → {done.position}")
+    docs = [p.read_bytes() for p in paths]
+    context = translation_context(settings)
+    positions = asyncio.run(
+        publish_documents(settings, src, docs, context, content_type=src.content_type)
+    )
+    for path, position in zip(paths, positions, strict=True):
+        typer.echo(f"{path} → {position}")
 
 
 @user_errors

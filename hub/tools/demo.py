@@ -50,11 +50,13 @@ async def run_demo(
     journeys: list[Journey] = []
     for source in sources:
         paths = bundled_samples(source)
-        docs = [(p, p.read_bytes()) for p in paths]
-        published = await publish_documents(settings, source, docs, context)
+        docs = [p.read_bytes() for p in paths]
+        positions = await publish_documents(
+            settings, source, docs, context, content_type=source.content_type
+        )
         journeys += [
-            Journey(p.path, p.position, _source_event_id(source, doc, context), [])
-            for p, (_, doc) in zip(published, docs, strict=True)
+            Journey(path, position, _source_event_id(source, doc, context), [])
+            for path, position, doc in zip(paths, positions, docs, strict=True)
         ]
     deadline = time.monotonic() + timeout_s
     while any(not j.outcomes for j in journeys) and time.monotonic() < deadline:

@@ -8,7 +8,6 @@ it is published all the same, and the ingest stage dead-letters it with its reas
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from adapters.context import TranslationContext
@@ -22,15 +21,7 @@ from hub.settings import HubSettings
 from hub.sources import Source
 from schemas.errors import HubError
 
-__all__ = ["Published", "expand_paths", "inbound_key", "publish_documents"]
-
-_CONTENT_TYPES = {".xml": "application/xml", ".json": "application/json"}
-
-
-@dataclass(frozen=True, slots=True)
-class Published:
-    path: Path
-    position: Position
+__all__ = ["expand_paths", "inbound_key", "publish_documents"]
 
 
 def expand_paths(paths: Iterable[Path], suffix: str) -> list[Path]:
@@ -54,34 +45,28 @@ def inbound_key(source: Source, document: bytes, context: TranslationContext) ->
         return None
 
 
-def _headers_for(path: Path) -> tuple[tuple[str, bytes], ...]:
-    content_type = _CONTENT_TYPES.get(path.suffix)
-    return text_headers([(h.CONTENT_TYPE, content_type)]) if content_type else ()
-
-
 async def publish_documents(
     settings: HubSettings,
     source: Source,
-    documents: Sequence[tuple[Path, bytes]],
+    documents: Sequence[bytes],
     context: TranslationContext,
-) -> list[Published]:
+    *,
+    content_type: str | None = None,
+) -> list[Position]:
+    """Publish `documents` in order; return where each landed, once all are acknowledged."""
     producer = build_producer(settings.kafka, client_id=f"{settings.kafka.client_id}-publish")
     try:
         await producer.start()
     except KafkaError as exc:
         await producer.stop()
         raise unreachable(settings.kafka.bootstrap_servers, exc) from exc
+    headers = text_headers([(h.CONTENT_TYPE, content_type)]) if content_type else ()
     try:
         sink = KafkaRecordSink(producer)
         acks = []
-        for path, document in documents:
-            record = OutboundRecord(
-                topic=source.topic,
-                key=inbound_key(source, document, context),
-                value=document,
-                headers=_headers_for(path),
-            )
-            acks.append((path, await sink.send(record)))
-        return [Published(path, await ack) for path, ack in acks]
+        for document in documents:
+            key = inbound_key(source, document, context)
+            acks.append(await sink.send(OutboundRecord(source.topic, key, document, headers)))
+        return [await ack for ack in acks]
     finally:
         await producer.stop()

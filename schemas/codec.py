@@ -1,0 +1,53 @@
+"""Canonical events to bytes and back.
+
+`encode` writes RFC 8785 canonical JSON: keys sorted, no insignificant whitespace, one spelling
+for every value. The same event always gives the same bytes, which is what signatures and
+duplicate detection later rely on. `decode` accepts any valid JSON of a known event type and
+translates pydantic's errors into the hub's error tree.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import rfc8785
+from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
+
+from schemas.errors import InputRejected, Reason
+from schemas.events import CanonicalEvent, Envelope
+
+__all__ = ["decode", "encode"]
+
+
+def encode(event: Envelope) -> bytes:
+    """The canonical JSON bytes of `event`."""
+    return rfc8785.dumps(event.model_dump(mode="json"))
+
+
+def decode(data: bytes) -> CanonicalEvent:
+    """The event in `data`, or `InputRejected` (`invalid_json` or `schema_violation`)."""
+    try:
+        return _adapter().validate_json(data)
+    except ValidationError as exc:
+        raise _rejection(exc) from exc
+
+
+@functools.cache
+def _adapter() -> TypeAdapter[CanonicalEvent]:
+    return TypeAdapter(CanonicalEvent)
+
+
+def _rejection(exc: ValidationError) -> InputRejected:
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    if any(e["type"] == "json_invalid" for e in errors):
+        return InputRejected("not valid JSON", reason=Reason.INVALID_JSON)
+    shown = "; ".join(_describe(e) for e in errors[:3])
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return InputRejected(f"not a valid canonical event: {shown}{more}")
+
+
+def _describe(error: ErrorDetails) -> str:
+    # pydantic's messages name the rule, never the value (we asked for no input above).
+    where = ".".join(str(part) for part in error["loc"]) or "event"
+    return f"{where}: {error['msg']}"

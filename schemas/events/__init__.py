@@ -1,0 +1,61 @@
+"""The canonical events: frozen, versioned pydantic models in CloudEvents 1.0 envelopes.
+
+One module per concern: `codes` (code lists), `parts` (person, case, unit), `envelope`
+(CloudEvents attributes), one module per event family, and `catalog` (the union of them all).
+"""
+
+from schemas.events.catalog import EVENT_CLASSES, CanonicalEvent, event_type_of
+from schemas.events.codes import ConsentRecipient, ExecutionForm, Need, Reaction, ReleaseKind
+from schemas.events.envelope import Envelope, dataschema_for
+from schemas.events.escape import Escape, EscapeData, EscapeReported
+from schemas.events.parts import Case, CorrectionalData, Person, Unit
+from schemas.events.release import (
+    Release,
+    ReleaseCancelled,
+    ReleaseCompleted,
+    ReleaseData,
+    ReleasePlanned,
+)
+from schemas.events.sentence import SentenceStart, SentenceStarted, SentenceStartedData
+from schemas.events.transfer import (
+    Transfer,
+    TransferCancelled,
+    TransferCompleted,
+    TransferData,
+    TransferPlanned,
+)
+from schemas.identity import IdentityKind
+
+__all__ = [
+    "EVENT_CLASSES",
+    "CanonicalEvent",
+    "Case",
+    "ConsentRecipient",
+    "CorrectionalData",
+    "Envelope",
+    "Escape",
+    "EscapeData",
+    "EscapeReported",
+    "ExecutionForm",
+    "IdentityKind",
+    "Need",
+    "Person",
+    "Reaction",
+    "Release",
+    "ReleaseCancelled",
+    "ReleaseCompleted",
+    "ReleaseData",
+    "ReleaseKind",
+    "ReleasePlanned",
+    "SentenceStart",
+    "SentenceStarted",
+    "SentenceStartedData",
+    "Transfer",
+    "TransferCancelled",
+    "TransferCompleted",
+    "TransferData",
+    "TransferPlanned",
+    "Unit",
+    "dataschema_for",
+    "event_type_of",
+]

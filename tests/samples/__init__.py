@@ -1,0 +1,3 @@
+"""Documents for tests that are not bundled with the product."""
+
+__all__: list[str] = []

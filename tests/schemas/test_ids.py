@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schemas.ids import CANONICAL_ID_NAMESPACE, canonical_id
+
+KODA = "urn:no:kriminalomsorgen:koda"
+
+
+def test_the_namespace_is_the_documented_derivation() -> None:
+    derived = uuid.uuid5(uuid.NAMESPACE_URL, "urn:no:justishub:canonical-event-id")
+    assert derived == CANONICAL_ID_NAMESPACE
+
+
+def test_a_resend_gets_the_same_id() -> None:
+    assert canonical_id(KODA, "KODA-2026-0000417") == canonical_id(KODA, "KODA-2026-0000417")
+
+
+def test_the_id_is_pinned() -> None:
+    # Ids are stored by recipients: a change here breaks every duplicate check downstream.
+    assert canonical_id(KODA, "KODA-2026-0000417") == str(
+        uuid.uuid5(CANONICAL_ID_NAMESPACE, '["urn:no:kriminalomsorgen:koda","KODA-2026-0000417"]')
+    )
+
+
+def test_the_id_is_a_version_5_uuid() -> None:
+    parsed = uuid.UUID(canonical_id(KODA, "x"))
+    assert parsed.version == 5
+    assert str(parsed) == canonical_id(KODA, "x")
+
+
+def test_source_and_event_id_cannot_run_into_each_other() -> None:
+    assert canonical_id("urn:a:b", "c:d") != canonical_id("urn:a:b:c", "d")
+
+
+@given(st.text(min_size=1), st.text(min_size=1), st.text(min_size=1), st.text(min_size=1))
+def test_different_events_get_different_ids(s1: str, e1: str, s2: str, e2: str) -> None:
+    if (s1, e1) != (s2, e2):
+        assert canonical_id(s1, e1) != canonical_id(s2, e2)
+
+
+@pytest.mark.parametrize(("source", "event_id"), [("", "x"), (KODA, "")])
+def test_empty_parts_are_a_programming_error(source: str, event_id: str) -> None:
+    with pytest.raises(ValueError, match="non-empty"):
+        canonical_id(source, event_id)

@@ -1,0 +1,116 @@
+"""Helpers for tests that run the broker or the `hub` command for real."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.kafka import LocalKafka
+
+__all__ = [
+    "NewTopic",
+    "RunningKafka",
+    "broker_guard",
+    "free_ports",
+    "hub_environment",
+    "process_ends",
+    "run_hub",
+]
+
+NewTopic = Callable[..., Awaitable[str]]
+
+_HUB_TIMEOUT_S = 180.0
+
+
+@dataclass(frozen=True)
+class RunningKafka:
+    bootstrap_servers: str
+    work_dir: Path
+    port: int
+    controller_port: int
+
+    def handle(self) -> LocalKafka:
+        """Another LocalKafka for the same broker, as a second `hub kafka` would make one."""
+        return LocalKafka(
+            work_dir=self.work_dir, port=self.port, controller_port=self.controller_port
+        )
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct loopback ports that the OS has just handed out and taken back."""
+    with ExitStack() as stack:
+        probes = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+
+
+_GUARD = """
+import sys
+from pathlib import Path
+from hub.kafka import LocalKafka
+sys.stdin.read()
+LocalKafka(work_dir=Path(sys.argv[1])).stop()
+"""
+
+
+@contextmanager
+def broker_guard(work_dir: Path) -> Iterator[None]:
+    """Stop the broker of `work_dir` when the block ends, or when this process dies, even by
+    SIGKILL: for brokers that `hub kafka up` starts detached, which no finalizer can reach then.
+
+    The guard waits for the end of its stdin, which the kernel closes whatever ends this
+    process. It has a session of its own, so that a Ctrl-C at the terminal does not end it first.
+    """
+    with subprocess.Popen(
+        [sys.executable, "-c", _GUARD, str(work_dir)],
+        stdin=subprocess.PIPE,
+        start_new_session=True,
+    ):
+        yield
+    # Leaving the `with` closed the guard's stdin and waited for it to stop the broker.
+
+
+def hub_environment(overrides: Mapping[str, str]) -> dict[str, str]:
+    """This process's environment without the person's own HUB_ settings, plus `overrides`."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    return inherited | dict(overrides)
+
+
+def run_hub(*args: str, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the `hub` command as a person would, in a process of its own."""
+    return subprocess.run(
+        [sys.executable, "-c", "from hub.cli import main; main()", *args],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=_HUB_TIMEOUT_S,
+        check=False,
+    )
+
+
+def process_ends(pid: int, within: float) -> bool:
+    """Whether process `pid` is gone within `within` seconds. A zombie counts as gone: whoever
+    inherited it (init, or a container's process 1) reaps it in its own time."""
+    deadline = time.monotonic() + within
+    while _runs(pid):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def _runs(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    # The state follows the command name, which is in parentheses and may itself hold spaces.
+    return stat.rpartition(")")[2].split()[0] != "Z"
