@@ -10,7 +10,6 @@ from importlib import resources
 from pathlib import Path
 
 from adapters.context import TranslationContext
-
 from hub.kafka.reader import end_offsets, read_topic
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, Position
