@@ -162,7 +162,7 @@ def test_hub_audit_verify_names_the_position_and_exits_non_zero(
     args = ["--checkpoints", trail.anchors, "--jwks", str(jwks)]
 
     def hub_verify(topic: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "hub.cli", "audit", "verify", "--topic", topic, *args]
+        command = [sys.executable, "-m", "hub", "audit", "verify", "--topic", topic, *args]
         return subprocess.run(
             command, env=env, capture_output=True, text=True, check=False, timeout=120
         )
