@@ -38,6 +38,16 @@ def _mask_value(value: Any) -> Any:
     return value
 
 
+class _DropKnownNoise(logging.Filter):
+    """FastStream lines that say nothing here: topics are made on purpose, tasks end on stop."""
+
+    _NOISE = ("Auto create topics is disabled", "is being executed...")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(noise in message for noise in self._NOISE)
+
+
 def configure_logging(*, log_format: str, level: str = "INFO") -> None:
     """Configure structlog and the standard library (FastStream, aiokafka) to render alike."""
     shared: list[structlog.typing.Processor] = [
@@ -70,6 +80,7 @@ def configure_logging(*, log_format: str, level: str = "INFO") -> None:
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(_DropKnownNoise())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -52,6 +52,10 @@ class KafkaSettings(_Group):
     batch_timeout_ms: int = Field(default=100, ge=1)
     linger_ms: int = Field(default=5, ge=0)
     partitions: int = Field(default=6, ge=1)
+    # Inbound and dead-letter topics take records this large, so that an oversized document
+    # still reaches the hub and is dead-lettered as `too_large` instead of vanishing at the
+    # publisher. The document limit itself is `max_document_bytes`.
+    max_record_bytes: int = Field(default=8 * 1024 * 1024, ge=1024 * 1024)
     replication_factor: int = Field(default=1, ge=1)
 
 

@@ -15,17 +15,20 @@ def catalogue(settings: HubSettings) -> list[TopicSpec]:
     kafka, topics = settings.kafka, settings.topics
     partitions, replicas = kafka.partitions, kafka.replication_factor
 
-    def spec(name: str, retention_days: int | None) -> TopicSpec:
+    def spec(name: str, retention_days: int | None, *, large: bool = False) -> TopicSpec:
         retention = "-1" if retention_days is None else str(retention_days * _DAY_MS)
         config = {"cleanup.policy": "delete", "retention.ms": retention}
+        if large:
+            # Oversized documents must arrive (to be dead-lettered as too_large), not bounce.
+            config["max.message.bytes"] = str(kafka.max_record_bytes + 64 * 1024)
         return TopicSpec(name, partitions, replicas, config)
 
     return [
         # Inbound documents are replayable from the source for a week.
-        spec(topics.in_koda, 7),
+        spec(topics.in_koda, 7, large=True),
         spec(topics.events, 30),
         # Operators must have time to fix a cause and replay.
-        spec(topics.dlq, 90),
+        spec(topics.dlq, 90, large=True),
         # The audit trail is evidence: kept forever and never compacted (a compacted chain has
         # gaps). The checkpoints are kept apart, so a truncated trail still shows where it ended.
         spec(topics.audit, None),

@@ -26,7 +26,7 @@ from aiokafka.errors import (
 
 from schemas.errors import PermanentError, Reason, TransientError
 
-__all__ = ["TopicSpec", "ensure_topics", "list_topics"]
+__all__ = ["TopicSpec", "ensure_topics", "list_topics", "partition_count"]
 
 T = TypeVar("T")
 
@@ -97,6 +97,23 @@ async def list_topics(
         return set(await admin.list_topics())
 
     return await _with_admin(bootstrap_servers, timeout, names)
+
+
+async def partition_count(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    timeout: float = 30.0,  # noqa: ASYNC109 -- also Kafka's own request timeout, which asyncio.timeout cannot set
+) -> int:
+    """How many partitions `topic` has; a `PermanentError` when it does not exist."""
+
+    async def count(admin: Any) -> int:
+        (described,) = await admin.describe_topics([topic])
+        if described.get("error_code") != 0 or not described.get("partitions"):
+            raise PermanentError(f"topic {topic!r} does not exist", reason=Reason.TOPIC_REJECTED)
+        return len(described["partitions"])
+
+    return await _with_admin(bootstrap_servers, timeout, count)
 
 
 def _new_topic(spec: TopicSpec) -> NewTopic:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Mapping
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from hub.kafka.admin import partition_count
 from hub.kafka.reader import unreachable
 from hub.pipeline.records import InboundRecord
 
@@ -29,11 +30,9 @@ async def follow_topic(
     )
     try:
         await consumer.start()
-        # A consumer without a subscription learns a topic's partitions only when asked.
-        consumer._client.add_topic(topic)
-        await consumer._client.force_metadata_update()
-        partitions = consumer.partitions_for_topic(topic) or set()
-        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        # Asked of the cluster, not of the consumer's metadata, which only knows topics it saw.
+        count = await partition_count(bootstrap_servers, topic)
+        assigned = [TopicPartition(topic, p) for p in range(count)]
         consumer.assign(assigned)
         for tp in assigned:
             if tp.partition in start:

@@ -30,6 +30,8 @@ def build_producer(kafka: KafkaSettings, *, client_id: str | None = None) -> AIO
         linger_ms=kafka.linger_ms,
         request_timeout_ms=kafka.request_timeout_ms,
         max_batch_size=256 * 1024,
+        # Room for the largest record plus its headers; see KafkaSettings.max_record_bytes.
+        max_request_size=kafka.max_record_bytes + 64 * 1024,
     )
 
 

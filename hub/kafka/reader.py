@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from hub.kafka.admin import partition_count
 from hub.pipeline.records import InboundRecord
 from schemas.errors import Reason, TransientError
 
@@ -35,6 +36,8 @@ async def _consumer(bootstrap_servers: str, topic: str) -> AsyncIterator[AIOKafk
         enable_auto_commit=False,
         group_id=None,
         request_timeout_ms=15_000,
+        # Inbound and dead-letter records may be several MiB (see KafkaSettings).
+        max_partition_fetch_bytes=16 * 1024 * 1024,
     )
     try:
         await consumer.start()
@@ -42,18 +45,9 @@ async def _consumer(bootstrap_servers: str, topic: str) -> AsyncIterator[AIOKafk
         await consumer.stop()
         raise unreachable(bootstrap_servers, exc) from exc
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if partitions is None:
-            # A consumer without a subscription knows no topic's partitions yet, and `topics()`
-            # does not update what it knows: ask for this topic's metadata explicitly.
-            consumer._client.add_topic(topic)
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            raise TransientError(
-                f"topic {topic!r} does not exist", reason=Reason.BROKER_UNAVAILABLE
-            )
-        consumer.assign([TopicPartition(topic, p) for p in sorted(partitions)])
+        # Asked of the cluster, not of the consumer's metadata, which only knows topics it saw.
+        count = await partition_count(bootstrap_servers, topic)
+        consumer.assign([TopicPartition(topic, p) for p in range(count)])
         yield consumer
     finally:
         await consumer.stop()

@@ -57,6 +57,8 @@ def subscribe_stage(
         max_records=kafka.max_batch_records,
         batch_timeout_ms=kafka.batch_timeout_ms,
         auto_offset_reset="earliest",
+        # A record as large as the topics allow must never get stuck in the fetcher.
+        max_partition_fetch_bytes=kafka.max_record_bytes + 64 * 1024,
         ack_policy=AckPolicy.MANUAL,
         decoder=_no_decoding,
         title=f"{topic}:{runner.stage}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from adapters.context import TranslationContext
 from adapters.koda import parse, translate
 from adapters.koda.record import KodaHendelse, KodaLoslatelse
 from hub.demo import KODA_SAMPLES
+from schemas.errors import InputRejected
 from schemas.events import EVENT_CLASSES, event_type_of
 from schemas.identity import identify
 
@@ -70,3 +72,13 @@ def test_ids_are_unique_and_each_persons_events_in_order(records: list[KodaHende
 
 def _instant(registrert: str) -> float:
     return dt.datetime.fromisoformat(registrert).timestamp()
+
+
+INVALID_SAMPLES = sorted((KODA_SAMPLES / "invalid").glob("*.xml"))
+
+
+@pytest.mark.parametrize("path", INVALID_SAMPLES, ids=lambda p: p.name)
+def test_the_invalid_samples_are_refused_for_the_reason_they_state(path: Path) -> None:
+    with pytest.raises(InputRejected) as refused:
+        translate(path.read_bytes(), CTX)
+    assert refused.value.reason.value in path.read_text(encoding="utf-8")

@@ -38,6 +38,7 @@ class HubEnv:
     data_dir: Path
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     partitions: int = 3
+    max_batch_records: int = 500
 
     def _values(self) -> dict[str, str]:
         s = self.suffix
@@ -48,6 +49,7 @@ class HubEnv:
             "HUB_KAFKA__GROUP_PREFIX": f"test-{s}",
             "HUB_KAFKA__CLIENT_ID": f"test-{s}",
             "HUB_KAFKA__PARTITIONS": str(self.partitions),
+            "HUB_KAFKA__MAX_BATCH_RECORDS": str(self.max_batch_records),
             "HUB_TOPICS__IN_KODA": f"in.koda.{s}",
             "HUB_TOPICS__EVENTS": f"hub.events.{s}",
             "HUB_TOPICS__DLQ": f"hub.dlq.{s}",
@@ -68,6 +70,7 @@ class HubEnv:
                 group_prefix=v["HUB_KAFKA__GROUP_PREFIX"],
                 client_id=v["HUB_KAFKA__CLIENT_ID"],
                 partitions=self.partitions,
+                max_batch_records=self.max_batch_records,
             ),
             topics=TopicSettings(
                 in_koda=v["HUB_TOPICS__IN_KODA"],
