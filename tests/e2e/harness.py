@@ -22,7 +22,7 @@ from hub.bootstrap import translation_context
 from hub.kafka.admin import ensure_topics
 from hub.kafka.reader import read_topic
 from hub.pipeline.records import InboundRecord, Position
-from hub.settings import Environment, HubSettings, KafkaSettings, TopicSettings
+from hub.settings import AuditSettings, Environment, HubSettings, KafkaSettings, TopicSettings
 from hub.sources import sources
 from hub.tools.publish import publish_documents
 from hub.topics import catalogue
@@ -53,6 +53,11 @@ class HubEnv:
             "HUB_TOPICS__IN_KODA": f"in.koda.{s}",
             "HUB_TOPICS__EVENTS": f"hub.events.{s}",
             "HUB_TOPICS__DLQ": f"hub.dlq.{s}",
+            "HUB_TOPICS__AUDIT": f"hub.audit.{s}",
+            "HUB_TOPICS__AUDIT_CHECKPOINTS": f"hub.audit.checkpoints.{s}",
+            # Frequent checkpoints, so a test sees several within seconds.
+            "HUB_AUDIT__CHECKPOINT_EVERY_RECORDS": "500",
+            "HUB_AUDIT__CHECKPOINT_EVERY_S": "2",
         }
 
     def settings(self) -> HubSettings:
@@ -71,6 +76,12 @@ class HubEnv:
                 in_koda=v["HUB_TOPICS__IN_KODA"],
                 events=v["HUB_TOPICS__EVENTS"],
                 dlq=v["HUB_TOPICS__DLQ"],
+                audit=v["HUB_TOPICS__AUDIT"],
+                audit_checkpoints=v["HUB_TOPICS__AUDIT_CHECKPOINTS"],
+            ),
+            audit=AuditSettings(
+                checkpoint_every_records=int(v["HUB_AUDIT__CHECKPOINT_EVERY_RECORDS"]),
+                checkpoint_every_s=float(v["HUB_AUDIT__CHECKPOINT_EVERY_S"]),
             ),
         )
 
