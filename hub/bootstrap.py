@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from adapters.context import TranslationContext
+from hub.audit.service import AuditService
 from hub.kafka.admin import ensure_topics
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.subscriber import subscribe_stage
@@ -23,10 +24,12 @@ from hub.pipeline.ingest import ingest_step
 from hub.pipeline.runner import StageRunner
 from hub.privacy import PersonKeys
 from hub.settings import HubSettings
+from hub.signing.keys import key_store
+from hub.signing.signer import Signer
 from hub.sources import sources
 from hub.topics import catalogue
 
-__all__ = ["Hub", "build_hub", "person_keys", "translation_context"]
+__all__ = ["Hub", "build_hub", "load_signer", "person_keys", "translation_context"]
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +46,17 @@ def translation_context(settings: HubSettings) -> TranslationContext:
     )
 
 
+def load_signer(settings: HubSettings) -> Signer:
+    """The current signing key. Outside production a first key is made when there is none,
+    so a fresh clone runs without manual steps; production refuses to start without one."""
+    store = key_store(settings)
+    if settings.may_generate_dev_key:
+        made = store.ensure()
+        if made is not None:
+            log.warning("signing.dev_key_generated", kid=made.kid, folder=str(store.directory))
+    return store.signer()
+
+
 @dataclass
 class Hub:
     """Every stage of the pipeline in one process, and the clients they share."""
@@ -50,6 +64,7 @@ class Hub:
     settings: HubSettings
     broker: KafkaBroker
     producer: AIOKafkaProducer
+    audit: AuditService
     runners: list[StageRunner] = field(default_factory=list)
 
     async def __aenter__(self) -> Self:
@@ -60,8 +75,10 @@ class Hub:
             log.info("topics.created", topics=created)
         await self.producer.start()
         try:
+            await self.audit.start()
             await self.broker.start()
         except BaseException:
+            await self.audit.stop()
             await self.producer.stop()
             raise
         log.info("hub.started", stages=[r.stage for r in self.runners])
@@ -73,8 +90,10 @@ class Hub:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # Consumers first, so no batch is half-way when the producer goes.
+        # Consumers first, so no batch is half-way when the producers go; then the chain is
+        # sealed with its closing checkpoint.
         await self.broker.stop()
+        await self.audit.stop()
         await self.producer.stop()
         log.info("hub.stopped")
 
@@ -93,13 +112,20 @@ def build_hub(settings: HubSettings) -> Hub:
         log_level=logging.DEBUG,
     )
     producer = build_producer(kafka)
-    hub = Hub(settings=settings, broker=broker, producer=producer)
+    signer = load_signer(settings)
+    audit = AuditService(settings, signer)
+    hub = Hub(settings=settings, broker=broker, producer=producer, audit=audit)
     sink = KafkaRecordSink(producer)
     context = translation_context(settings)
     for source in sources(settings).values():
         runner = StageRunner(
             stage="ingest",
-            step=ingest_step(source, context=context, events_topic=settings.topics.events),
+            step=ingest_step(
+                source,
+                context=context,
+                events_topic=settings.topics.events,
+                finish=signer.sign_record,
+            ),
             sink=sink,
             dlq_topic=settings.topics.dlq,
         )
@@ -109,6 +135,7 @@ def build_hub(settings: HubSettings) -> Hub:
             topic=source.topic,
             group_id=f"{kafka.group_prefix}.ingest.{source.name}",
             kafka=kafka,
+            after=audit.hook("ingest"),
             description=f"Documents from {source.name}, translated into canonical events.",
         )
         hub.runners.append(runner)

@@ -15,19 +15,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "DEV_INGRESS_API_KEY",
+    "AuditSettings",
     "Environment",
     "HubSettings",
     "KafkaSettings",
     "LocalKafkaSettings",
+    "SigningSettings",
     "TopicSettings",
     "WebSettings",
 ]
 
 # Only for dev and test: production refuses to start with it (see `_production_has_secrets`).
 _DEV_PERSON_KEY_SECRET = "justishub-dev-person-key-not-for-production"  # noqa: S105 - a published dev value; production refuses to start with it
-# The HTTP ingress's API key for every source in dev and test; production refuses it too.
+# Outside production, the HTTP ingress's API key of every source not given one; production
+# refuses it.
 DEV_INGRESS_API_KEY = "justishub-dev-ingress-key"
-_DEV_SOURCES = ("koda", "court", "police")
+_DEV_SIGNING_PASSPHRASE = "justishub-dev-signing-passphrase"  # noqa: S105 - a published dev value; production refuses to start with it
 
 
 class Environment(StrEnum):
@@ -86,10 +89,32 @@ class TopicSettings(_Group):
     in_police: str = "in.police.v1"
     events: str = "hub.events.v1"
     dlq: str = "hub.dlq.v1"
+    # The audit trail (kept forever) and the signed checkpoints that anchor it from outside.
+    audit: str = "hub.audit.v1"
+    audit_checkpoints: str = "hub.audit.checkpoints.v1"
 
 
-def _dev_api_keys() -> dict[str, SecretStr]:
-    return {source: SecretStr(DEV_INGRESS_API_KEY) for source in _DEV_SOURCES}
+class SigningSettings(_Group):
+    """The hub's signing keys (see `hub keys --help`)."""
+
+    # Default: `<data_dir>/keys`.
+    key_dir: Path | None = None
+    # Encrypts every private key file at rest.
+    passphrase: SecretStr = SecretStr(_DEV_SIGNING_PASSPHRASE)
+    # Outside production, `hub run` makes a first key itself so a fresh clone just runs.
+    generate_dev_key: bool = True
+
+
+class AuditSettings(_Group):
+    """The audit trail: how often each writer anchors its chain, and the queryable projection."""
+
+    # A signed checkpoint after at most this many records, or this many seconds, of a chain.
+    checkpoint_every_records: int = Field(default=1_000, ge=1, le=1_000_000)
+    checkpoint_every_s: float = Field(default=30.0, gt=0)
+    # Default: `<data_dir>/audit.sqlite`.
+    projection_path: Path | None = None
+    # The running hub keeps the projection current; off for a hub that only writes.
+    project: bool = True
 
 
 class WebSettings(_Group):
@@ -102,9 +127,9 @@ class WebSettings(_Group):
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65_535)
-    # Per source system: the key its publisher sends in the `X-API-Key` header. A source
-    # without a key cannot publish over HTTP.
-    api_keys: dict[str, SecretStr] = Field(default_factory=_dev_api_keys)
+    # Per source system: the key its publisher sends in the `X-API-Key` header. In production
+    # a source without a key cannot publish over HTTP; elsewhere it gets DEV_INGRESS_API_KEY.
+    api_keys: dict[str, SecretStr] = Field(default_factory=dict)
     # Documents per second each source may publish over HTTP, and how many at once above it.
     rate_per_s: float = Field(default=50.0, gt=0)
     burst: int = Field(default=100, ge=1)
@@ -129,6 +154,8 @@ class HubSettings(BaseSettings):
     local_kafka: LocalKafkaSettings = LocalKafkaSettings()
     topics: TopicSettings = TopicSettings()
     web: WebSettings = WebSettings()
+    signing: SigningSettings = SigningSettings()
+    audit: AuditSettings = AuditSettings()
 
     # Key of the HMAC that turns an identity number into the pseudonymous person key.
     person_key_secret: SecretStr = SecretStr(_DEV_PERSON_KEY_SECRET)
@@ -145,10 +172,32 @@ class HubSettings(BaseSettings):
         for source, key in self.web.api_keys.items():
             if key.get_secret_value() == DEV_INGRESS_API_KEY or len(key) < 24:
                 raise ValueError(
-                    f"HUB_WEB__API_KEYS: the key of {source} must be set in production "
-                    "(at least 24 characters, not the dev key)"
+                    f"HUB_WEB__API_KEYS: the key of {source} must have at least 24 characters "
+                    "in production, and not be the dev key"
                 )
+        if self.signing.passphrase.get_secret_value() == _DEV_SIGNING_PASSPHRASE:
+            raise ValueError("HUB_SIGNING__PASSPHRASE must be set in production")
         return self
+
+    @property
+    def key_dir(self) -> Path:
+        return self.signing.key_dir or self.data_dir / "keys"
+
+    @property
+    def projection_path(self) -> Path:
+        return self.audit.projection_path or self.data_dir / "audit.sqlite"
+
+    @property
+    def may_generate_dev_key(self) -> bool:
+        """Production never makes its own key: an operator generates it on purpose."""
+        return self.signing.generate_dev_key and self.env is not Environment.PRODUCTION
+
+    def ingress_key(self, source: str) -> SecretStr | None:
+        """The API key `source` publishes over HTTP with, or None when it may not."""
+        configured = self.web.api_keys.get(source)
+        if configured is not None or self.env is Environment.PRODUCTION:
+            return configured
+        return SecretStr(DEV_INGRESS_API_KEY)
 
     @property
     def test_identities_allowed(self) -> bool:

@@ -15,8 +15,9 @@ def catalogue(settings: HubSettings) -> list[TopicSpec]:
     kafka, topics = settings.kafka, settings.topics
     partitions, replicas = kafka.partitions, kafka.replication_factor
 
-    def spec(name: str, retention_days: int, *, large: bool = False) -> TopicSpec:
-        config = {"cleanup.policy": "delete", "retention.ms": str(retention_days * _DAY_MS)}
+    def spec(name: str, retention_days: int | None, *, large: bool = False) -> TopicSpec:
+        retention = "-1" if retention_days is None else str(retention_days * _DAY_MS)
+        config = {"cleanup.policy": "delete", "retention.ms": retention}
         if large:
             # Oversized documents must arrive (to be dead-lettered as too_large), not bounce.
             config["max.message.bytes"] = str(kafka.max_record_bytes + 64 * 1024)
@@ -30,4 +31,8 @@ def catalogue(settings: HubSettings) -> list[TopicSpec]:
         spec(topics.events, 30),
         # Operators must have time to fix a cause and replay.
         spec(topics.dlq, 90, large=True),
+        # The audit trail is evidence: kept forever and never compacted (a compacted chain has
+        # gaps). The checkpoints are kept apart, so a truncated trail still shows where it ended.
+        spec(topics.audit, None),
+        spec(topics.audit_checkpoints, None),
     ]

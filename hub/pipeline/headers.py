@@ -21,6 +21,10 @@ __all__ = [
     "DLQ_TOPIC",
     "EVENT_ID",
     "EVENT_TYPE",
+    "LEGAL_BASIS",
+    "RECIPIENT",
+    "RULE_ID",
+    "SIGNATURE",
     "SOURCE_EVENT_ID",
 ]
 
@@ -32,6 +36,16 @@ CORRELATION_ID = "correlation-id"
 EVENT_ID = "hub-event-id"
 EVENT_TYPE = "hub-event-type"
 SOURCE_EVENT_ID = "hub-source-event-id"
+
+# The hub's detached JWS over the record's value bytes (see `schemas.signature`): on every
+# message the hub publishes, and on every audit checkpoint.
+SIGNATURE = "hub-signature"
+
+# On a message for a recipient: who it is for, and the rule and legal basis it was sent under.
+# The audit trail records a delivery from these.
+RECIPIENT = "hub-recipient"
+RULE_ID = "hub-rule-id"
+LEGAL_BASIS = "hub-legal-basis"
 
 # Added to a dead-letter entry; the input's own headers are kept before them, unchanged.
 DLQ_PREFIX = "hub-dlq-"

@@ -22,10 +22,18 @@ from hub.bootstrap import translation_context
 from hub.kafka.admin import ensure_topics
 from hub.kafka.reader import read_topic
 from hub.pipeline.records import InboundRecord, Position
-from hub.settings import Environment, HubSettings, KafkaSettings, TopicSettings
+from hub.settings import (
+    AuditSettings,
+    Environment,
+    HubSettings,
+    KafkaSettings,
+    TopicSettings,
+    WebSettings,
+)
 from hub.sources import sources
 from hub.tools.publish import publish_documents
 from hub.topics import catalogue
+from tests.support import free_ports
 
 __all__ = ["HubEnv", "HubProcess", "collect"]
 
@@ -39,6 +47,8 @@ class HubEnv:
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     partitions: int = 3
     max_batch_records: int = 500
+    # The HTTP server of a `hub run` subprocess: a port of its own, never a person's 8080.
+    web_port: int = field(default_factory=lambda: free_ports(1)[0])
 
     def _values(self) -> dict[str, str]:
         s = self.suffix
@@ -51,8 +61,16 @@ class HubEnv:
             "HUB_KAFKA__PARTITIONS": str(self.partitions),
             "HUB_KAFKA__MAX_BATCH_RECORDS": str(self.max_batch_records),
             "HUB_TOPICS__IN_KODA": f"in.koda.{s}",
+            "HUB_TOPICS__IN_COURT": f"in.court.{s}",
+            "HUB_TOPICS__IN_POLICE": f"in.police.{s}",
             "HUB_TOPICS__EVENTS": f"hub.events.{s}",
             "HUB_TOPICS__DLQ": f"hub.dlq.{s}",
+            "HUB_TOPICS__AUDIT": f"hub.audit.{s}",
+            "HUB_TOPICS__AUDIT_CHECKPOINTS": f"hub.audit.checkpoints.{s}",
+            # Frequent checkpoints, so a test sees several within seconds.
+            "HUB_AUDIT__CHECKPOINT_EVERY_RECORDS": "500",
+            "HUB_AUDIT__CHECKPOINT_EVERY_S": "2",
+            "HUB_WEB__PORT": str(self.web_port),
         }
 
     def settings(self) -> HubSettings:
@@ -69,9 +87,18 @@ class HubEnv:
             ),
             topics=TopicSettings(
                 in_koda=v["HUB_TOPICS__IN_KODA"],
+                in_court=v["HUB_TOPICS__IN_COURT"],
+                in_police=v["HUB_TOPICS__IN_POLICE"],
                 events=v["HUB_TOPICS__EVENTS"],
                 dlq=v["HUB_TOPICS__DLQ"],
+                audit=v["HUB_TOPICS__AUDIT"],
+                audit_checkpoints=v["HUB_TOPICS__AUDIT_CHECKPOINTS"],
             ),
+            audit=AuditSettings(
+                checkpoint_every_records=int(v["HUB_AUDIT__CHECKPOINT_EVERY_RECORDS"]),
+                checkpoint_every_s=float(v["HUB_AUDIT__CHECKPOINT_EVERY_S"]),
+            ),
+            web=WebSettings(port=self.web_port),
         )
 
     def environ(self) -> dict[str, str]:
