@@ -14,22 +14,35 @@ from typing import Self
 import structlog
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
+from starlette.applications import Starlette
 
 from adapters.context import TranslationContext
 from hub.audit.service import AuditService
-from hub.kafka.admin import ensure_topics
+from hub.kafka.admin import ensure_topics, list_topics
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.subscriber import subscribe_stage
 from hub.pipeline.ingest import ingest_step
 from hub.pipeline.runner import StageRunner
+from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
 from hub.settings import HubSettings
 from hub.signing.keys import key_store
 from hub.signing.signer import Signer
 from hub.sources import sources
 from hub.topics import catalogue
+from hub.web.app import ReadinessProbe, build_app, health_routes
+from hub.web.ingress import Ingress, ingress_routes
+from schemas.errors import HubError
 
-__all__ = ["Hub", "build_hub", "load_signer", "person_keys", "translation_context"]
+__all__ = [
+    "Hub",
+    "broker_ready",
+    "build_hub",
+    "build_web_app",
+    "load_signer",
+    "person_keys",
+    "translation_context",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -140,3 +153,26 @@ def build_hub(settings: HubSettings) -> Hub:
         )
         hub.runners.append(runner)
     return hub
+
+
+def broker_ready(settings: HubSettings) -> ReadinessProbe:
+    """A probe that asks the broker for its topics, within `web.ready_timeout_s`."""
+
+    async def ready() -> bool:
+        try:
+            await list_topics(
+                settings.kafka.bootstrap_servers, timeout=settings.web.ready_timeout_s
+            )
+        except HubError:
+            return False
+        return True
+
+    return ready
+
+
+def build_web_app(
+    settings: HubSettings, *, sink: RecordSink, ready: ReadinessProbe | None = None
+) -> Starlette:
+    """The hub's ASGI app: health checks and the HTTP ingress, publishing through `sink`."""
+    ingress = Ingress(settings, sink=sink, context=translation_context(settings))
+    return build_app(health_routes(ready or broker_ready(settings)), ingress_routes(ingress))
