@@ -3,8 +3,8 @@
 In order, each failure with its own reason code:
   1. size cap, not empty, UTF-8 (`adapters.raw`, as for XML)     too_large, empty_document,
                                                                   invalid_encoding
-  2. strict JSON: no duplicate keys, no NaN or Infinity, no byte
-     order mark, not absurdly deep                                invalid_json
+  2. strict JSON: no duplicate keys, no NaN or Infinity, not
+     absurdly deep (a UTF-8 byte order mark is tolerated)         invalid_json
   3. valid against the source's JSON Schema (draft 2020-12),
      compiled once per gate; unknown fields are refused by the
      schema (`additionalProperties: false`)                       schema_violation
@@ -30,7 +30,7 @@ from schemas.errors import HubError, InputRejected, Reason
 
 __all__ = ["JsonGate"]
 
-_MAX_ERRORS_SHOWN: Final = 3
+_MAX_ERRORS_SHOWN: Final = 5
 _MAX_ECHO: Final = 64
 
 
@@ -105,9 +105,10 @@ def _describe(error: ValidationError) -> str:
     keyword, expected = error.validator, cast(Any, error.validator_value)
     instance = cast(Any, error.instance)
     if keyword == "required":
-        # One error per missing name; the name comes from the schema, not from the input.
-        missing = next(name for name in expected if name not in instance)
-        return f"{_child(path, missing)}: required, missing"
+        # One error per missing name, none saying which: name them all (each error alike, so
+        # the list is shown once). The names come from the schema, not from the input.
+        missing = [name for name in expected if name not in instance]
+        return "; ".join(f"{_child(path, name)}: required, missing" for name in missing)
     if keyword == "additionalProperties":
         return f"{path}: unknown field(s) {_names(_extra(instance, error.schema))}"
     if keyword == "not":  # `{"not": {}}`: the field may not be present at all
