@@ -217,7 +217,10 @@ def _check_declared_length(request: Request, max_bytes: int) -> None:
 
 
 def _too_large(max_bytes: int) -> Refused:
-    return Refused(413, Reason.TOO_LARGE, f"documents are at most {max_bytes} bytes")
+    # Closing the connection stops the server from draining a body nobody will read.
+    return Refused(
+        413, Reason.TOO_LARGE, f"documents are at most {max_bytes} bytes", {"Connection": "close"}
+    )
 
 
 def _accepted(source: Source, prepared: Prepared, position: Position) -> dict[str, Any]:
