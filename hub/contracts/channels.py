@@ -1,0 +1,199 @@
+"""Every channel of the hub, as the AsyncAPI document publishes it: one entry per topic.
+
+Adding a channel is one line in `channels` (and its message, if it is a new kind). Inbound
+channels come from the source registry, so a new source system appears here by itself. Actions
+are the hub's own: it *receives* on inbound topics and *sends* on everything it publishes;
+publishers do the opposite, recipients the same.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from hub.contracts.headers import headers_schema
+from hub.pipeline import headers as h
+from hub.pipeline.ingest import CANONICAL_CONTENT_TYPE
+from hub.settings import HubSettings
+from hub.sources import Source, sources
+from schemas.audit import CHECKPOINT_TYPE, AuditRecord
+from schemas.events import EVENT_CLASSES, event_type_of
+
+__all__ = ["Channel", "Message", "channels"]
+
+_PERSON_KEY: Final = {
+    "type": "string",
+    "pattern": "^[A-Za-z0-9._:-]{8,128}$",
+    "description": "The pseudonymous person key (keyed HMAC of the identity number): one "
+    "person's messages share a partition and keep their order.",
+}
+_DLQ_HEADERS: Final = (
+    h.DLQ_ID,
+    h.DLQ_STAGE,
+    h.DLQ_REASON,
+    h.DLQ_REASON_TEXT,
+    h.DLQ_ERROR_CLASS,
+    h.DLQ_ATTEMPTS,
+    h.DLQ_FIRST_FAILURE,
+    h.DLQ_LAST_FAILURE,
+    h.DLQ_TOPIC,
+    h.DLQ_PARTITION,
+    h.DLQ_OFFSET,
+    h.DLQ_KEY,
+    h.DLQ_TIME,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One kind of message. `payload` is a JSON Schema, or `event_types` names the checked-in
+    canonical event schemas (`schemas/json/`) the payload is one of."""
+
+    name: str
+    title: str
+    summary: str
+    content_type: str
+    headers: dict[str, Any]
+    key: dict[str, Any] | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    event_types: tuple[str, ...] = ()
+    # What recipients build against besides this document (an XSD, a JSON Schema file).
+    contract: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    address: str
+    action: Literal["receive", "send"]
+    description: str
+    message: Message
+
+
+def channels(settings: HubSettings) -> list[Channel]:
+    """Every topic the hub reads or writes, in the order the document lists them."""
+    t = settings.topics
+    return [
+        *(_inbound(source) for source in sources(settings).values()),
+        Channel(t.events, "send", _EVENTS, canonical_event()),
+        Channel(t.dlq, "send", _DLQ, dead_letter_entry()),
+        Channel(t.audit, "send", _AUDIT, audit_record()),
+        Channel(t.audit_checkpoints, "send", _CHECKPOINTS, audit_checkpoint()),
+    ]
+
+
+_EVENTS: Final = (
+    "Canonical events: every source document the hub accepted, translated, signed, in CloudEvents "
+    "1.0 structured JSON (RFC 8785 canonical form). Keyed by the pseudonymous person key. "
+    "Delivery is at least once: drop repeats by `id`, which is deterministic."
+)
+_DLQ: Final = (
+    "Inputs a stage could not process: the input's own key, value and headers, exactly as "
+    "consumed, plus `hub-dlq-*` headers saying where it came from and why."
+)
+_AUDIT: Final = (
+    "The audit trail: one record per step per message, hash-chained per writer, kept forever. "
+    "Checkpoint records are signed. See `schemas/audit.py`."
+)
+_CHECKPOINTS: Final = (
+    "The audit trail's signed checkpoints, the same bytes as on the trail: they anchor each "
+    "writer's chain so that a truncated or altered trail shows."
+)
+
+
+def _inbound(source: Source) -> Channel:
+    description = (
+        f"{source.description} Publishers put documents here with Kafka, or over HTTPS with "
+        f"`POST /ingest/{source.name}`; the hub's ingest stage consumes them."
+    )
+    return Channel(source.topic, "receive", description, source_document(source))
+
+
+def source_document(source: Source) -> Message:
+    contract = f"schemas/{source.contract.parent.name}/{source.contract.name}"
+    if source.contract.suffix == ".json":
+        payload = json.loads(source.contract.read_text(encoding="utf-8"))
+        payload = {k: v for k, v in payload.items() if k not in {"$schema", "$id"}}
+    else:
+        payload = {
+            "type": "string",
+            "contentMediaType": source.content_type,
+            "description": f"One XML document valid against {contract} (UTF-8, no DTD).",
+        }
+    return Message(
+        name=f"{source.name.capitalize()}Document",
+        title=f"{source.name} source document",
+        summary=f"One raw document from {source.name}, exactly as the source system wrote it.",
+        content_type=source.content_type,
+        headers=headers_schema((), (h.CONTENT_TYPE, h.CORRELATION_ID)),
+        key={**_PERSON_KEY, "description": "Optional: the person key, as `hub publish` sets it."},
+        payload=payload,
+        contract=contract,
+    )
+
+
+def canonical_event() -> Message:
+    return Message(
+        name="CanonicalEvent",
+        title="Canonical event",
+        summary="One canonical event; `type` says which, `dataschema` names its JSON Schema.",
+        content_type=CANONICAL_CONTENT_TYPE,
+        headers=headers_schema(
+            (
+                h.CONTENT_TYPE,
+                h.EVENT_ID,
+                h.EVENT_TYPE,
+                h.CORRELATION_ID,
+                h.SOURCE_EVENT_ID,
+                h.SIGNATURE,
+            )
+        ),
+        key=_PERSON_KEY,
+        event_types=tuple(event_type_of(cls) for cls in EVENT_CLASSES),
+        contract="schemas/json/",
+    )
+
+
+def dead_letter_entry() -> Message:
+    return Message(
+        name="DeadLetterEntry",
+        title="Dead-letter entry",
+        summary="An input the hub gave up on, with where it came from and why.",
+        content_type="application/octet-stream",
+        headers=headers_schema(_DLQ_HEADERS, (h.CONTENT_TYPE, h.CORRELATION_ID)),
+        key={"type": "string", "description": "The input's own key, if it had one."},
+        payload={
+            "description": "The input's value, byte for byte (its own content type, if any, "
+            "is kept in `content-type`).",
+        },
+    )
+
+
+def audit_record() -> Message:
+    return Message(
+        name="AuditRecord",
+        title="Audit record",
+        summary="One step of one message, in its writer's hash chain.",
+        content_type="application/json",
+        headers=headers_schema((), (h.SIGNATURE,)),
+        key={"type": "string", "description": "The writer (one per hub process incarnation)."},
+        payload=_audit_schema(),
+        contract="schemas/audit.py",
+    )
+
+
+def audit_checkpoint() -> Message:
+    return Message(
+        name="AuditCheckpoint",
+        title="Audit checkpoint",
+        summary=f"A signed audit record of step `checkpoint` (signature type {CHECKPOINT_TYPE}).",
+        content_type="application/json",
+        headers=headers_schema((h.SIGNATURE,)),
+        key={"type": "string", "description": "The writer whose chain it anchors."},
+        payload=_audit_schema(),
+        contract="schemas/audit.py",
+    )
+
+
+def _audit_schema() -> dict[str, Any]:
+    return AuditRecord.model_json_schema(mode="serialization")
