@@ -115,7 +115,8 @@ def _compare_properties(old: dict[str, Any], new: dict[str, Any], path: str) -> 
 def _admits_null(schema: Any) -> bool:
     if not isinstance(schema, dict):
         return schema is True
-    if schema.get("type") == "null" or "null" in (schema.get("type") or []):
+    kind = schema.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
         return True
     return any(_admits_null(option) for option in schema.get("anyOf", schema.get("oneOf", [])))
 
