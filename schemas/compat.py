@@ -118,7 +118,8 @@ def _admits_null(schema: Any) -> bool:
     kind = schema.get("type")
     if kind == "null" or (isinstance(kind, list) and "null" in kind):
         return True
-    return any(_admits_null(option) for option in schema.get("anyOf", schema.get("oneOf", [])))
+    options: list[Any] = schema.get("anyOf") or schema.get("oneOf") or []
+    return any(_admits_null(option) for option in options)
 
 
 def _inlined(node: Any, root: Mapping[str, Any]) -> Any:
