@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import random
+import re
+import time
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -17,6 +20,7 @@ import hub.demo.police as police_demo
 from adapters.court.record import CourtJudgment, CourtPerson, CourtSanction
 from adapters.police.record import PoliceCustody, PoliceCustodyEvent, PoliceFacility, PolicePerson
 from hub.bootstrap import Hub, build_hub, build_web_app, person_keys
+from hub.demo import COURT_SAMPLES, POLICE_SAMPLES
 from hub.demo.kodaxml import render as render_koda
 from hub.demo.synthetic import SyntheticDocument, synthetic_identity_number, valid_records
 from hub.kafka.producer import KafkaRecordSink
@@ -25,10 +29,10 @@ from hub.pipeline.records import InboundRecord
 from hub.settings import DEV_INGRESS_API_KEY
 from hub.web.server import serving
 from schemas.ids import canonical_id
-from tests.e2e.harness import HubEnv, collect
+from tests.e2e.harness import HubEnv, HubProcess, collect
 from tests.e2e.test_ingest import dead_letters_by_origin, distinct_events
 from tests.samples.hostile import COURT, hostile_documents
-from tests.support import RunningKafka
+from tests.support import RunningKafka, run_hub
 from tests.tripwires import file_tripwire, tcp_tripwire
 
 pytestmark = [pytest.mark.kafka]
@@ -202,3 +206,52 @@ async def _arrived(env: HubEnv, event_id: str) -> list[InboundRecord]:
     )
     assert any(r.header(h.EVENT_ID) == event_id for r in records), event_id
     return records
+
+
+def test_hub_publish_takes_police_and_court_documents(kafka: RunningKafka, tmp_path: Path) -> None:
+    env = HubEnv(kafka.bootstrap_servers, tmp_path / "hub")
+    environ = env.environ()
+    assert run_hub("topics", "ensure", env=environ).returncode == 0
+    police = run_hub("publish", "--source", "police", str(POLICE_SAMPLES), env=environ)
+    court = run_hub(
+        "publish", "--source", "court", str(COURT_SAMPLES / "01-judgment-prison.xml"), env=environ
+    )
+    assert (police.returncode, court.returncode) == (0, 0), police.stderr + court.stderr
+    assert len(police.stdout.splitlines()) == len(list(POLICE_SAMPLES.glob("*.json")))
+    assert "in.court." in court.stdout
+    tail = run_hub("tail", env.settings().topics.in_police, "--json", env=environ)
+    lines = [json.loads(line) for line in tail.stdout.splitlines()]
+    assert len(lines) == len(list(POLICE_SAMPLES.glob("*.json")))
+    wrong = run_hub("publish", "--source", "prison", str(POLICE_SAMPLES), env=environ)
+    assert wrong.returncode == 2
+    assert "unknown source 'prison'" in wrong.stderr
+
+
+@pytest.mark.slow
+async def test_hub_run_serves_the_ingress_beside_the_stages(env: HubEnv, tmp_path: Path) -> None:
+    process = HubProcess(env, tmp_path / "hub.log")
+    process.start()
+    try:
+        url = _ingress_url(process.log_path)
+        async with httpx.AsyncClient(base_url=url) as client:
+            ready = await client.get("/readyz")
+            response = await client.post(
+                "/ingest/court",
+                content=(COURT_SAMPLES / "02-judgment-forvaring.xml").read_bytes(),
+                headers={"x-api-key": DEV_INGRESS_API_KEY, "content-type": "application/xml"},
+            )
+        assert ready.status_code == 200
+        assert response.status_code == 202
+        await _arrived(env, response.json()["id"])
+    finally:
+        assert process.stop() == 0
+    assert url == f"http://127.0.0.1:{env.web_port}"
+
+
+def _ingress_url(log: Path) -> str:
+    for _ in range(100):
+        found = re.search(r"HTTP ingress at (http://\S+)/ingest/", log.read_text())
+        if found:
+            return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no ingress address in the log:\n{log.read_text()[-2000:]}")
