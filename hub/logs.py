@@ -61,8 +61,12 @@ class _DropKnownNoise(logging.Filter):
         return not any(noise in message for noise in self._NOISE)
 
 
-def configure_logging(*, log_format: str, level: str = "INFO") -> None:
-    """Configure structlog and the standard library (FastStream, aiokafka) to render alike."""
+def configure_logging(*, log_format: str, level: str = "INFO", quiet_clients: bool = False) -> None:
+    """Configure structlog and the standard library (FastStream, aiokafka) to render alike.
+
+    `quiet_clients` is for one-shot commands, which report an unreachable broker in one line
+    of their own: the client library's connection errors would only repeat it.
+    """
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -98,4 +102,5 @@ def configure_logging(*, log_format: str, level: str = "INFO") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # aiokafka logs every reconnect attempt at ERROR; our own code reports what it means.
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    client_level = logging.CRITICAL if quiet_clients else logging.WARNING
+    logging.getLogger("aiokafka").setLevel(max(client_level, logging.getLevelName(level)))
