@@ -7,6 +7,7 @@ when it is entered (`async with build_hub(settings) as hub: ...`).
 from __future__ import annotations
 
 import logging
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
@@ -80,20 +81,23 @@ class Hub:
     audit: AuditService
     runners: list[StageRunner] = field(default_factory=list)
 
+    _running: AsyncExitStack = field(default_factory=AsyncExitStack)
+
     async def __aenter__(self) -> Self:
-        created = await ensure_topics(
-            self.settings.kafka.bootstrap_servers, catalogue(self.settings), timeout=30.0
-        )
-        if created:
-            log.info("topics.created", topics=created)
-        await self.producer.start()
-        try:
+        async with AsyncExitStack() as stack:
+            # Registered before anything starts: a start that fails half-way still closes every
+            # client that was made (stopping one that never started is harmless).
+            stack.push_async_callback(self.producer.stop)
+            stack.push_async_callback(self.audit.stop)
+            created = await ensure_topics(
+                self.settings.kafka.bootstrap_servers, catalogue(self.settings), timeout=30.0
+            )
+            if created:
+                log.info("topics.created", topics=created)
+            await self.producer.start()
             await self.audit.start()
             await self.broker.start()
-        except BaseException:
-            await self.audit.stop()
-            await self.producer.stop()
-            raise
+            self._running = stack.pop_all()
         log.info("hub.started", stages=[r.stage for r in self.runners])
         return self
 
@@ -103,11 +107,10 @@ class Hub:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # Consumers first, so no batch is half-way when the producers go; then the chain is
-        # sealed with its closing checkpoint.
+        # Consumers first, so no batch is half-way when the producers go; then the audit chain
+        # is sealed with its closing checkpoint, then the producer stops.
         await self.broker.stop()
-        await self.audit.stop()
-        await self.producer.stop()
+        await self._running.aclose()
         log.info("hub.stopped")
 
 

@@ -38,6 +38,19 @@ def _mask_value(value: Any) -> Any:
     return value
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]  # stdlib generic over the stream type; ours is always a text stream
+    """Writes to whatever `sys.stderr` is when a line is logged, not when logging was set up
+    (test runners and CLI runners swap it)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        return None
+
+
 class _DropKnownNoise(logging.Filter):
     """FastStream lines that say nothing here: topics are made on purpose, tasks end on stop."""
 
@@ -48,8 +61,12 @@ class _DropKnownNoise(logging.Filter):
         return not any(noise in message for noise in self._NOISE)
 
 
-def configure_logging(*, log_format: str, level: str = "INFO") -> None:
-    """Configure structlog and the standard library (FastStream, aiokafka) to render alike."""
+def configure_logging(*, log_format: str, level: str = "INFO", quiet_clients: bool = False) -> None:
+    """Configure structlog and the standard library (FastStream, aiokafka) to render alike.
+
+    `quiet_clients` is for one-shot commands, which report an unreachable broker in one line
+    of their own: the client library's connection errors would only repeat it.
+    """
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -78,11 +95,12 @@ def configure_logging(*, log_format: str, level: str = "INFO") -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler.setFormatter(formatter)
     handler.addFilter(_DropKnownNoise())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     # aiokafka logs every reconnect attempt at ERROR; our own code reports what it means.
-    logging.getLogger("aiokafka").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    client_level = logging.CRITICAL if quiet_clients else logging.WARNING
+    logging.getLogger("aiokafka").setLevel(max(client_level, logging.getLevelName(level)))

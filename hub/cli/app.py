@@ -9,6 +9,7 @@ from typing import ParamSpec, TypeVar
 
 import typer
 
+from hub.logs import configure_logging
 from hub.settings import HubSettings
 from schemas.errors import HubError
 
@@ -56,11 +57,14 @@ def load_settings() -> HubSettings:
     from pydantic import ValidationError
 
     try:
-        return HubSettings()
+        settings = HubSettings()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         raise fail(f"invalid setting {where}: {first['msg']}") from None
+    # One-shot commands log warnings only; `hub run` configures its own level.
+    configure_logging(log_format=settings.effective_log_format, level="WARNING", quiet_clients=True)
+    return settings
 
 
 def main() -> None:

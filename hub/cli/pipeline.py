@@ -166,7 +166,7 @@ def topics_ensure() -> None:
 
 def _print_journeys(journeys: list[Journey]) -> None:
     for journey in journeys:
-        typer.echo(f"{journey.path.parent.name}/{journey.path.name}  (in {journey.position})")
+        typer.echo(f"{journey.label}  (in {journey.position})")
         for line in journey.outcomes or ["→ no outcome yet (is the hub running?)"]:
             typer.echo(f"    {line}")
 

@@ -30,6 +30,12 @@ class Journey:
     source_event_id: str | None
     outcomes: list[str]
 
+    @property
+    def label(self) -> str:
+        """The sample's path below the samples folder, e.g. `koda/invalid/01-….xml`."""
+        parts = self.path.parts
+        return "/".join(parts[parts.index("samples") + 1 :])
+
 
 def bundled_samples(source: Source) -> list[Path]:
     """The source's valid samples, then the deliberately invalid ones (`invalid/`)."""
