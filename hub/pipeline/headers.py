@@ -4,14 +4,17 @@ from __future__ import annotations
 
 __all__ = [
     "CONTENT_TYPE",
+    "CONTROL",
     "CORRELATION_ID",
     "DLQ_ATTEMPTS",
     "DLQ_ERROR_CLASS",
     "DLQ_FIRST_FAILURE",
+    "DLQ_GROUP",
     "DLQ_ID",
     "DLQ_KEY",
     "DLQ_LAST_FAILURE",
     "DLQ_OFFSET",
+    "DLQ_PARKED_BEHIND",
     "DLQ_PARTITION",
     "DLQ_PREFIX",
     "DLQ_REASON",
@@ -23,6 +26,12 @@ __all__ = [
     "EVENT_TYPE",
     "LEGAL_BASIS",
     "RECIPIENT",
+    "REPLAY_GROUP",
+    "REPLAY_ID",
+    "REPLAY_OF",
+    "REPLAY_OPERATOR",
+    "REPLAY_PREFIX",
+    "REPLAY_TIME",
     "RULE_ID",
     "SIGNATURE",
     "SOURCE_EVENT_ID",
@@ -62,3 +71,19 @@ DLQ_PARTITION = "hub-dlq-partition"
 DLQ_OFFSET = "hub-dlq-offset"
 DLQ_KEY = "hub-dlq-key"
 DLQ_TIME = "hub-dlq-time"
+# The consumer group of the stage that dead-lettered the input: where a replay is meant for.
+DLQ_GROUP = "hub-dlq-group"
+# On an entry held back because an earlier one of the same person failed: that entry's id.
+DLQ_PARKED_BEHIND = "hub-dlq-parked-behind"
+
+# Added to a replayed input, which goes back on its original topic. Only the stage whose group
+# is named takes it; the other stages on that topic processed the original already.
+REPLAY_PREFIX = "hub-replay-"
+REPLAY_ID = "hub-replay-id"
+REPLAY_OF = "hub-replay-of"
+REPLAY_OPERATOR = "hub-replay-operator"
+REPLAY_TIME = "hub-replay-time"
+REPLAY_GROUP = "hub-replay-group"
+# A control record (empty value) on an input topic, for the group named in REPLAY_GROUP:
+# `release` lets the person's later inputs through after their blocking entry was discarded.
+CONTROL = "hub-control"
