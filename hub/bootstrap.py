@@ -12,10 +12,10 @@ from types import TracebackType
 from typing import Self
 
 import structlog
-from adapters.context import TranslationContext
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
+from adapters.context import TranslationContext
 from hub.kafka.admin import ensure_topics
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.subscriber import subscribe_stage

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 
 import adapters.koda
 from adapters.context import TranslationContext
-from schemas.events import CanonicalEvent
-
 from hub.settings import HubSettings
+from schemas.events import CanonicalEvent
 
 __all__ = ["Source", "sources"]
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
+    "ACTION",
+    "CANONICAL_ID",
     "CONTENT_TYPE",
     "CORRELATION_ID",
     "DLQ_ATTEMPTS",
@@ -21,6 +23,10 @@ __all__ = [
     "DLQ_TOPIC",
     "EVENT_ID",
     "EVENT_TYPE",
+    "LEGAL_BASIS",
+    "RECIPIENT",
+    "REDIRECTED_FROM",
+    "RULE_ID",
     "SOURCE_EVENT_ID",
 ]
 
@@ -32,6 +38,18 @@ CORRELATION_ID = "correlation-id"
 EVENT_ID = "hub-event-id"
 EVENT_TYPE = "hub-event-type"
 SOURCE_EVENT_ID = "hub-source-event-id"
+
+# On a message for a recipient: who it is for, and the rule and legal basis it was sent under.
+# The audit trail records a delivery from these. `hub-event-id` is the recipient message's own
+# id; `hub-canonical-id` the canonical event it derives from.
+RECIPIENT = "hub-recipient"
+RULE_ID = "hub-rule-id"
+LEGAL_BASIS = "hub-legal-basis"
+CANONICAL_ID = "hub-canonical-id"
+ACTION = "hub-action"
+# The recipient the event named, when the message went to its successor (a retired
+# municipality number).
+REDIRECTED_FROM = "hub-redirected-from"
 
 # Added to a dead-letter entry; the input's own headers are kept before them, unchanged.
 DLQ_PREFIX = "hub-dlq-"

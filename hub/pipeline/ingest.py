@@ -12,13 +12,12 @@ import dataclasses
 from collections.abc import Callable, Sequence
 
 from adapters.context import TranslationContext
-from schemas.events import CanonicalEvent
-
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, text_headers
 from hub.sources import Source
 from schemas import codec
 from schemas.errors import InputRejected, Reason
+from schemas.events import CanonicalEvent
 
 __all__ = ["canonical_record", "ingest_step"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from adapters.context import TranslationContext
 from aiokafka.errors import KafkaError
 
+from adapters.context import TranslationContext
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.reader import unreachable
 from hub.pipeline import headers as h

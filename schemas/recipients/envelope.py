@@ -17,6 +17,7 @@ import json
 import uuid
 from typing import Annotated, Final, Literal
 
+import rfc8785
 from pydantic import AwareDatetime, Field, StringConstraints
 
 from schemas.events.envelope import CanonicalId, CorrelationId, PersonKey, SourceUri
@@ -30,6 +31,7 @@ __all__ = [
     "RecipientEnvelope",
     "RecipientId",
     "RuleId",
+    "encode_message",
     "recipient_message_id",
     "recipient_schema",
 ]
@@ -55,6 +57,12 @@ def recipient_message_id(recipient: str, canonical_id: str, action: Action) -> s
     """Deterministic: the same action on the same event for the same recipient, the same id."""
     name = json.dumps([recipient, canonical_id, action.value], separators=(",", ":"))
     return str(uuid.uuid5(_MESSAGE_ID_NAMESPACE, name))
+
+
+def encode_message(message: RecipientEnvelope) -> bytes:
+    """The canonical JSON (RFC 8785) of `message`, without absent members: a recipient sees
+    only what it was given, not the names of what it was not."""
+    return bytes(rfc8785.dumps(message.model_dump(mode="json", exclude_none=True)))
 
 
 class RecipientEnvelope(RecipientModel):
