@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
 from hub.recipients.alerts import alert_record, new_alert, resolved
-from hub.routing.deliveries import DeliveryEntry, DeliveryIndex, Receipted, entry_record, plan_key
+from hub.routing.deliveries import DeliveryEntry, Receipted, StagedIndex, entry_record, plan_key
 from hub.routing.engine import Matched, decide, lookup, projected
 from hub.routing.policy import PLANNED_DATE, Policy, Rule
 from schemas import codec
@@ -46,7 +46,9 @@ __all__ = [
     "Contract",
     "Decision",
     "Decisions",
+    "Note",
     "Place",
+    "ReceiptNote",
     "StageContext",
     "recipient_step",
 ]
@@ -97,16 +99,30 @@ class Decision:
     output: Position | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReceiptNote:
+    """A recipient's receipt the hub accepted, as the audit trail records it."""
+
+    recipient: str
+    message_id: str
+    canonical_id: str
+    subject: str
+    status: str
+
+
+Note = Decision | ReceiptNote
+
+
 class Decisions:
     """What each input's step decided, by input position, until the audit hook takes it."""
 
     def __init__(self) -> None:
-        self._by_input: dict[Position, list[Decision]] = {}
+        self._by_input: dict[Position, list[Note]] = {}
 
-    def put(self, position: Position, decisions: list[Decision]) -> None:
-        self._by_input[position] = decisions
+    def put(self, position: Position, notes: Sequence[Note]) -> None:
+        self._by_input[position] = list(notes)
 
-    def pop(self, position: Position) -> list[Decision]:
+    def pop(self, position: Position) -> list[Note]:
         return self._by_input.pop(position, [])
 
     def clear(self) -> None:
@@ -118,7 +134,7 @@ class StageContext:
     """Everything a recipient step needs besides its contract; built once in `bootstrap`."""
 
     policy: Policy
-    index: DeliveryIndex
+    index: StagedIndex
     decisions: Decisions
     deliveries_topic: str
     alerts_topic: str

@@ -28,7 +28,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 from hub.pipeline.records import InboundRecord, OutboundRecord, text_headers
 from schemas.recipients import Action, ReceiptStatus
 
-__all__ = ["DeliveryEntry", "DeliveryIndex", "Receipted", "entry_record", "plan_key"]
+__all__ = [
+    "DeliveryEntry",
+    "DeliveryIndex",
+    "Receipted",
+    "StagedIndex",
+    "entry_record",
+    "plan_key",
+]
 
 _PLAN_FAMILIES = {"release", "transfer"}
 _CONTENT_TYPE = "application/json"
@@ -88,30 +95,26 @@ def entry_record(entry: DeliveryEntry, topic: str) -> OutboundRecord:
 
 
 class DeliveryIndex:
-    """The in-memory view of the deliveries topic, with an overlay for the batch under way."""
+    """The in-memory view of the deliveries topic: what is on the topic, as far as read."""
 
     def __init__(self) -> None:
         self._entries: dict[str, DeliveryEntry] = {}
         self._by_subject: dict[tuple[str, str], set[str]] = defaultdict(set)
-        self._overlay: dict[str, DeliveryEntry] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def get(self, message_id: str) -> DeliveryEntry | None:
-        return self._overlay.get(message_id) or self._entries.get(message_id)
+        return self._entries.get(message_id)
 
-    def stage(self, entry: DeliveryEntry) -> None:
-        """Visible at once to this process's stages; kept only if `commit` follows."""
-        self._overlay[entry.messageid] = entry
-
-    def commit(self) -> None:
-        for entry in self._overlay.values():
-            self._apply(entry)
-        self._overlay.clear()
-
-    def rollback(self) -> None:
-        self._overlay.clear()
+    def put(self, entry: DeliveryEntry) -> bool:
+        """Take `entry` unless the index has a later revision of it; True when taken."""
+        known = self._entries.get(entry.messageid)
+        if known is not None and known.rev > entry.rev:
+            return False
+        self._entries[entry.messageid] = entry
+        self._by_subject[(entry.kind, entry.subject)].add(entry.messageid)
+        return True
 
     def apply_records(self, records: Iterable[InboundRecord]) -> int:
         """Entries read from the topic; returns how many changed the index."""
@@ -121,19 +124,11 @@ class DeliveryIndex:
                 entry = DeliveryEntry.model_validate_json(record.value)
             except ValidationError:
                 continue  # not ours to fix here; the topic is written by the hub alone
-            changed += self._apply(entry)
+            changed += self.put(entry)
         return changed
 
-    def open_for(self, kind: str, subject: str) -> Iterator[DeliveryEntry]:
-        """The entries of `kind`'s recipients about `subject` whose plans are still open."""
-        ids = set(self._by_subject.get((kind, subject), ()))
-        ids |= {
-            e.messageid for e in self._overlay.values() if (e.kind, e.subject) == (kind, subject)
-        }
-        for message_id in sorted(ids):
-            entry = self.get(message_id)
-            if entry is not None and entry.open:
-                yield entry
+    def ids_about(self, kind: str, subject: str) -> set[str]:
+        return set(self._by_subject.get((kind, subject), ()))
 
     def awaiting_receipt(self, now: dt.datetime) -> list[DeliveryEntry]:
         """Entries whose receipt is overdue and not yet alerted."""
@@ -147,10 +142,39 @@ class DeliveryIndex:
             and "receipt_overdue" not in e.alerts
         ]
 
-    def _apply(self, entry: DeliveryEntry) -> int:
-        known = self._entries.get(entry.messageid)
-        if known is not None and known.rev > entry.rev:
-            return 0
-        self._entries[entry.messageid] = entry
-        self._by_subject[(entry.kind, entry.subject)].add(entry.messageid)
-        return 1
+
+class StagedIndex:
+    """One stage's window on the index: its own writes of the batch under way on top.
+
+    Each stage has its own, so one stage's failed batch never drops another stage's state.
+    """
+
+    def __init__(self, index: DeliveryIndex) -> None:
+        self.index = index
+        self._overlay: dict[str, DeliveryEntry] = {}
+
+    def get(self, message_id: str) -> DeliveryEntry | None:
+        return self._overlay.get(message_id) or self.index.get(message_id)
+
+    def stage(self, entry: DeliveryEntry) -> None:
+        """Visible at once to this stage; part of the index only if `commit` follows."""
+        self._overlay[entry.messageid] = entry
+
+    def commit(self) -> None:
+        for entry in self._overlay.values():
+            self.index.put(entry)
+        self._overlay.clear()
+
+    def rollback(self) -> None:
+        self._overlay.clear()
+
+    def open_for(self, kind: str, subject: str) -> Iterator[DeliveryEntry]:
+        """The entries of `kind`'s recipients about `subject` whose plans are still open."""
+        ids = self.index.ids_about(kind, subject)
+        ids |= {
+            e.messageid for e in self._overlay.values() if (e.kind, e.subject) == (kind, subject)
+        }
+        for message_id in sorted(ids):
+            entry = self.get(message_id)
+            if entry is not None and entry.open:
+                yield entry
