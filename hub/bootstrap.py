@@ -6,7 +6,11 @@ when it is entered (`async with build_hub(settings) as hub: ...`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
@@ -17,16 +21,42 @@ from faststream.kafka import KafkaBroker
 
 from adapters.context import TranslationContext
 from hub.kafka.admin import ensure_topics
+from hub.kafka.follow_index import IndexFollower
 from hub.kafka.producer import KafkaRecordSink, build_producer
+from hub.kafka.provision import ProvisioningSink
 from hub.kafka.subscriber import subscribe_stage
 from hub.pipeline.ingest import ingest_step
+from hub.pipeline.records import InboundRecord, OutboundRecord
 from hub.pipeline.runner import StageRunner
+from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
+from hub.recipients.audit import LogAudit, RecipientAudit, audit_hook
+from hub.recipients.base import Contract, Decisions, StageContext, recipient_step
+from hub.recipients.deadlines import DeadlineWatcher
+from hub.recipients.health import Health
+from hub.recipients.municipality import Municipality
+from hub.recipients.nav import Nav
+from hub.recipients.police_register import PoliceRegister
+from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
+from hub.recipients.runner import IndexedRunner
+from hub.reference import MunicipalityRegister, UnitRegister
+from hub.routing.deliveries import DeliveryIndex, StagedIndex
+from hub.routing.policy import Policy, load_policy
 from hub.settings import HubSettings
 from hub.sources import sources
-from hub.topics import catalogue
+from hub.topics import catalogue, place_topic_config, recipient_catalogue
 
-__all__ = ["Hub", "build_hub", "person_keys", "translation_context"]
+__all__ = [
+    "Hub",
+    "Routing",
+    "build_hub",
+    "load_routing",
+    "person_keys",
+    "translation_context",
+]
+
+Verify = Callable[[InboundRecord], object]
+Sign = Callable[[OutboundRecord], OutboundRecord]
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +73,36 @@ def translation_context(settings: HubSettings) -> TranslationContext:
     )
 
 
+@dataclass(frozen=True)
+class Routing:
+    """The routing policy and the reference data, read and checked once at start-up."""
+
+    policy: Policy
+    municipalities: MunicipalityRegister
+    units: UnitRegister
+
+
+def load_routing(settings: HubSettings) -> Routing:
+    """Raises `PolicyError` or `ReferenceError` (one line each) for a file the hub cannot use."""
+    paths = settings.routing
+    policy = load_policy(paths.policy_path)
+    municipalities = MunicipalityRegister.load(paths.municipalities_path)
+    units = UnitRegister.load(paths.units_path, municipalities)
+    return Routing(policy, municipalities, units)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _not_verified(_record: InboundRecord) -> None:
+    """Stands in for the signature check until the signing service is wired."""
+
+
+def _unsigned(record: OutboundRecord) -> OutboundRecord:
+    return record
+
+
 @dataclass
 class Hub:
     """Every stage of the pipeline in one process, and the clients they share."""
@@ -50,20 +110,27 @@ class Hub:
     settings: HubSettings
     broker: KafkaBroker
     producer: AIOKafkaProducer
+    routing: Routing
+    follower: IndexFollower
+    watcher: DeadlineWatcher
+    audit: RecipientAudit
     runners: list[StageRunner] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def __aenter__(self) -> Self:
-        created = await ensure_topics(
-            self.settings.kafka.bootstrap_servers, catalogue(self.settings), timeout=30.0
-        )
+        specs = catalogue(self.settings) + recipient_catalogue(self.settings, self.routing.policy)
+        created = await ensure_topics(self.settings.kafka.bootstrap_servers, specs, timeout=30.0)
         if created:
             log.info("topics.created", topics=created)
         await self.producer.start()
         try:
+            await self.follower.start()
             await self.broker.start()
         except BaseException:
+            await self.follower.stop()
             await self.producer.stop()
             raise
+        self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
         log.info("hub.started", stages=[r.stage for r in self.runners])
         return self
 
@@ -74,13 +141,24 @@ class Hub:
         tb: TracebackType | None,
     ) -> None:
         # Consumers first, so no batch is half-way when the producer goes.
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.broker.stop()
+        await self.follower.stop()
         await self.producer.stop()
         log.info("hub.stopped")
 
 
-def build_hub(settings: HubSettings) -> Hub:
+def build_hub(
+    settings: HubSettings,
+    *,
+    audit: RecipientAudit | None = None,
+    clock: Callable[[], dt.datetime] = _utcnow,
+) -> Hub:
     kafka = settings.kafka
+    routing = load_routing(settings)
     broker = KafkaBroker(
         kafka.bootstrap_servers,
         client_id=kafka.client_id,
@@ -91,10 +169,31 @@ def build_hub(settings: HubSettings) -> Hub:
         logger=logging.getLogger("hub.faststream"),
         # FastStream's per-message lines would repeat what the stages log, in clear.
         log_level=logging.DEBUG,
+        # Receipts topics are made on first use; this is how soon their consumer finds them.
+        metadata_max_age_ms=settings.routing.topic_discovery_ms,
     )
     producer = build_producer(kafka)
-    hub = Hub(settings=settings, broker=broker, producer=producer)
     sink = KafkaRecordSink(producer)
+    index = DeliveryIndex()
+    follower = IndexFollower(kafka.bootstrap_servers, settings.topics.deliveries, index)
+    watcher = DeadlineWatcher(
+        index=index,
+        sink=sink,
+        deliveries_topic=settings.topics.deliveries,
+        alerts_topic=settings.topics.alerts,
+        sign=_unsigned,
+        clock=clock,
+        every_s=settings.routing.deadline_check_every_s,
+    )
+    hub = Hub(
+        settings=settings,
+        broker=broker,
+        producer=producer,
+        routing=routing,
+        follower=follower,
+        watcher=watcher,
+        audit=audit or LogAudit(),
+    )
     context = translation_context(settings)
     for source in sources(settings).values():
         runner = StageRunner(
@@ -112,4 +211,104 @@ def build_hub(settings: HubSettings) -> Hub:
             description=f"Documents from {source.name}, translated into canonical events.",
         )
         hub.runners.append(runner)
+    _wire_recipients(hub, sink, index, clock)
     return hub
+
+
+def _contracts(routing: Routing) -> list[Contract]:
+    return [
+        PoliceRegister(),
+        Nav(),
+        Municipality(routing.municipalities),
+        Health(routing.units),
+    ]
+
+
+def _wire_recipients(
+    hub: Hub, sink: RecordSink, index: DeliveryIndex, clock: Callable[[], dt.datetime]
+) -> None:
+    """One subscriber per recipient kind on the canonical events, and one for receipts."""
+    settings = hub.settings
+    kafka, topics = settings.kafka, settings.topics
+    place_topics: dict[str, tuple[str, ...]] = {}
+    provisioning = ProvisioningSink(
+        sink,
+        bootstrap_servers=kafka.bootstrap_servers,
+        place_topics=place_topics,
+        partitions=settings.routing.place_topic_partitions,
+        replication_factor=kafka.replication_factor,
+        config=place_topic_config(),
+    )
+    for contract in _contracts(hub.routing):
+        kind = contract.kind.value
+        staged, decisions = StagedIndex(index), Decisions()
+        ctx = StageContext(
+            policy=hub.routing.policy,
+            index=staged,
+            decisions=decisions,
+            deliveries_topic=topics.deliveries,
+            alerts_topic=topics.alerts,
+            topic_prefix=topics.recipient_prefix,
+            verify=_not_verified,
+            sign=_unsigned,
+            clock=clock,
+            place_topics=place_topics,
+        )
+        runner = IndexedRunner(
+            index=staged,
+            decisions=decisions,
+            catch_up=hub.follower.catch_up,
+            stage=f"route_{kind.replace('-', '_')}",
+            step=recipient_step(contract, ctx),
+            sink=provisioning,
+            dlq_topic=topics.dlq,
+        )
+        subscribe_stage(
+            hub.broker,
+            runner,
+            topic=topics.events,
+            group_id=f"{kafka.group_prefix}.route.{kind}",
+            kafka=kafka,
+            after=audit_hook(runner.stage, kind, decisions, hub.audit),
+            description=f"Canonical events for {kind}: routed by the policy, projected, signed.",
+        )
+        hub.runners.append(runner)
+    _wire_receipts(hub, sink, index, clock)
+
+
+def _wire_receipts(
+    hub: Hub, sink: RecordSink, index: DeliveryIndex, clock: Callable[[], dt.datetime]
+) -> None:
+    settings = hub.settings
+    kafka, topics = settings.kafka, settings.topics
+    staged, decisions = StagedIndex(index), Decisions()
+    receipt_topics = ReceiptTopics(hub.routing.policy, topics.recipient_prefix)
+    ctx = ReceiptContext(
+        index=staged,
+        decisions=decisions,
+        topics=receipt_topics,
+        deliveries_topic=topics.deliveries,
+        alerts_topic=topics.alerts,
+        sign=_unsigned,
+        clock=clock,
+    )
+    runner = IndexedRunner(
+        index=staged,
+        decisions=decisions,
+        catch_up=hub.follower.catch_up,
+        stage="receipts",
+        step=receipt_step(ctx),
+        sink=sink,
+        dlq_topic=topics.dlq,
+    )
+    subscribe_stage(
+        hub.broker,
+        runner,
+        topic=f"{topics.recipient_prefix}receipts",
+        pattern=receipt_topics.pattern,
+        group_id=f"{kafka.group_prefix}.receipts",
+        kafka=kafka,
+        after=audit_hook(runner.stage, "receipts", decisions, hub.audit),
+        description="Recipients' receipts: checked, recorded, and resolving their alerts.",
+    )
+    hub.runners.append(runner)

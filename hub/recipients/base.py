@@ -185,7 +185,9 @@ class _Plan:
             place = self.contract.place(verdict.rule, self.doc)
             data = projected(verdict.rule, self.doc)
             self.contract.check(data)
-            prior = next((p for p in priors if p.recipient == place.recipient), None)
+            replacing = self.event.replaces is not None or _CANCELLED in self.event.type
+            same = [p for p in priors if p.recipient == place.recipient] if replacing else []
+            prior = same[0] if same else None
             self._deliver(verdict.rule, place, data, prior)
             reached.add(place.recipient)
         for prior in priors:

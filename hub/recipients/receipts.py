@@ -31,7 +31,8 @@ __all__ = ["ReceiptTopics", "receipt_step"]
 
 log = structlog.get_logger(__name__)
 
-_PLACE_PATTERN = {"municipality": "[0-9]{4}", "region": "[a-z][a-z-]{0,39}"}
+# No `{n}` counts: FastStream reads braces in a subscription pattern as its own placeholders.
+_PLACE_PATTERN = {"municipality": "[0-9][0-9][0-9][0-9]", "region": "[a-z][a-z-]*"}
 # A receipt may arrive a moment before the hub's own record of the message it names (the two
 # are written in the same batch): within this time an unknown message is worth a retry.
 _GRACE_S = 10.0

@@ -22,7 +22,7 @@ from hub.bootstrap import translation_context
 from hub.kafka.admin import ensure_topics
 from hub.kafka.reader import read_topic
 from hub.pipeline.records import InboundRecord, Position
-from hub.settings import Environment, HubSettings, KafkaSettings, TopicSettings
+from hub.settings import Environment, HubSettings, KafkaSettings, RoutingSettings, TopicSettings
 from hub.sources import sources
 from hub.tools.publish import publish_documents
 from hub.topics import catalogue
@@ -53,6 +53,11 @@ class HubEnv:
             "HUB_TOPICS__IN_KODA": f"in.koda.{s}",
             "HUB_TOPICS__EVENTS": f"hub.events.{s}",
             "HUB_TOPICS__DLQ": f"hub.dlq.{s}",
+            "HUB_TOPICS__DELIVERIES": f"hub.deliveries.{s}",
+            "HUB_TOPICS__ALERTS": f"hub.alerts.{s}",
+            "HUB_TOPICS__RECIPIENT_PREFIX": f"t{s}.",
+            "HUB_ROUTING__DEADLINE_CHECK_EVERY_S": "0.5",
+            "HUB_ROUTING__TOPIC_DISCOVERY_MS": "1000",
         }
 
     def settings(self) -> HubSettings:
@@ -71,8 +76,16 @@ class HubEnv:
                 in_koda=v["HUB_TOPICS__IN_KODA"],
                 events=v["HUB_TOPICS__EVENTS"],
                 dlq=v["HUB_TOPICS__DLQ"],
+                deliveries=v["HUB_TOPICS__DELIVERIES"],
+                alerts=v["HUB_TOPICS__ALERTS"],
+                recipient_prefix=v["HUB_TOPICS__RECIPIENT_PREFIX"],
             ),
+            routing=RoutingSettings(deadline_check_every_s=0.5, topic_discovery_ms=1000),
         )
+
+    def topic(self, name: str) -> str:
+        """A recipient topic the policy names (`out.nav.v1`), as this test's hub calls it."""
+        return f"t{self.suffix}.{name}"
 
     def environ(self) -> dict[str, str]:
         """The same settings as environment variables, for a `hub` subprocess."""
