@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,17 +21,17 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from adapters.context import TranslationContext
+from hub.audit.service import AuditService
 from hub.kafka.admin import ensure_topics
 from hub.kafka.follow_index import IndexFollower
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
 from hub.kafka.subscriber import subscribe_stage
 from hub.pipeline.ingest import ingest_step
-from hub.pipeline.records import InboundRecord, OutboundRecord
 from hub.pipeline.runner import StageRunner
 from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
-from hub.recipients.audit import LogAudit, RecipientAudit, audit_hook
+from hub.recipients.audit import RecipientAudit, TrailAudit, audit_hook
 from hub.recipients.base import Contract, Decisions, StageContext, recipient_step
 from hub.recipients.deadlines import DeadlineWatcher
 from hub.recipients.health import Health
@@ -43,6 +44,9 @@ from hub.reference import MunicipalityRegister, UnitRegister
 from hub.routing.deliveries import DeliveryIndex, StagedIndex
 from hub.routing.policy import Policy, load_policy
 from hub.settings import HubSettings
+from hub.signing.keys import key_store
+from hub.signing.signer import Signer
+from hub.signing.verifying import TrustedKeys, verify_record
 from hub.sources import sources
 from hub.topics import catalogue, place_topic_config, recipient_catalogue
 
@@ -51,12 +55,11 @@ __all__ = [
     "Routing",
     "build_hub",
     "load_routing",
+    "load_signer",
     "person_keys",
     "translation_context",
 ]
 
-Verify = Callable[[InboundRecord], object]
-Sign = Callable[[OutboundRecord], OutboundRecord]
 
 log = structlog.get_logger(__name__)
 
@@ -95,12 +98,15 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _not_verified(_record: InboundRecord) -> None:
-    """Stands in for the signature check until the signing service is wired."""
-
-
-def _unsigned(record: OutboundRecord) -> OutboundRecord:
-    return record
+def load_signer(settings: HubSettings) -> Signer:
+    """The current signing key. Outside production a first key is made when there is none,
+    so a fresh clone runs without manual steps; production refuses to start without one."""
+    store = key_store(settings)
+    if settings.may_generate_dev_key:
+        made = store.ensure()
+        if made is not None:
+            log.warning("signing.dev_key_generated", kid=made.kid, folder=str(store.directory))
+    return store.signer()
 
 
 @dataclass
@@ -113,7 +119,10 @@ class Hub:
     routing: Routing
     follower: IndexFollower
     watcher: DeadlineWatcher
-    audit: RecipientAudit
+    audit: AuditService
+    recipient_audit: RecipientAudit
+    signer: Signer
+    trusted: TrustedKeys
     runners: list[StageRunner] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -124,10 +133,12 @@ class Hub:
             log.info("topics.created", topics=created)
         await self.producer.start()
         try:
+            await self.audit.start()
             await self.follower.start()
             await self.broker.start()
         except BaseException:
             await self.follower.stop()
+            await self.audit.stop()
             await self.producer.stop()
             raise
         self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
@@ -140,13 +151,15 @@ class Hub:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # Consumers first, so no batch is half-way when the producer goes.
+        # Consumers first, so no batch is half-way when the producers go; then the chain is
+        # sealed with its closing checkpoint.
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.broker.stop()
         await self.follower.stop()
+        await self.audit.stop()
         await self.producer.stop()
         log.info("hub.stopped")
 
@@ -173,6 +186,8 @@ def build_hub(
         metadata_max_age_ms=settings.routing.topic_discovery_ms,
     )
     producer = build_producer(kafka)
+    signer = load_signer(settings)
+    audit_service = AuditService(settings, signer)
     sink = KafkaRecordSink(producer)
     index = DeliveryIndex()
     follower = IndexFollower(kafka.bootstrap_servers, settings.topics.deliveries, index)
@@ -181,7 +196,7 @@ def build_hub(
         sink=sink,
         deliveries_topic=settings.topics.deliveries,
         alerts_topic=settings.topics.alerts,
-        sign=_unsigned,
+        sign=signer.sign_record,
         clock=clock,
         every_s=settings.routing.deadline_check_every_s,
     )
@@ -192,13 +207,21 @@ def build_hub(
         routing=routing,
         follower=follower,
         watcher=watcher,
-        audit=audit or LogAudit(),
+        audit=audit_service,
+        recipient_audit=audit or TrailAudit(lambda: audit_service.writer),
+        signer=signer,
+        trusted=TrustedKeys(lambda: key_store(settings).load().public_keys()),
     )
     context = translation_context(settings)
     for source in sources(settings).values():
         runner = StageRunner(
             stage="ingest",
-            step=ingest_step(source, context=context, events_topic=settings.topics.events),
+            step=ingest_step(
+                source,
+                context=context,
+                events_topic=settings.topics.events,
+                finish=signer.sign_record,
+            ),
             sink=sink,
             dlq_topic=settings.topics.dlq,
         )
@@ -208,6 +231,7 @@ def build_hub(
             topic=source.topic,
             group_id=f"{kafka.group_prefix}.ingest.{source.name}",
             kafka=kafka,
+            after=audit_service.hook("ingest"),
             description=f"Documents from {source.name}, translated into canonical events.",
         )
         hub.runners.append(runner)
@@ -249,8 +273,8 @@ def _wire_recipients(
             deliveries_topic=topics.deliveries,
             alerts_topic=topics.alerts,
             topic_prefix=topics.recipient_prefix,
-            verify=_not_verified,
-            sign=_unsigned,
+            verify=functools.partial(verify_record, trusted=hub.trusted),
+            sign=hub.signer.sign_record,
             clock=clock,
             place_topics=place_topics,
         )
@@ -269,7 +293,7 @@ def _wire_recipients(
             topic=topics.events,
             group_id=f"{kafka.group_prefix}.route.{kind}",
             kafka=kafka,
-            after=audit_hook(runner.stage, kind, decisions, hub.audit),
+            after=audit_hook(runner.stage, kind, decisions, hub.recipient_audit),
             description=f"Canonical events for {kind}: routed by the policy, projected, signed.",
         )
         hub.runners.append(runner)
@@ -289,7 +313,7 @@ def _wire_receipts(
         topics=receipt_topics,
         deliveries_topic=topics.deliveries,
         alerts_topic=topics.alerts,
-        sign=_unsigned,
+        sign=hub.signer.sign_record,
         clock=clock,
     )
     runner = IndexedRunner(
@@ -308,7 +332,7 @@ def _wire_receipts(
         pattern=receipt_topics.pattern,
         group_id=f"{kafka.group_prefix}.receipts",
         kafka=kafka,
-        after=audit_hook(runner.stage, "receipts", decisions, hub.audit),
+        after=audit_hook(runner.stage, "receipts", decisions, hub.recipient_audit),
         description="Recipients' receipts: checked, recorded, and resolving their alerts.",
     )
     hub.runners.append(runner)

@@ -38,6 +38,19 @@ def _mask_value(value: Any) -> Any:
     return value
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]  # stdlib generic over the stream type; ours is always a text stream
+    """Writes to whatever `sys.stderr` is when a line is logged, not when logging was set up
+    (test runners and CLI runners swap it)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        return None
+
+
 class _DropKnownNoise(logging.Filter):
     """FastStream lines that say nothing here: topics are made on purpose, tasks end on stop."""
 
@@ -78,7 +91,7 @@ def configure_logging(*, log_format: str, level: str = "INFO") -> None:
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler.setFormatter(formatter)
     handler.addFilter(_DropKnownNoise())
     root = logging.getLogger()

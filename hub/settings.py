@@ -14,11 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "AuditSettings",
     "Environment",
     "HubSettings",
     "KafkaSettings",
     "LocalKafkaSettings",
     "RoutingSettings",
+    "SigningSettings",
     "TopicSettings",
 ]
 
@@ -27,6 +29,7 @@ _DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
 # Only for dev and test: production refuses to start with it (see `_production_has_secrets`).
 _DEV_PERSON_KEY_SECRET = "justishub-dev-person-key-not-for-production"  # noqa: S105 - a published dev value; production refuses to start with it
+_DEV_SIGNING_PASSPHRASE = "justishub-dev-signing-passphrase"  # noqa: S105 - a published dev value; production refuses to start with it
 
 
 class Environment(StrEnum):
@@ -83,6 +86,10 @@ class TopicSettings(_Group):
     in_koda: str = "in.koda.v1"
     events: str = "hub.events.v1"
     dlq: str = "hub.dlq.v1"
+    # The audit trail (kept forever) and the signed checkpoints that anchor it from outside.
+    audit: str = "hub.audit.v1"
+    audit_checkpoints: str = "hub.audit.checkpoints.v1"
+
     # Which recipient received which message: the state corrections and receipts need
     # (compacted, keyed by recipient message id).
     deliveries: str = "hub.deliveries.v1"
@@ -108,6 +115,29 @@ class RoutingSettings(_Group):
     topic_discovery_ms: int = Field(default=5_000, ge=500)
 
 
+class SigningSettings(_Group):
+    """The hub's signing keys (see `hub keys --help`)."""
+
+    # Default: `<data_dir>/keys`.
+    key_dir: Path | None = None
+    # Encrypts every private key file at rest.
+    passphrase: SecretStr = SecretStr(_DEV_SIGNING_PASSPHRASE)
+    # Outside production, `hub run` makes a first key itself so a fresh clone just runs.
+    generate_dev_key: bool = True
+
+
+class AuditSettings(_Group):
+    """The audit trail: how often each writer anchors its chain, and the queryable projection."""
+
+    # A signed checkpoint after at most this many records, or this many seconds, of a chain.
+    checkpoint_every_records: int = Field(default=1_000, ge=1, le=1_000_000)
+    checkpoint_every_s: float = Field(default=30.0, gt=0)
+    # Default: `<data_dir>/audit.sqlite`.
+    projection_path: Path | None = None
+    # The running hub keeps the projection current; off for a hub that only writes.
+    project: bool = True
+
+
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HUB_",
@@ -125,6 +155,8 @@ class HubSettings(BaseSettings):
     local_kafka: LocalKafkaSettings = LocalKafkaSettings()
     topics: TopicSettings = TopicSettings()
     routing: RoutingSettings = RoutingSettings()
+    signing: SigningSettings = SigningSettings()
+    audit: AuditSettings = AuditSettings()
 
     # Key of the HMAC that turns an identity number into the pseudonymous person key.
     person_key_secret: SecretStr = SecretStr(_DEV_PERSON_KEY_SECRET)
@@ -134,12 +166,26 @@ class HubSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_has_secrets(self) -> Self:
-        if (
-            self.env is Environment.PRODUCTION
-            and self.person_key_secret.get_secret_value() == _DEV_PERSON_KEY_SECRET
-        ):
+        if self.env is not Environment.PRODUCTION:
+            return self
+        if self.person_key_secret.get_secret_value() == _DEV_PERSON_KEY_SECRET:
             raise ValueError("HUB_PERSON_KEY_SECRET must be set in production")
+        if self.signing.passphrase.get_secret_value() == _DEV_SIGNING_PASSPHRASE:
+            raise ValueError("HUB_SIGNING__PASSPHRASE must be set in production")
         return self
+
+    @property
+    def key_dir(self) -> Path:
+        return self.signing.key_dir or self.data_dir / "keys"
+
+    @property
+    def projection_path(self) -> Path:
+        return self.audit.projection_path or self.data_dir / "audit.sqlite"
+
+    @property
+    def may_generate_dev_key(self) -> bool:
+        """Production never makes its own key: an operator generates it on purpose."""
+        return self.signing.generate_dev_key and self.env is not Environment.PRODUCTION
 
     @property
     def test_identities_allowed(self) -> bool:

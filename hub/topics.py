@@ -19,10 +19,13 @@ def catalogue(settings: HubSettings) -> list[TopicSpec]:
     partitions, replicas = kafka.partitions, kafka.replication_factor
 
     def spec(
-        name: str, retention_days: int, *, large: bool = False, compact: bool = False
+        name: str, retention_days: int | None, *, large: bool = False, compact: bool = False
     ) -> TopicSpec:
-        policy = "compact,delete" if compact else "delete"
-        config = {"cleanup.policy": policy, "retention.ms": str(retention_days * _DAY_MS)}
+        retention = "-1" if retention_days is None else str(retention_days * _DAY_MS)
+        config = {
+            "cleanup.policy": "compact,delete" if compact else "delete",
+            "retention.ms": retention,
+        }
         if large:
             # Oversized documents must arrive (to be dead-lettered as too_large), not bounce.
             config["max.message.bytes"] = str(kafka.max_record_bytes + 64 * 1024)
@@ -34,6 +37,10 @@ def catalogue(settings: HubSettings) -> list[TopicSpec]:
         spec(topics.events, 30),
         # Operators must have time to fix a cause and replay.
         spec(topics.dlq, 90, large=True),
+        # The audit trail is evidence: kept forever and never compacted (a compacted chain has
+        # gaps). The checkpoints are kept apart, so a truncated trail still shows where it ended.
+        spec(topics.audit, None),
+        spec(topics.audit_checkpoints, None),
         # The state of every recipient message, one record per message (the last counts); kept
         # a good year, so receipts, corrections and cancellations can still find their message.
         spec(topics.deliveries, 400, compact=True),

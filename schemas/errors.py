@@ -54,6 +54,7 @@ class Reason(StrEnum):
     # Signed messages.
     BAD_SIGNATURE = "bad_signature"
     UNKNOWN_KEY = "unknown_key"
+    SIGNING_KEY_UNAVAILABLE = "signing_key_unavailable"
     # Recipients.
     CONTRACT_VIOLATION = "contract_violation"
     UNKNOWN_MUNICIPALITY = "unknown_municipality"

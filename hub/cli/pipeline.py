@@ -11,14 +11,16 @@ import typer
 
 from hub.bootstrap import build_hub, translation_context
 from hub.cli.app import CliError, load_settings, user_errors
+from hub.cli.keys import JwksOption, trusted_keys
 from hub.kafka.admin import ensure_topics
 from hub.kafka.reader import read_topic
 from hub.logs import configure_logging
+from hub.pipeline.records import InboundRecord
 from hub.settings import HubSettings
 from hub.sources import Source, sources
 from hub.tools.demo import Journey, run_demo
 from hub.tools.publish import expand_paths, publish_documents
-from hub.tools.tail import as_json, as_text
+from hub.tools.tail import Verdict, as_json, as_text, signature_verdict
 from hub.topics import catalogue
 
 __all__ = ["register"]
@@ -89,22 +91,35 @@ def tail(
     topic: Annotated[str, typer.Argument(help="Topic to read, from the beginning.")],
     max_records: Annotated[int | None, typer.Option("--max", min=1, help="Stop after N.")] = None,
     as_json_lines: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+    check: Annotated[
+        bool, typer.Option("--verify", help="Verify each record's signature; show the key.")
+    ] = False,
+    jwks_file: JwksOption = None,
 ) -> None:
     """Print what is on a topic, decoded, from the beginning to its current end."""
     settings = load_settings()
+    keys = trusted_keys(jwks_file) if check else None
 
     async def show() -> int:
         count = 0
         async for record in read_topic(
             settings.kafka.bootstrap_servers, topic, max_records=max_records
         ):
-            typer.echo(as_json(record) if as_json_lines else as_text(record))
+            verdict = signature_verdict(record, keys) if keys is not None else None
+            typer.echo(_shown(record, verdict, as_json_lines=as_json_lines))
             count += 1
         return count
 
     count = asyncio.run(show())
     if not as_json_lines:
         typer.echo(f"({count} record{'s' if count != 1 else ''} on {topic})", err=True)
+
+
+def _shown(record: InboundRecord, verdict: Verdict | None, *, as_json_lines: bool) -> str:
+    if as_json_lines:
+        extra = {"signature": verdict.as_json()} if verdict else {}
+        return as_json(record, **extra)
+    return as_text(record, *([verdict.line()] if verdict else []))
 
 
 @user_errors
@@ -129,7 +144,7 @@ def topics_ensure() -> None:
 
 def _print_journeys(journeys: list[Journey]) -> None:
     for journey in journeys:
-        typer.echo(f"{journey.path.parent.name}/{journey.path.name}  (in {journey.position})")
+        typer.echo(f"{journey.label}  (in {journey.position})")
         for line in journey.outcomes or ["→ no outcome yet (is the hub running?)"]:
             typer.echo(f"    {line}")
 

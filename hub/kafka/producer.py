@@ -17,7 +17,7 @@ from hub.pipeline.records import OutboundRecord, Position
 from hub.settings import KafkaSettings
 from schemas.errors import Reason, TransientError
 
-__all__ = ["KafkaRecordSink", "build_producer"]
+__all__ = ["KafkaRecordSink", "build_producer", "transient"]
 
 
 def build_producer(kafka: KafkaSettings, *, client_id: str | None = None) -> AIOKafkaProducer:
@@ -47,7 +47,7 @@ class KafkaRecordSink:
                 record.topic, value=record.value, key=record.key, headers=list(record.headers)
             )
         except KafkaError as exc:
-            raise _transient(exc) from exc
+            raise transient(exc) from exc
         return _acknowledged(future)
 
 
@@ -55,10 +55,11 @@ async def _acknowledged(future: Awaitable[Any]) -> Position:
     try:
         metadata = await future
     except KafkaError as exc:
-        raise _transient(exc) from exc
+        raise transient(exc) from exc
     return Position(metadata.topic, metadata.partition, metadata.offset)
 
 
-def _transient(exc: KafkaError) -> TransientError:
+def transient(exc: KafkaError) -> TransientError:
+    """aiokafka's error as ours: the broker may answer again in a moment."""
     reason = Reason.TIMEOUT if isinstance(exc, KafkaTimeoutError) else Reason.BROKER_UNAVAILABLE
     return TransientError(f"{type(exc).__name__}: {exc}", reason=reason)

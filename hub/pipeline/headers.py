@@ -27,6 +27,7 @@ __all__ = [
     "RECIPIENT",
     "REDIRECTED_FROM",
     "RULE_ID",
+    "SIGNATURE",
     "SOURCE_EVENT_ID",
 ]
 
@@ -38,6 +39,10 @@ CORRELATION_ID = "correlation-id"
 EVENT_ID = "hub-event-id"
 EVENT_TYPE = "hub-event-type"
 SOURCE_EVENT_ID = "hub-source-event-id"
+
+# The hub's detached JWS over the record's value bytes (see `schemas.signature`): on every
+# message the hub publishes, and on every audit checkpoint.
+SIGNATURE = "hub-signature"
 
 # On a message for a recipient: who it is for, and the rule and legal basis it was sent under.
 # The audit trail records a delivery from these. `hub-event-id` is the recipient message's own

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from adapters.context import TranslationContext
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, text_headers
+from hub.pipeline.runner import bind_message_ids
 from hub.sources import Source
 from schemas import codec
 from schemas.errors import InputRejected, Reason
@@ -40,6 +41,11 @@ def ingest_step(
         _check_content_type(record, source)
         ctx = dataclasses.replace(context, correlation_id=record.header(h.CORRELATION_ID))
         event = source.translate(record.value, ctx)
+        bind_message_ids(
+            message_id=event.id,
+            correlation_id=event.correlationid,
+            source_event_id=event.sourceeventid,
+        )
         out = canonical_record(event, events_topic)
         return [finish(out) if finish else out]
 

@@ -17,28 +17,39 @@ A stage's step is a plain function: one inbound record in, the records to publis
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import structlog
 
+from hub.pipeline import headers as h
 from hub.pipeline.deadletter import Failure, dead_letter
 from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord, Position
 from hub.pipeline.sink import RecordSink
 from schemas.errors import HubError, PermanentError, Reason, TransientError
 
 __all__ = [
+    "MESSAGE_ID_HEADERS",
     "DeliveryFailed",
     "RecordOutcome",
     "RetryPolicy",
     "StageRunner",
     "Step",
+    "bind_message_ids",
 ]
 
 log = structlog.get_logger(__name__)
 
 Step = Callable[[InboundRecord], Sequence[OutboundRecord]]
+
+# Log context key → the header that carries it on records the hub writes.
+MESSAGE_ID_HEADERS = {
+    "message_id": h.EVENT_ID,
+    "correlation_id": h.CORRELATION_ID,
+    "source_event_id": h.SOURCE_EVENT_ID,
+}
 
 
 def _utcnow() -> datetime:
@@ -103,17 +114,20 @@ class StageRunner:
         """Process `records` in order; return once every resulting record is acknowledged."""
         planned = [await self._apply(record) for record in records]
         outcomes = await self._deliver(planned)
-        log.debug("batch.done", stage=self.stage, records=len(records))
+        failed = sum(1 for o in outcomes if o.dead_lettered)
+        log.info("batch.done", stage=self.stage, records=len(records), dead_lettered=failed)
         return outcomes
 
     async def _apply(self, record: InboundRecord) -> _Planned:
         first_failure: datetime | None = None
         attempt = 0
-        with structlog.contextvars.bound_contextvars(stage=self.stage, input=str(record.position)):
+        with _message_context(self.stage, record):
             while True:
                 attempt += 1
                 try:
-                    return _Planned(record, tuple(self._step(record)), None)
+                    outputs = tuple(self._step(record))
+                    log.debug("record.processed", outputs=len(outputs))
+                    return _Planned(record, outputs, None)
                 except TransientError as exc:
                     first_failure = first_failure or self._clock()
                     if attempt >= self._retry.max_attempts:
@@ -170,6 +184,31 @@ class StageRunner:
         if item.failure is None:
             return item.outputs
         return (dead_letter(item.record, item.failure, stage=self.stage, topic=self._dlq_topic),)
+
+
+@contextmanager
+def _message_context(stage: str, record: InboundRecord) -> Iterator[None]:
+    """Bind what identifies the message to every log line while it is handled.
+
+    A step that learns the message's ids itself (ingest, after translating) binds them with
+    `bind_message_ids`; they are unbound here when the record is done.
+    """
+    known = {
+        key: record.header(name) for key, name in MESSAGE_ID_HEADERS.items() if record.header(name)
+    }
+    try:
+        with structlog.contextvars.bound_contextvars(
+            stage=stage, input=str(record.position), **known
+        ):
+            yield
+    finally:
+        structlog.contextvars.unbind_contextvars(*MESSAGE_ID_HEADERS)
+
+
+def bind_message_ids(*, message_id: str, correlation_id: str, source_event_id: str) -> None:
+    structlog.contextvars.bind_contextvars(
+        message_id=message_id, correlation_id=correlation_id, source_event_id=source_event_id
+    )
 
 
 def _exhausted(last: TransientError, attempts: int) -> PermanentError:

@@ -48,7 +48,6 @@ def alert_record(alert: Alert, topic: str) -> OutboundRecord:
                 (h.CONTENT_TYPE, "application/json"),
                 (h.EVENT_ID, alert.id),
                 (h.EVENT_TYPE, ALERT_TYPE),
-                (h.RECIPIENT, alert.recipient),
             ]
         ),
     )

@@ -30,10 +30,18 @@ class Journey:
     source_event_id: str | None
     outcomes: list[str]
 
+    @property
+    def label(self) -> str:
+        """The sample's path below the samples folder, e.g. `koda/invalid/01-….xml`."""
+        parts = self.path.parts
+        return "/".join(parts[parts.index("samples") + 1 :])
+
 
 def bundled_samples(source: Source) -> list[Path]:
-    folder = resources.files("hub.demo") / "samples" / source.name
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(source.file_suffix))
+    """The source's valid samples, then the deliberately invalid ones (`invalid/`)."""
+    folder = Path(str(resources.files("hub.demo") / "samples" / source.name))
+    pattern = f"*{source.file_suffix}"
+    return sorted(folder.glob(pattern)) + sorted((folder / "invalid").glob(pattern))
 
 
 async def run_demo(

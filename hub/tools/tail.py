@@ -4,11 +4,41 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from hub.pipeline.records import InboundRecord
+from hub.signing.verifying import verify_record
+from schemas.errors import SignatureRejected
+from schemas.signature import PublicKeys
 
-__all__ = ["as_json", "as_text"]
+__all__ = ["Verdict", "as_json", "as_text", "signature_verdict"]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether a record's signature verified, and under which key."""
+
+    verified: bool
+    kid: str | None
+    reason: str | None = None
+    detail: str | None = None
+
+    def line(self) -> str:
+        if self.verified:
+            return f"   ✓ signature verified (kid {self.kid})"
+        return f"   ✗ signature refused: {self.reason}: {self.detail}"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"verified": self.verified, "kid": self.kid, "reason": self.reason}
+
+
+def signature_verdict(record: InboundRecord, keys: PublicKeys) -> Verdict:
+    try:
+        claims = verify_record(record, keys)
+    except SignatureRejected as exc:
+        return Verdict(False, None, exc.reason.value, exc.detail)
+    return Verdict(True, claims.kid)
 
 
 def _decoded_value(value: bytes) -> Any:

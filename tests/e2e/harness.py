@@ -22,7 +22,14 @@ from hub.bootstrap import translation_context
 from hub.kafka.admin import ensure_topics
 from hub.kafka.reader import read_topic
 from hub.pipeline.records import InboundRecord, Position
-from hub.settings import Environment, HubSettings, KafkaSettings, RoutingSettings, TopicSettings
+from hub.settings import (
+    AuditSettings,
+    Environment,
+    HubSettings,
+    KafkaSettings,
+    RoutingSettings,
+    TopicSettings,
+)
 from hub.sources import sources
 from hub.tools.publish import publish_documents
 from hub.topics import catalogue
@@ -58,6 +65,11 @@ class HubEnv:
             "HUB_TOPICS__RECIPIENT_PREFIX": f"t{s}.",
             "HUB_ROUTING__DEADLINE_CHECK_EVERY_S": "0.5",
             "HUB_ROUTING__TOPIC_DISCOVERY_MS": "1000",
+            "HUB_TOPICS__AUDIT": f"hub.audit.{s}",
+            "HUB_TOPICS__AUDIT_CHECKPOINTS": f"hub.audit.checkpoints.{s}",
+            # Frequent checkpoints, so a test sees several within seconds.
+            "HUB_AUDIT__CHECKPOINT_EVERY_RECORDS": "500",
+            "HUB_AUDIT__CHECKPOINT_EVERY_S": "2",
         }
 
     def settings(self) -> HubSettings:
@@ -79,6 +91,12 @@ class HubEnv:
                 deliveries=v["HUB_TOPICS__DELIVERIES"],
                 alerts=v["HUB_TOPICS__ALERTS"],
                 recipient_prefix=v["HUB_TOPICS__RECIPIENT_PREFIX"],
+                audit=v["HUB_TOPICS__AUDIT"],
+                audit_checkpoints=v["HUB_TOPICS__AUDIT_CHECKPOINTS"],
+            ),
+            audit=AuditSettings(
+                checkpoint_every_records=int(v["HUB_AUDIT__CHECKPOINT_EVERY_RECORDS"]),
+                checkpoint_every_s=float(v["HUB_AUDIT__CHECKPOINT_EVERY_S"]),
             ),
             routing=RoutingSettings(deadline_check_every_s=0.5, topic_discovery_ms=1000),
         )

@@ -11,6 +11,7 @@ import pytest
 from hub.demo.synthetic import mixed_documents
 from hub.kafka.reader import end_offsets
 from tests.e2e.harness import HubEnv, HubProcess, collect
+from tests.e2e.test_audit_e2e import assert_trail_accounts_for_every_input
 from tests.e2e.test_ingest import dead_letters_by_origin, distinct_events
 from tests.support import RunningKafka
 
@@ -72,3 +73,5 @@ async def test_sigkill_mid_run_loses_nothing(kafka: RunningKafka, tmp_path: Path
     ]
     assert missing == [], f"{len(missing)} documents lost"
     assert len(distinct_events(events)) == TOTAL - INVALID
+    # The audit trail survived the kill too: it verifies and has one outcome per input.
+    await assert_trail_accounts_for_every_input(env, positions, events, dead, writers=2)

@@ -1,0 +1,263 @@
+"""The audit writer: appends a process's audit records to its own hash chain, loss- and gap-free.
+
+One writer per hub process incarnation (`new_writer_id`), one chain per writer, on one fixed
+partition of the audit topic, so the broker's order of that partition is the chain's order.
+
+How the chain survives at-least-once delivery:
+- `append` takes a stage batch's facts, numbers and chains them, and turns them into *segments*:
+  groups of records sent as ONE producer batch, which the broker appends whole or not at all.
+- Segments go out one at a time, under a lock, each acknowledged before the next is sent. A
+  segment that fails stays at the head of the queue and is sent again, byte for byte, before
+  anything newer; so a later record can never land while an earlier one is missing. When a
+  failed send had in fact been stored, the resend is a byte-identical duplicate, which the
+  verifier reports as benign.
+- `append` returns only once every segment is acknowledged: the stage commits its input
+  offsets after that, so no step happens without its record.
+
+Checkpoints: after at least every N records or T seconds, the writer adds a signed checkpoint
+record to the chain (in the same segment as the records it covers) and, once that segment is
+stored, publishes the same bytes to the checkpoints topic as an anchor outside the audit topic.
+A failed anchor is retried before the next one; it does not fail the stage's batch, whose
+records are already safe. `close` writes a final, `closing` checkpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import structlog
+
+from hub.pipeline import headers as h
+from hub.pipeline.records import Headers, Position
+from hub.signing.signer import Signer
+from schemas.audit import (
+    CHECKPOINT_TYPE,
+    GENESIS,
+    AuditFacts,
+    AuditRecord,
+    AuditStep,
+    audit_id,
+    encode_record,
+    record_hash,
+)
+from schemas.errors import TransientError
+
+__all__ = ["AuditWriter", "ChainEntry", "ChainLog", "MemoryChainLog", "new_writer_id"]
+
+log = structlog.get_logger(__name__)
+
+# Well below a broker's default 1 MiB per record batch, whatever the headers add.
+MAX_SEGMENT_BYTES = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ChainEntry:
+    """One record of the chain, as it goes to the broker; kept as is for byte-identical resends."""
+
+    key: bytes
+    value: bytes
+    headers: Headers
+    timestamp_ms: int
+    seq: int
+
+
+class ChainLog(Protocol):
+    """Where a writer's chain is stored. `append` stores a segment whole, or raises."""
+
+    async def append(self, segment: Sequence[ChainEntry]) -> Position:
+        """Store `segment` as one unit; return the position of its first record.
+
+        Raises `TransientError` when the broker did not acknowledge it (it may still be stored).
+        """
+        ...
+
+    async def anchor(self, checkpoint: ChainEntry) -> Position:
+        """Store a copy of a checkpoint outside the audit topic."""
+        ...
+
+
+class MemoryChainLog:
+    """`ChainLog` in memory, for tests: `fail_next` fails that many calls after storing or not."""
+
+    def __init__(self) -> None:
+        self.records: list[ChainEntry] = []
+        self.anchors: list[ChainEntry] = []
+        self.fail_next = 0
+        self.store_before_failing = False
+
+    async def append(self, segment: Sequence[ChainEntry]) -> Position:
+        return self._store(self.records, list(segment), "hub.audit.v1")
+
+    async def anchor(self, checkpoint: ChainEntry) -> Position:
+        return self._store(self.anchors, [checkpoint], "hub.audit.checkpoints.v1")
+
+    def _store(self, into: list[ChainEntry], entries: list[ChainEntry], topic: str) -> Position:
+        first = len(into)
+        if self.fail_next > 0:
+            self.fail_next -= 1
+            if self.store_before_failing:
+                into.extend(entries)
+            raise TransientError("memory chain log told to fail")
+        into.extend(entries)
+        return Position(topic, 0, first)
+
+
+def new_writer_id() -> str:
+    """A chain of its own for this process incarnation: host, pid, start time and a nonce."""
+    host = socket.gethostname().split(".")[0][:40] or "host"
+    started = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{host}:{os.getpid()}:{started}:{secrets.token_hex(4)}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class AuditWriter:
+    def __init__(
+        self,
+        chain_log: ChainLog,
+        *,
+        signer: Signer,
+        writer_id: str,
+        checkpoint_every_records: int,
+        checkpoint_every_s: float,
+        clock: Callable[[], datetime] = _utcnow,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.writer_id = writer_id
+        self._log = chain_log
+        self._signer = signer
+        self._every_records = checkpoint_every_records
+        self._every_s = checkpoint_every_s
+        self._clock = clock
+        self._monotonic = monotonic
+        self._lock = asyncio.Lock()
+        self._next_seq = 0
+        self._head = GENESIS
+        self._since_checkpoint = 0
+        self._last_checkpoint_at = monotonic()
+        self._closed = False
+        self._segments: list[list[ChainEntry]] = []
+        self._anchors: list[ChainEntry] = []
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq
+
+    @property
+    def pending(self) -> int:
+        """Records built but not yet acknowledged by the broker."""
+        return sum(len(s) for s in self._segments)
+
+    async def append(self, facts: Sequence[AuditFacts]) -> None:
+        """Chain `facts` and return once the broker has acknowledged every record of them."""
+        async with self._lock:
+            if self._closed:
+                raise RuntimeError("the audit writer is closed")
+            entries = [self._chain(f) for f in facts]
+            if entries and self._checkpoint_due():
+                entries.append(self._checkpoint(closing=False))
+            self._queue(entries)
+            await self._flush()
+
+    async def tick(self) -> None:
+        """Write a checkpoint if T seconds passed since the last one and records came since."""
+        async with self._lock:
+            if not self._closed and self._since_checkpoint and self._checkpoint_due():
+                self._queue([self._checkpoint(closing=False)])
+            await self._flush()
+
+    async def close(self) -> None:
+        """Seal the chain with a closing checkpoint (only if it has records at all)."""
+        async with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._next_seq:
+                self._queue([self._checkpoint(closing=True)])
+            await self._flush()
+
+    def _checkpoint_due(self) -> bool:
+        elapsed = self._monotonic() - self._last_checkpoint_at
+        return self._since_checkpoint >= self._every_records or elapsed >= self._every_s
+
+    def _chain(self, facts: AuditFacts) -> ChainEntry:
+        self._since_checkpoint += 1
+        return self._entry(facts, headers=())
+
+    def _checkpoint(self, *, closing: bool) -> ChainEntry:
+        seq = self._next_seq
+        facts = AuditFacts(
+            id=audit_id(AuditStep.CHECKPOINT, self.writer_id, str(seq)),
+            step=AuditStep.CHECKPOINT,
+            stage="audit",
+            closing=closing,
+        )
+        record = self._record(facts, seq)
+        value = encode_record(record)
+        signature = self._signer.sign(value, message_id=record.id, message_type=CHECKPOINT_TYPE)
+        entry = self._advance(record, value, ((h.SIGNATURE, signature.encode("ascii")),))
+        self._since_checkpoint = 0
+        self._last_checkpoint_at = self._monotonic()
+        self._anchors.append(entry)
+        return entry
+
+    def _entry(self, facts: AuditFacts, *, headers: Headers) -> ChainEntry:
+        record = self._record(facts, self._next_seq)
+        return self._advance(record, encode_record(record), headers)
+
+    def _record(self, facts: AuditFacts, seq: int) -> AuditRecord:
+        return AuditRecord.chain(
+            facts, writer=self.writer_id, seq=seq, prev=self._head, time=self._clock()
+        )
+
+    def _advance(self, record: AuditRecord, value: bytes, headers: Headers) -> ChainEntry:
+        self._head = record_hash(value)
+        self._next_seq = record.seq + 1
+        millis = int(record.time.timestamp() * 1000)
+        return ChainEntry(self.writer_id.encode(), value, headers, millis, record.seq)
+
+    def _queue(self, entries: list[ChainEntry]) -> None:
+        segment: list[ChainEntry] = []
+        size = 0
+        for entry in entries:
+            entry_size = len(entry.value) + len(entry.key) + sum(len(v) for _, v in entry.headers)
+            if segment and size + entry_size > MAX_SEGMENT_BYTES:
+                self._segments.append(segment)
+                segment, size = [], 0
+            segment.append(entry)
+            size += entry_size
+        if segment:
+            self._segments.append(segment)
+
+    async def _flush(self) -> None:
+        # Oldest first, one at a time: nothing newer is sent while something older is unsure.
+        while self._segments:
+            segment = self._segments[0]
+            try:
+                await self._log.append(segment)
+            except TransientError:
+                log.warning("audit.segment_unacknowledged", first_seq=segment[0].seq)
+                raise
+            self._segments.pop(0)
+        await self._flush_anchors()
+
+    async def _flush_anchors(self) -> None:
+        # Only reached with every segment stored: an anchor never precedes what it vouches for.
+        while self._anchors:
+            try:
+                await self._log.anchor(self._anchors[0])
+            except TransientError as exc:
+                # The records are safe on the audit topic; the anchor is tried again next time.
+                log.warning("audit.anchor_failed", seq=self._anchors[0].seq, reason=exc.reason)
+                return
+            self._anchors.pop(0)

@@ -1,0 +1,194 @@
+"""The audit record: one step of one message, as it is kept on `hub.audit.v1` forever.
+
+Auditors build against this module. A record is canonical JSON (RFC 8785) of `AuditRecord`,
+without the members that are null. Each writer (one per hub process incarnation) chains its
+records:
+
+    seq    0, 1, 2, ... without gaps, per writer
+    prev   the SHA-256 (hex) of the exact value bytes of the writer's record seq - 1;
+           for seq 0, GENESIS (64 zeros)
+
+At least every N records or T seconds the writer appends a `checkpoint` record, signed like every
+message of the hub (`hub-signature` header, see `schemas.signature`, type CHECKPOINT_TYPE), and
+publishes the same bytes to `hub.audit.checkpoints.v1` as well. A checkpoint's `prev` is the head
+of the chain it vouches for; `closing` marks the last record of a writer that stopped cleanly.
+
+The `id` of a record is deterministic from the step and its input, so a step recorded again after
+a crash (at-least-once delivery) is recognisable as a repeat: same id, new seq.
+
+Personal data: records carry the pseudonymous person key (`subject`), never an identity number
+or a name. The model refuses any free-text member holding a run of 11 digits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, Final, Literal, Self
+
+import rfc8785
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+__all__ = [
+    "AUDIT_FORMAT",
+    "CHECKPOINT_TYPE",
+    "GENESIS",
+    "REQUIRED",
+    "AuditFacts",
+    "AuditRecord",
+    "AuditStep",
+    "Where",
+    "audit_id",
+    "decode_record",
+    "encode_record",
+    "record_hash",
+]
+
+AUDIT_FORMAT: Final = 1
+GENESIS: Final = "0" * 64
+CHECKPOINT_TYPE: Final = "no.justishub.audit.checkpoint.v1"
+# Fixed forever: changing it would change every audit record id.
+_AUDIT_ID_NAMESPACE: Final = uuid.UUID("5b0e8f9a-61d2-4c1b-8e2f-3a7d9c4e1f60")
+_IDENTITY_NUMBER: Final = re.compile(r"(?<!\d)\d{11}(?!\d)")
+# Members whose text comes from people or other systems. Ids and keys are the hub's own hex and
+# may hold 11 digits in a row by chance.
+_FREE_TEXT: Final = (
+    "correlation_id",
+    "source_event_id",
+    "recipient",
+    "rule_id",
+    "legal_basis",
+    "redirected_from",
+    "operator",
+)
+
+Hash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+Token = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,200}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+PersonKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{8,128}$")]
+
+
+class AuditStep(StrEnum):
+    RECEIVED = "received"  # a stage took an input (source topic, partition, offset)
+    REJECTED = "rejected"  # the input's content was refused (reason code)
+    PUBLISHED = "published"  # a canonical event went out (id, topic, partition, offset)
+    DEAD_LETTERED = "dead_lettered"  # the input went to the dead-letter topic (reason, position)
+    VERIFICATION_FAILED = "verification_failed"  # a signed input did not verify (reason)
+    DELIVERED = "delivered"  # a recipient was sent a message (recipient, rule, legal basis)
+    REFUSED = "refused"  # a recipient was not sent a message, and why
+    RECEIPT = "receipt"  # a recipient acknowledged a message (status)
+    REPLAYED = "replayed"  # an operator put a dead-lettered input back (who)
+    CHECKPOINT = "checkpoint"  # signed: the chain up to here is as it was written
+
+
+# What each step must name, checked on every record so a writer cannot leave out the facts.
+REQUIRED: Final[dict[AuditStep, frozenset[str]]] = {
+    AuditStep.RECEIVED: frozenset({"input"}),
+    AuditStep.REJECTED: frozenset({"input", "reason"}),
+    AuditStep.PUBLISHED: frozenset({"input", "message_id", "event_type", "output"}),
+    AuditStep.DEAD_LETTERED: frozenset({"input", "reason", "output", "entry_id"}),
+    AuditStep.VERIFICATION_FAILED: frozenset({"input", "reason"}),
+    AuditStep.DELIVERED: frozenset(
+        {"input", "message_id", "recipient", "rule_id", "legal_basis", "output"}
+    ),
+    AuditStep.REFUSED: frozenset({"message_id", "recipient", "reason"}),
+    AuditStep.RECEIPT: frozenset({"input", "recipient", "delivered_id", "receipt_status"}),
+    AuditStep.REPLAYED: frozenset({"input", "output", "operator"}),
+    AuditStep.CHECKPOINT: frozenset({"closing"}),
+}
+
+
+class Where(BaseModel):
+    """A position on the broker."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: Token
+    partition: int = Field(ge=0)
+    offset: int = Field(ge=0)
+
+
+class AuditFacts(BaseModel):
+    """What one step records. The writer adds the chain members and makes it an `AuditRecord`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: Token = Field(description="Deterministic from the step and its input.")
+    step: AuditStep
+    stage: Code = Field(description="The stage that took the step: ingest, route_nav, ...")
+    subject: PersonKey | None = Field(default=None, description="Pseudonymous person key.")
+    message_id: Token | None = Field(default=None, description="The canonical event's id.")
+    event_type: Token | None = None
+    correlation_id: Token | None = None
+    source_event_id: Token | None = None
+    input: Where | None = Field(default=None, description="What the step consumed.")
+    output: Where | None = Field(default=None, description="Where its result was stored.")
+    reason: Code | None = Field(default=None, description="A stable reason code.")
+    kid: Token | None = Field(default=None, description="The key that signed the output.")
+    entry_id: Token | None = Field(default=None, description="The dead-letter entry's id.")
+    recipient: Token | None = None
+    rule_id: Token | None = None
+    legal_basis: Text | None = None
+    delivered_id: Token | None = Field(default=None, description="The recipient message's id.")
+    redirected_from: Token | None = Field(
+        default=None, description="The recipient a rule named, when delivered to its successor."
+    )
+    receipt_status: Code | None = None
+    operator: Token | None = None
+    closing: bool | None = Field(default=None, description="A checkpoint: the writer stopped.")
+
+    @model_validator(mode="after")
+    def _complete_and_pseudonymous(self) -> Self:
+        missing = sorted(name for name in REQUIRED[self.step] if getattr(self, name) is None)
+        if missing:
+            raise ValueError(f"a {self.step.value} record needs {', '.join(missing)}")
+        if self.subject is not None and self.subject.isdigit():
+            raise ValueError("subject must be a pseudonymous key, not an identity number")
+        for name in _FREE_TEXT:
+            value = getattr(self, name)
+            if isinstance(value, str) and _IDENTITY_NUMBER.search(value):
+                raise ValueError(f"{name} holds what may be an identity number")
+        return self
+
+
+class AuditRecord(AuditFacts):
+    """An `AuditFacts` in its writer's chain."""
+
+    v: Literal[1] = AUDIT_FORMAT
+    writer: Token = Field(description="The chain: one per hub process incarnation.")
+    seq: int = Field(ge=0, description="Position in the writer's chain, without gaps.")
+    prev: Hash = Field(description="SHA-256 of the writer's record seq - 1 (GENESIS for 0).")
+    time: AwareDatetime = Field(description="When the writer recorded the step (UTC).")
+
+    @classmethod
+    def chain(
+        cls, facts: AuditFacts, *, writer: str, seq: int, prev: str, time: datetime
+    ) -> AuditRecord:
+        return cls(**dict(facts), writer=writer, seq=seq, prev=prev, time=time)
+
+
+def encode_record(record: AuditRecord) -> bytes:
+    """The canonical bytes of `record`: what is hashed, chained and stored."""
+    data: dict[str, Any] = record.model_dump(mode="json", exclude_none=True)
+    return bytes(rfc8785.dumps(data))
+
+
+def decode_record(value: bytes) -> AuditRecord:
+    """The record in `value`; raises `ValueError` (pydantic's `ValidationError`) when it is none."""
+    return AuditRecord.model_validate_json(value)
+
+
+def record_hash(value: bytes) -> str:
+    """What the next record of the chain names as `prev`."""
+    return hashlib.sha256(value).hexdigest()
+
+
+def audit_id(step: AuditStep, *parts: str) -> str:
+    """A deterministic record id: the same step of the same input always gets the same id."""
+    name = json.dumps([step.value, *parts], separators=(",", ":"), ensure_ascii=False)
+    return str(uuid.uuid5(_AUDIT_ID_NAMESPACE, name))

@@ -1,0 +1,185 @@
+"""The SQLite projection: idempotent, queryable by message and by person, locked is transient."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from hub.audit.projection import Projection
+from hub.audit.writer import MemoryChainLog
+from hub.privacy import PersonKeys
+from schemas.audit import AuditFacts, AuditStep, Where, audit_id
+from schemas.errors import TransientError
+from tests.audit.helpers import as_inbound, facts, make_writer, new_signer
+
+KEYS = PersonKeys(b"a test secret of some length")
+PERSON = "12838545619"  # synthetic (month + 80)
+CANONICAL = "0b8f3a52-0000-5000-8000-000000000001"
+NAV_MESSAGE = "0b8f3a52-0000-5000-8000-0000000000aa"
+
+
+def journey() -> list[AuditFacts]:
+    """Source document → canonical event → NAV delivery → receipt; the health rule refused."""
+    src = Where(topic="in.koda.v1", partition=2, offset=7)
+    event = Where(topic="hub.events.v1", partition=1, offset=40)
+    nav = Where(topic="out.nav.v1", partition=0, offset=3)
+    subject = KEYS(PERSON)
+    return [
+        AuditFacts(
+            id=audit_id(AuditStep.RECEIVED, "ingest", "a"),
+            step="received",
+            stage="ingest",
+            input=src,
+        ),
+        AuditFacts(
+            id=audit_id(AuditStep.PUBLISHED, "ingest", "a"),
+            step="published",
+            stage="ingest",
+            input=src,
+            output=event,
+            subject=subject,
+            message_id=CANONICAL,
+            event_type="no.kriminalomsorgen.release.planned.v1",
+            source_event_id="KODA-2026-0000417",
+        ),
+        AuditFacts(
+            id=audit_id(AuditStep.DELIVERED, "route_nav", "b"),
+            step="delivered",
+            stage="route_nav",
+            input=event,
+            output=nav,
+            subject=subject,
+            message_id=CANONICAL,
+            delivered_id=NAV_MESSAGE,
+            event_type="no.kriminalomsorgen.release.planned.v1",
+            recipient="nav",
+            rule_id="nav-release",
+            legal_basis="Straffegjennomføringsloven § 4",
+        ),
+        AuditFacts(
+            id=audit_id(AuditStep.REFUSED, "route_health", "c"),
+            step="refused",
+            stage="route_health",
+            input=event,
+            subject=subject,
+            message_id=CANONICAL,
+            recipient="health",
+            reason="no_consent",
+        ),
+        AuditFacts(
+            id=audit_id(AuditStep.RECEIPT, "receipts", "d"),
+            step="receipt",
+            stage="receipts",
+            input=Where(topic="receipts.nav.v1", partition=0, offset=0),
+            recipient="nav",
+            delivered_id=NAV_MESSAGE,
+            receipt_status="processed",
+        ),
+    ]
+
+
+async def projected(tmp_path: Path) -> tuple[Projection, MemoryChainLog]:
+    log = MemoryChainLog()
+    writer = make_writer(log, new_signer())
+    await writer.append(facts(3))
+    await writer.append(journey())
+    await writer.close()
+    projection = Projection(tmp_path / "audit.sqlite")
+    projection.apply(as_inbound(log.records))
+    return projection, log
+
+
+async def test_applying_the_same_records_again_changes_nothing(tmp_path: Path) -> None:
+    projection, log = await projected(tmp_path)
+    total = projection.count()
+    assert total == len(log.records)
+    assert projection.apply(as_inbound(log.records)) == 0
+    assert projection.count() == total
+    assert projection.next_offsets("hub.audit.v1") == {0: len(log.records)}
+
+
+async def test_a_repeated_step_after_a_crash_is_kept_once(tmp_path: Path) -> None:
+    log = MemoryChainLog()
+    writer = make_writer(log, new_signer())
+    await writer.append(facts(3))
+    await writer.append(facts(3))  # the same steps recorded again, with new seqs
+    projection = Projection(tmp_path / "audit.sqlite")
+    projection.apply(as_inbound(log.records))
+    assert projection.count(AuditStep.RECEIVED) == 3
+
+
+async def test_the_trail_follows_a_message_from_its_source_to_the_receipt(tmp_path: Path) -> None:
+    projection, _ = await projected(tmp_path)
+    for known_as in (CANONICAL, "KODA-2026-0000417", NAV_MESSAGE):
+        steps = [(r.stage, r.step) for r in projection.trail(known_as)]
+        assert steps == [
+            ("ingest", "received"),
+            ("ingest", "published"),
+            ("route_nav", "delivered"),
+            ("route_health", "refused"),
+            ("receipts", "receipt"),
+        ], known_as
+
+
+async def test_disclosures_are_found_by_the_person_key_and_since(tmp_path: Path) -> None:
+    projection, _ = await projected(tmp_path)
+    (nav,) = projection.disclosures(KEYS(PERSON))
+    assert (nav.recipient, nav.rule_id, nav.legal_basis) == (
+        "nav",
+        "nav-release",
+        "Straffegjennomføringsloven § 4",
+    )
+    assert projection.disclosures(KEYS(PERSON), datetime(2999, 1, 1, tzinfo=UTC)) == []
+    assert projection.disclosures(KEYS("12838545600")) == []
+
+
+async def test_no_identity_number_is_stored(tmp_path: Path) -> None:
+    projection, _ = await projected(tmp_path)
+    dump = "\n".join(sqlite3.connect(projection.path).iterdump())
+    assert PERSON not in dump
+
+
+async def test_a_locked_database_is_transient(tmp_path: Path) -> None:
+    projection, log = await projected(tmp_path)
+    blocker = sqlite3.connect(projection.path)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(TransientError) as caught:
+            Projection(projection.path, busy_timeout_s=0.1).apply(as_inbound(log.records))
+        assert caught.value.reason.value == "timeout"
+    finally:
+        blocker.rollback()
+        blocker.close()
+
+
+def test_an_identity_number_cannot_be_put_on_record() -> None:
+    with pytest.raises(ValueError, match="identity number"):
+        AuditFacts(
+            id="x",
+            step="received",
+            stage="ingest",
+            input=Where(topic="t", partition=0, offset=0),
+            correlation_id=f"case-{PERSON}",
+        )
+    with pytest.raises(ValueError, match="pseudonymous"):
+        AuditFacts(
+            id="x",
+            step="received",
+            stage="ingest",
+            input=Where(topic="t", partition=0, offset=0),
+            subject=PERSON,
+        )
+
+
+def test_each_step_must_name_its_facts() -> None:
+    with pytest.raises(ValueError, match="needs entry_id, output"):
+        AuditFacts(
+            id="x",
+            step="dead_lettered",
+            stage="ingest",
+            input=Where(topic="t", partition=0, offset=0),
+            reason="invalid_xml",
+        )

@@ -1,0 +1,140 @@
+"""What a stage's batch puts on record, from the runner's outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from hub.audit.steps import audit_hook, outcome_facts
+from hub.audit.writer import MemoryChainLog
+from hub.pipeline import headers as h
+from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
+from hub.pipeline.runner import RetryPolicy, StageRunner
+from hub.pipeline.sink import MemorySink
+from hub.signing.verifying import verifying
+from schemas.audit import AuditStep, decode_record
+from schemas.errors import InputRejected, Reason
+from tests.audit.helpers import make_writer, new_signer, public_keys
+
+SIGNER = new_signer()
+EVENT_ID = "6f1c2a7e-1111-5222-8333-944455556666"
+KEY = b"pk-0123456789abcdef0123456789abcdef"
+
+
+def ingest(record: InboundRecord) -> Sequence[OutboundRecord]:
+    if record.value.startswith(b"bad"):
+        raise InputRejected("Fornavn 'Kari' 12838545619 is wrong", reason=Reason.INVALID_XML)
+    out = OutboundRecord(
+        "hub.events.v1",
+        KEY,
+        b"{}",
+        text_headers(
+            [
+                (h.EVENT_ID, EVENT_ID),
+                (h.EVENT_TYPE, "no.kriminalomsorgen.release.planned.v1"),
+                (h.CORRELATION_ID, "corr-12838545619"),
+                (h.SOURCE_EVENT_ID, "KODA-1"),
+            ]
+        ),
+    )
+    return [SIGNER.sign_record(out)]
+
+
+def inbound(
+    offset: int, value: bytes, headers: tuple[tuple[str, bytes], ...] = ()
+) -> InboundRecord:
+    # A publisher's key is never copied into the trail: here it is even an identity number.
+    return InboundRecord(Position("in.koda.v1", 0, offset), b"12838545619", value, headers)
+
+
+async def run(step, records):  # type: ignore[no-untyped-def]  # test helper
+    runner = StageRunner(
+        stage="ingest", step=step, sink=MemorySink(), dlq_topic="hub.dlq.v1", retry=RetryPolicy(1)
+    )
+    return await runner.run_batch(records)
+
+
+async def test_a_published_event_is_received_then_published_with_its_ids_and_key() -> None:
+    (outcome,) = await run(ingest, [inbound(0, b"<ok/>")])
+    received, published = outcome_facts("ingest", outcome)
+    assert received.step is AuditStep.RECEIVED
+    assert received.input is not None
+    assert received.subject is None
+    assert published.step is AuditStep.PUBLISHED
+    assert (published.message_id, published.subject, published.kid) == (
+        EVENT_ID,
+        KEY.decode(),
+        SIGNER.kid,
+    )
+    assert published.output is not None
+    assert published.correlation_id == "corr-***********", "masked, never in clear"
+
+
+async def test_a_rejected_input_is_received_rejected_and_dead_lettered() -> None:
+    (outcome,) = await run(ingest, [inbound(1, b"bad")])
+    steps = outcome_facts("ingest", outcome)
+    assert [f.step for f in steps] == [
+        AuditStep.RECEIVED,
+        AuditStep.REJECTED,
+        AuditStep.DEAD_LETTERED,
+    ]
+    dead = steps[2]
+    assert dead.reason == "invalid_xml"
+    assert dead.output is not None
+    assert dead.output.topic == "hub.dlq.v1"
+    assert dead.entry_id is not None
+
+
+async def test_a_record_failing_verification_is_on_record_as_such() -> None:
+    unsigned = inbound(2, b"{}", text_headers([(h.EVENT_ID, EVENT_ID)]))
+    (outcome,) = await run(verifying(ingest, public_keys(SIGNER)), [unsigned])
+    steps = outcome_facts("route", outcome)
+    assert [f.step for f in steps] == [
+        AuditStep.RECEIVED,
+        AuditStep.VERIFICATION_FAILED,
+        AuditStep.DEAD_LETTERED,
+    ]
+    assert steps[1].reason == "bad_signature"
+    assert steps[1].message_id == EVENT_ID
+
+
+async def test_a_recipient_message_is_a_delivery_with_rule_and_legal_basis() -> None:
+    def route(record: InboundRecord) -> Sequence[OutboundRecord]:
+        out = OutboundRecord(
+            "out.nav.v1",
+            KEY,
+            b"{}",
+            text_headers(
+                [
+                    (h.EVENT_ID, "6f1c2a7e-1111-5222-8333-000000000001"),
+                    (h.EVENT_TYPE, "no.justishub.nav.release.v1"),
+                    (h.RECIPIENT, "nav"),
+                    (h.RULE_ID, "nav-release"),
+                    (h.LEGAL_BASIS, "Straffegjennomføringsloven § 4"),
+                ]
+            ),
+        )
+        return [SIGNER.sign_record(out)]
+
+    canonical = inbound(3, b"{}", text_headers([(h.EVENT_ID, EVENT_ID)]))
+    (outcome,) = await run(route, [canonical])
+    _, delivered = outcome_facts("route_nav", outcome)
+    assert delivered.step is AuditStep.DELIVERED
+    assert (delivered.message_id, delivered.recipient, delivered.rule_id) == (
+        EVENT_ID,
+        "nav",
+        "nav-release",
+    )
+    assert delivered.delivered_id == "6f1c2a7e-1111-5222-8333-000000000001"
+
+
+async def test_the_hook_records_a_batch_and_a_redelivered_batch_repeats_its_ids() -> None:
+    log = MemoryChainLog()
+    hook = audit_hook(make_writer(log, SIGNER), "ingest")
+    batch = [inbound(0, b"<ok/>"), inbound(1, b"bad")]
+    await hook(await run(ingest, batch))
+    await hook(await run(ingest, batch))
+    records = [decode_record(e.value) for e in log.records]
+    first, again = records[:5], records[5:]
+    assert [r.id for r in first] == [r.id for r in again]
+    assert [r.seq for r in records] == list(range(10))
+    assert all(b"12838545619" not in e.value for e in log.records)
