@@ -122,7 +122,7 @@ async def test_samples_reach_exactly_whom_the_policy_says(
         (first,) = await asyncio.to_thread(
             _consume_with_librdkafka, bootstrap, env.topic("out.municipality.4204.v1"), 1
         )
-        headers = {k: v for k, v in first.headers()}
+        headers = dict(first.headers())
         claims = verify(
             first.value(),
             headers["hub-signature"],
