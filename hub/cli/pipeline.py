@@ -154,6 +154,9 @@ def _print_journeys(journeys: list[Journey]) -> None:
         typer.echo(f"{journey.label}  (in {journey.position})")
         for line in journey.outcomes or ["→ no outcome yet (is the hub running?)"]:
             typer.echo(f"    {line}")
+        for stage in sorted(journey.routes):
+            for line in journey.routes[stage]:
+                typer.echo(f"        {line}")
 
 
 def _all_sources(settings: HubSettings) -> list[Source]:
