@@ -102,7 +102,9 @@ def _route(stored: InboundRecord, journeys: list[Journey]) -> None:
         if journey.canonical_id != record.message_id:
             continue
         lines = journey.routes.setdefault(record.stage, [])
-        lines.append(_route_line(record))
+        line = _route_line(record)
+        if line not in lines:  # the trail is read again from the start on every pass
+            lines.append(line)
 
 
 def _route_line(record: AuditRecord) -> str:

@@ -34,7 +34,7 @@ from hub.sources import sources
 from hub.tools.publish import publish_documents
 from hub.topics import catalogue
 
-__all__ = ["HubEnv", "HubProcess", "collect"]
+__all__ = ["HubEnv", "HubProcess", "collect", "ingest_only"]
 
 
 @dataclass
@@ -137,6 +137,11 @@ async def collect(
         if until(records) or time.monotonic() > deadline:
             return records
         await asyncio.sleep(0.5)
+
+
+def ingest_only(dead_letters: list[InboundRecord]) -> list[InboundRecord]:
+    """The dead-letter entries of the ingest stage (the recipient stages add their own)."""
+    return [r for r in dead_letters if r.header("hub-dlq-stage") == "ingest"]
 
 
 class HubProcess:
