@@ -58,6 +58,9 @@ class Reason(StrEnum):
     # Recipients.
     CONTRACT_VIOLATION = "contract_violation"
     UNKNOWN_MUNICIPALITY = "unknown_municipality"
+    UNKNOWN_UNIT = "unknown_unit"
+    UNKNOWN_MESSAGE = "unknown_message"
+    WRONG_RECIPIENT = "wrong_recipient"
     # Failures that are not the message's fault.
     BROKER_UNAVAILABLE = "broker_unavailable"
     TIMEOUT = "timeout"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 __all__ = [
+    "ACTION",
+    "CANONICAL_ID",
     "CONTENT_TYPE",
     "CONTROL",
     "CORRELATION_ID",
@@ -26,6 +28,7 @@ __all__ = [
     "EVENT_TYPE",
     "LEGAL_BASIS",
     "RECIPIENT",
+    "REDIRECTED_FROM",
     "REPLAY_GROUP",
     "REPLAY_ID",
     "REPLAY_OF",
@@ -51,10 +54,16 @@ SOURCE_EVENT_ID = "hub-source-event-id"
 SIGNATURE = "hub-signature"
 
 # On a message for a recipient: who it is for, and the rule and legal basis it was sent under.
-# The audit trail records a delivery from these.
+# The audit trail records a delivery from these. `hub-event-id` is the recipient message's own
+# id; `hub-canonical-id` the canonical event it derives from.
 RECIPIENT = "hub-recipient"
 RULE_ID = "hub-rule-id"
 LEGAL_BASIS = "hub-legal-basis"
+CANONICAL_ID = "hub-canonical-id"
+ACTION = "hub-action"
+# The recipient the event named, when the message went to its successor (a retired
+# municipality number).
+REDIRECTED_FROM = "hub-redirected-from"
 
 # Added to a dead-letter entry; the input's own headers are kept before them, unchanged.
 DLQ_PREFIX = "hub-dlq-"

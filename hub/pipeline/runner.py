@@ -168,7 +168,9 @@ class StageRunner:
                 await asyncio.sleep(self._retry.delay(attempt))
             except HubError as exc:
                 return self._failed(record, exc, type(exc), attempt, first_failure)
-            except Exception as exc:  # a bug must not stop the partition: dead-lettered as internal_error, logged in full
+            # A bug must not stop the partition: it is dead-lettered as internal_error, and
+            # logged in full.
+            except Exception as exc:
                 log.exception("step.bug", error_class=type(exc).__name__)
                 bug = PermanentError(f"{type(exc).__name__}: {exc}", reason=Reason.INTERNAL_ERROR)
                 return self._failed(record, bug, type(exc), attempt, first_failure)
