@@ -27,6 +27,7 @@ from hub.settings import (
     Environment,
     HubSettings,
     KafkaSettings,
+    RoutingSettings,
     TopicSettings,
     WebSettings,
 )
@@ -35,7 +36,7 @@ from hub.tools.publish import publish_documents
 from hub.topics import catalogue
 from tests.support import free_ports
 
-__all__ = ["HubEnv", "HubProcess", "collect"]
+__all__ = ["HubEnv", "HubProcess", "collect", "ingest_only"]
 
 
 @dataclass
@@ -65,6 +66,11 @@ class HubEnv:
             "HUB_TOPICS__IN_POLICE": f"in.police.{s}",
             "HUB_TOPICS__EVENTS": f"hub.events.{s}",
             "HUB_TOPICS__DLQ": f"hub.dlq.{s}",
+            "HUB_TOPICS__DELIVERIES": f"hub.deliveries.{s}",
+            "HUB_TOPICS__ALERTS": f"hub.alerts.{s}",
+            "HUB_TOPICS__RECIPIENT_PREFIX": f"t{s}.",
+            "HUB_ROUTING__DEADLINE_CHECK_EVERY_S": "0.5",
+            "HUB_ROUTING__TOPIC_DISCOVERY_MS": "1000",
             "HUB_TOPICS__AUDIT": f"hub.audit.{s}",
             "HUB_TOPICS__AUDIT_CHECKPOINTS": f"hub.audit.checkpoints.{s}",
             # Frequent checkpoints, so a test sees several within seconds.
@@ -91,6 +97,9 @@ class HubEnv:
                 in_police=v["HUB_TOPICS__IN_POLICE"],
                 events=v["HUB_TOPICS__EVENTS"],
                 dlq=v["HUB_TOPICS__DLQ"],
+                deliveries=v["HUB_TOPICS__DELIVERIES"],
+                alerts=v["HUB_TOPICS__ALERTS"],
+                recipient_prefix=v["HUB_TOPICS__RECIPIENT_PREFIX"],
                 audit=v["HUB_TOPICS__AUDIT"],
                 audit_checkpoints=v["HUB_TOPICS__AUDIT_CHECKPOINTS"],
             ),
@@ -98,8 +107,13 @@ class HubEnv:
                 checkpoint_every_records=int(v["HUB_AUDIT__CHECKPOINT_EVERY_RECORDS"]),
                 checkpoint_every_s=float(v["HUB_AUDIT__CHECKPOINT_EVERY_S"]),
             ),
+            routing=RoutingSettings(deadline_check_every_s=0.5, topic_discovery_ms=1000),
             web=WebSettings(port=self.web_port),
         )
+
+    def topic(self, name: str) -> str:
+        """A recipient topic the policy names (`out.nav.v1`), as this test's hub calls it."""
+        return f"t{self.suffix}.{name}"
 
     def environ(self) -> dict[str, str]:
         """The same settings as environment variables, for a `hub` subprocess."""
@@ -133,6 +147,11 @@ async def collect(
         if until(records) or time.monotonic() > deadline:
             return records
         await asyncio.sleep(0.5)
+
+
+def ingest_only(dead_letters: list[InboundRecord]) -> list[InboundRecord]:
+    """The dead-letter entries of the ingest stage (the recipient stages add their own)."""
+    return [r for r in dead_letters if r.header("hub-dlq-stage") == "ingest"]
 
 
 class HubProcess:

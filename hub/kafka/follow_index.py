@@ -1,0 +1,94 @@
+"""Following the compacted deliveries topic into the in-memory `DeliveryIndex`.
+
+One consumer without a group, assigned every partition, reading from the beginning: `start`
+returns once the whole topic is in the index; a task then keeps it current. `catch_up` waits
+until everything on the topic now has been read, which a stage awaits before each batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
+
+from hub.kafka.admin import partition_count
+from hub.kafka.reader import unreachable
+from hub.pipeline.records import InboundRecord
+from hub.routing.deliveries import DeliveryIndex
+
+__all__ = ["IndexFollower"]
+
+log = structlog.get_logger(__name__)
+
+
+class IndexFollower:
+    def __init__(self, bootstrap_servers: str, topic: str, index: DeliveryIndex) -> None:
+        self._bootstrap = bootstrap_servers
+        self._topic = topic
+        self.index = index
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._progress = asyncio.Condition()
+        self._positions: dict[TopicPartition, int] = {}
+
+    async def start(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None
+        )
+        try:
+            await consumer.start()
+            count = await partition_count(self._bootstrap, self._topic)
+            partitions = [TopicPartition(self._topic, p) for p in range(count)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+        except KafkaError as exc:
+            await consumer.stop()
+            raise unreachable(self._bootstrap, exc) from exc
+        self._consumer = consumer
+        self._task = asyncio.create_task(self._follow(), name="deliveries-follower")
+        await self.catch_up()
+        log.info("deliveries.loaded", entries=len(self.index))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def catch_up(self) -> None:
+        """Return once every record on the topic now is in the index."""
+        consumer = self._require()
+        try:
+            ends = await consumer.end_offsets(list(consumer.assignment()))
+        except KafkaError as exc:
+            raise unreachable(self._bootstrap, exc) from exc
+        async with self._progress:
+            await self._progress.wait_for(
+                lambda: all(self._positions.get(tp, -1) >= end for tp, end in ends.items())
+            )
+
+    async def _follow(self) -> None:
+        consumer = self._require()
+        while True:
+            try:
+                batch = await consumer.getmany(timeout_ms=200, max_records=2_000)
+            except KafkaError as exc:
+                log.warning("deliveries.follow_paused", error=type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            records = [InboundRecord.from_consumer_record(r) for rs in batch.values() for r in rs]
+            self.index.apply_records(records)
+            for tp in consumer.assignment():
+                self._positions[tp] = await consumer.position(tp)
+            async with self._progress:
+                self._progress.notify_all()
+
+    def _require(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("the deliveries follower is not started")
+        return self._consumer
