@@ -6,7 +6,8 @@ broker is never started). This module then completes what FastStream leaves out:
 headers (`hub.contracts.headers`), content type, Kafka key, correlation id location, and
 payload. Canonical event payloads are the very JSON Schemas checked in under `schemas/json/`
 (`schemas.jsonschema.render_all`), their `$defs` moved into `components/schemas`, so the two
-contracts cannot disagree.
+contracts cannot disagree. Canonical event, recipient message, receipt and alert payloads are
+those files as they are.
 
 Regenerate after a change: `python -m hub.contracts.asyncapi`. A test fails while the checked-in
 file is out of date, and another validates it with the AsyncAPI initiative's own parser.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,11 +28,20 @@ from faststream.specification import AsyncAPI
 from hub.contracts.channels import Channel, Message, channels
 from hub.kafka.admin import TopicSpec
 from hub.pipeline import headers as h
+from hub.routing.policy import load_policy
 from hub.settings import HubSettings, TopicSettings
-from hub.topics import catalogue
+from hub.topics import catalogue, place_topic_config, recipient_catalogue
 from schemas.jsonschema import render_all
 
-__all__ = ["ASYNCAPI_PATH", "REGENERATE_COMMAND", "build_document", "main", "render"]
+__all__ = [
+    "ASYNCAPI_PATH",
+    "DOCUMENT_VERSION",
+    "REGENERATE_COMMAND",
+    "build_document",
+    "channel_key",
+    "main",
+    "render",
+]
 
 ASYNCAPI_PATH: Final = Path(__file__).parents[2] / "schemas" / "asyncapi.yaml"
 REGENERATE_COMMAND: Final = "python -m hub.contracts.asyncapi"
@@ -54,14 +64,20 @@ _DESCRIPTION: Final = (
 def build_document(settings: HubSettings | None = None) -> dict[str, Any]:
     """The AsyncAPI document of a hub with `settings` (default: the published topic names)."""
     settings = settings or HubSettings.model_construct(topics=TopicSettings())
-    specs = channels(settings)
+    policy = load_policy(settings.routing.policy_path)
+    specs = channels(settings, policy)
     document: dict[str, Any] = _skeleton(specs).to_jsonable()
     document["servers"] = _servers()
-    topics = {spec.name: spec for spec in catalogue(settings)}
-    document["channels"] = {s.address: _channel(document, s, topics) for s in specs}
-    document["operations"] = dict(_operation(s) for s in specs)
+    topics = {t.name: t for t in (*catalogue(settings), *recipient_catalogue(settings, policy))}
+    document["channels"] = {channel_key(s): _channel(document, s, topics) for s in specs}
+    document["operations"] = {name: operation for s in specs for name, operation in _operations(s)}
     document["components"] = _components(specs)
     return document
+
+
+def channel_key(channel: Channel) -> str:
+    """The channel's name in the document: its address without the placeholders' braces."""
+    return channel.address.replace("{", "").replace("}", "")
 
 
 def render(document: dict[str, Any]) -> str:
@@ -76,13 +92,12 @@ def main() -> None:
 def _skeleton(specs: Iterable[Channel]) -> Any:
     broker = KafkaBroker("{bootstrap}", description="The hub's Kafka cluster.")
     for spec in specs:
-        if spec.action == "receive":
-            subscriber = broker.subscriber(
-                spec.address, title=spec.address, description=spec.description
-            )
+        key = channel_key(spec)
+        if "receive" in spec.actions:
+            subscriber = broker.subscriber(key, title=key, description=spec.description)
             subscriber(_no_handler())
         else:
-            broker.publisher(spec.address, title=spec.address, description=spec.description)
+            broker.publisher(key, title=key, description=spec.description)
     specification = AsyncAPI(
         broker,
         title="justishub",
@@ -119,25 +134,31 @@ def _servers() -> dict[str, Any]:
 
 
 def _channel(document: dict[str, Any], spec: Channel, topics: dict[str, TopicSpec]) -> Any:
-    generated = document["channels"][spec.address]
-    return {
+    generated = document["channels"][channel_key(spec)]["bindings"]["kafka"]
+    binding = {} if spec.parameters else {"topic": generated["topic"]}
+    config = topics[spec.address].config if spec.address in topics else place_topic_config()
+    channel: dict[str, Any] = {
         "address": spec.address,
         "title": spec.address,
         "description": spec.description,
         "servers": [{"$ref": f"#/servers/{_SERVER}"}],
         "messages": {spec.message.name: {"$ref": f"#/components/messages/{spec.message.name}"}},
-        "bindings": {
-            "kafka": {
-                **generated["bindings"]["kafka"],
-                "topicConfiguration": _topic_configuration(topics[spec.address]),
-                "bindingVersion": _KAFKA_BINDING,
-            }
-        },
     }
+    if spec.parameters:
+        channel["parameters"] = {
+            name: {"description": text} for name, text in spec.parameters.items()
+        }
+    channel["bindings"] = {
+        "kafka": {
+            **binding,
+            "topicConfiguration": _topic_configuration(config),
+            "bindingVersion": _KAFKA_BINDING,
+        }
+    }
+    return channel
 
 
-def _topic_configuration(topic: TopicSpec) -> dict[str, Any]:
-    config = topic.config
+def _topic_configuration(config: Mapping[str, str]) -> dict[str, Any]:
     shown: dict[str, Any] = {"cleanup.policy": config["cleanup.policy"].split(",")}
     for name in ("retention.ms", "max.message.bytes"):
         if name in config:
@@ -145,18 +166,22 @@ def _topic_configuration(topic: TopicSpec) -> dict[str, Any]:
     return shown
 
 
-def _operation(spec: Channel) -> tuple[str, dict[str, Any]]:
-    name = f"{spec.action}.{spec.address}"
-    return name, {
-        "action": spec.action,
-        "channel": {"$ref": f"#/channels/{spec.address}"},
-        "summary": (
-            f"The hub's ingest stage consumes {spec.address}."
-            if spec.action == "receive"
-            else f"The hub publishes to {spec.address}."
-        ),
-        "messages": [{"$ref": f"#/channels/{spec.address}/messages/{spec.message.name}"}],
-    }
+def _operations(spec: Channel) -> Iterator[tuple[str, dict[str, Any]]]:
+    key = channel_key(spec)
+    for action in spec.actions:
+        yield (
+            f"{action}.{key}",
+            {
+                "action": action,
+                "channel": {"$ref": f"#/channels/{key}"},
+                "summary": (
+                    f"The hub consumes {spec.address}."
+                    if action == "receive"
+                    else f"The hub publishes to {spec.address}."
+                ),
+                "messages": [{"$ref": f"#/channels/{key}/messages/{spec.message.name}"}],
+            },
+        )
 
 
 def _components(specs: Iterable[Channel]) -> dict[str, Any]:
@@ -186,24 +211,43 @@ def _message(message: Message, schemas: dict[str, Any]) -> dict[str, Any]:
 
 
 def _payload(message: Message, schemas: dict[str, Any]) -> dict[str, Any]:
-    if not message.event_types:
-        return _hoisted(message.payload, schemas)
-    published = render_all()
-    for event_type in message.event_types:
-        schema = json.loads(published[f"{event_type}.json"])
-        _add(schemas, event_type, _hoisted(schema, schemas))
+    if not message.published:
+        return _hoisted(message.payload, schemas, message.name)
+    rendered = render_all()
+    for name in message.published:
+        schema = json.loads(rendered[f"{name}.json"])
+        _add(schemas, name, _hoisted(schema, schemas, name))
+    if len(message.published) == 1:
+        return {"$ref": _SCHEMAS_REF + message.published[0]}
     return {
-        "oneOf": [{"$ref": _SCHEMAS_REF + t} for t in message.event_types],
+        "oneOf": [{"$ref": _SCHEMAS_REF + name} for name in message.published],
         "discriminator": "type",
     }
 
 
-def _hoisted(schema: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
-    """`schema` without `$schema`/`$id`, its `$defs` moved into `schemas`, refs pointed there."""
+def _hoisted(schema: dict[str, Any], schemas: dict[str, Any], owner: str) -> dict[str, Any]:
+    """`schema` without `$schema`/`$id`, its `$defs` moved into `schemas`, refs pointed there.
+
+    A definition keeps its name unless `schemas` already has a different one of that name
+    (two documents' `Person` need not agree); then it is named `<owner>.<name>`.
+    """
+    definitions: dict[str, Any] = schema.get("$defs", {})
+    names = {name: name for name in definitions}
+    while True:  # renaming one definition can change another that refers to it
+        clashes = [
+            name
+            for name, definition in definitions.items()
+            if names[name] == name
+            and name in schemas
+            and schemas[name] != _repointed(definition, names)
+        ]
+        if not clashes:
+            break
+        names.update({name: f"{owner}.{name}" for name in clashes})
+    for name, definition in definitions.items():
+        _add(schemas, names[name], _repointed(definition, names))
     own = {k: v for k, v in schema.items() if k not in {"$schema", "$id", "$defs"}}
-    for name, definition in schema.get("$defs", {}).items():
-        _add(schemas, name, _repointed(definition))
-    return _repointed(own)  # type: ignore[no-any-return]  # a schema object in, one out
+    return _repointed(own, names)  # type: ignore[no-any-return]  # a schema object in, one out
 
 
 def _add(schemas: dict[str, Any], name: str, schema: Any) -> None:
@@ -212,18 +256,18 @@ def _add(schemas: dict[str, Any], name: str, schema: Any) -> None:
     schemas[name] = schema
 
 
-def _repointed(node: Any) -> Any:
+def _repointed(node: Any, names: Mapping[str, str]) -> Any:
     if isinstance(node, dict):
         return {
             key: (
-                _SCHEMAS_REF + value.removeprefix(_DEFS_REF)
-                if key == "$ref" and isinstance(value, str)
-                else _repointed(value)
+                _SCHEMAS_REF + names[value.removeprefix(_DEFS_REF)]
+                if key == "$ref" and isinstance(value, str) and value.startswith(_DEFS_REF)
+                else _repointed(value, names)
             )
             for key, value in node.items()
         }
     if isinstance(node, list):
-        return [_repointed(item) for item in node]
+        return [_repointed(item, names) for item in node]
     return node
 
 

@@ -11,8 +11,9 @@ from typing import Any, Final
 
 from hub.pipeline import headers as h
 from schemas.errors import Reason
+from schemas.recipients.codes import Action as RecipientAction
 
-__all__ = ["HEADERS", "HeaderDoc", "headers_schema"]
+__all__ = ["HEADERS", "REPLAY_HEADERS", "HeaderDoc", "headers_schema"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,20 @@ HEADERS: Final[dict[str, HeaderDoc]] = {
             "JWKS before trusting a message.",
             {"type": "string", "pattern": "^[A-Za-z0-9_-]+\\.\\.[A-Za-z0-9_-]+$"},
         ),
+        HeaderDoc(h.CANONICAL_ID, "The canonical event a recipient message derives from.", _UUID),
+        HeaderDoc(h.RECIPIENT, "Who the message is for (a recipient kind and place)."),
+        HeaderDoc(h.RULE_ID, "The routing policy rule it was sent under."),
+        HeaderDoc(h.LEGAL_BASIS, "The legal basis of that rule, as the policy states it."),
+        HeaderDoc(
+            h.ACTION,
+            "What the message does with what the recipient knew before.",
+            {"type": "string", "enum": [action.value for action in RecipientAction]},
+        ),
+        HeaderDoc(
+            h.REDIRECTED_FROM,
+            "The recipient the event named, when the message went to its successor (a retired "
+            "municipality number).",
+        ),
         HeaderDoc(h.DLQ_ID, "Deterministic id of the dead-letter entry.", _UUID),
         HeaderDoc(h.DLQ_STAGE, "The stage that gave up on the input (e.g. `ingest`)."),
         HeaderDoc(
@@ -65,8 +80,39 @@ HEADERS: Final[dict[str, HeaderDoc]] = {
         HeaderDoc(h.DLQ_OFFSET, "Its offset.", _INT),
         HeaderDoc(h.DLQ_KEY, "Its key, base64; empty when it had none."),
         HeaderDoc(h.DLQ_TIME, "When the entry was written.", _TIME),
+        HeaderDoc(h.DLQ_GROUP, "The consumer group of that stage: where a replay is meant for."),
+        HeaderDoc(
+            h.DLQ_PARKED_BEHIND,
+            "On an input held back because an earlier one of the same person failed: that "
+            "entry's id.",
+            _UUID,
+        ),
+        HeaderDoc(h.REPLAY_ID, "On a replayed input: the replay's id.", _UUID),
+        HeaderDoc(h.REPLAY_OF, "On a replayed input: the dead-letter entry it comes from.", _UUID),
+        HeaderDoc(h.REPLAY_OPERATOR, "On a replayed input: who replayed it."),
+        HeaderDoc(h.REPLAY_TIME, "On a replayed input: when.", _TIME),
+        HeaderDoc(
+            h.REPLAY_GROUP, "On a replayed input: the only consumer group that is to take it."
+        ),
+        HeaderDoc(
+            h.CONTROL,
+            "A control record (empty value) for the group in `hub-replay-group`: `release` "
+            "lets a person's later inputs through.",
+            {"type": "string", "enum": ["release"]},
+        ),
     )
 }
+
+
+# On any topic a stage consumes: what an operator's replay adds to an input it puts back.
+REPLAY_HEADERS: Final = (
+    h.REPLAY_ID,
+    h.REPLAY_OF,
+    h.REPLAY_OPERATOR,
+    h.REPLAY_TIME,
+    h.REPLAY_GROUP,
+    h.CONTROL,
+)
 
 
 def headers_schema(required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, Any]:

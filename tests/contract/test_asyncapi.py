@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,9 +17,10 @@ import yaml
 from hub.bootstrap import build_hub
 from hub.contracts.asyncapi import ASYNCAPI_PATH, REGENERATE_COMMAND, build_document, render
 from hub.pipeline import headers as h
+from hub.routing.policy import load_policy
 from hub.settings import HubSettings, TopicSettings
 from hub.sources import sources
-from hub.topics import catalogue
+from hub.topics import catalogue, recipient_catalogue
 from schemas.events import EVENT_CLASSES, event_type_of
 from schemas.jsonschema import render_all
 
@@ -74,28 +76,54 @@ def test_control_the_parser_refuses_a_broken_document(
     assert any("action" in error for error in report["errors"])
 
 
+def _addresses(document: dict[str, Any], action: str | None = None) -> set[str]:
+    return {
+        document["channels"][op["channel"]["$ref"].rsplit("/", 1)[1]]["address"]
+        for op in document["operations"].values()
+        if action is None or op["action"] == action
+    }
+
+
 def test_every_topic_of_the_hub_is_a_channel(document: dict[str, Any]) -> None:
     settings = HubSettings.model_construct(topics=TopicSettings())
-    addresses = {channel["address"] for channel in document["channels"].values()}
-    assert addresses == {spec.name for spec in catalogue(settings)}
+    policy = load_policy(settings.routing.policy_path)
+    made = {t.name for t in (*catalogue(settings), *recipient_catalogue(settings, policy))}
+    fixed = {address for address in _addresses(document) if "{" not in address}
+    assert fixed == made
+    templated = _addresses(document) - fixed
+    assert templated == {
+        "out.municipality.{municipality}.v1",
+        "out.health.{region}.v1",
+        "receipts.municipality.{municipality}.v1",
+        "receipts.health.{region}.v1",
+    }
 
 
-async def test_the_hub_consumes_exactly_the_receive_channels(
+async def test_the_hub_consumes_what_the_receive_channels_say(
     document: dict[str, Any], tmp_path: Path
 ) -> None:
     hub = build_hub(HubSettings(data_dir=tmp_path))
     try:
-        consumed = {name for sub in hub.broker.subscribers for name in sub.topic_names}
+        # A pattern subscription names its pattern where others name their topic.
+        subscribed = {name for sub in hub.broker.subscribers for name in sub.topic_names}
     finally:
         # Never started: only its clients' objects to close.
         await hub.producer.stop()
         await hub.audit.stop()
-    received = {
-        document["channels"][op["channel"]["$ref"].rsplit("/", 1)[1]]["address"]
-        for op in document["operations"].values()
-        if op["action"] == "receive"
+    names = {name for name in subscribed if not name.startswith("^")}
+    patterns = [re.compile(name) for name in subscribed if name.startswith("^")]
+    received = _addresses(document, "receive")
+    # The deliveries topic is read back by the hub's own follower, not by a consumer group.
+    assert received - {"hub.deliveries.v1"} - names == {
+        a for a in received if a.startswith("receipts.")
     }
-    assert received == consumed == {s.topic for s in sources(HubSettings()).values()}
+    assert names <= received
+    examples = {"{municipality}": "0301", "{region}": "helse-sor-ost"}
+    for address in (a for a in received if a.startswith("receipts.")):
+        topic = address
+        for placeholder, value in examples.items():
+            topic = topic.replace(placeholder, value)
+        assert any(p.fullmatch(topic) for p in patterns), address
 
 
 def test_canonical_events_are_the_published_json_schemas(document: dict[str, Any]) -> None:
@@ -112,7 +140,18 @@ def test_canonical_events_are_the_published_json_schemas(document: dict[str, Any
         assert set(ours["properties"]) == set(published["properties"])
 
 
-@pytest.mark.parametrize("message", ["CanonicalEvent", "AuditCheckpoint"])
+@pytest.mark.parametrize(
+    "message",
+    [
+        "CanonicalEvent",
+        "PoliceRegisterMessage",
+        "NavMessage",
+        "MunicipalityMessage",
+        "HealthMessage",
+        "Alert",
+        "AuditCheckpoint",
+    ],
+)
 def test_signed_messages_require_the_signature_header(
     document: dict[str, Any], message: str
 ) -> None:
@@ -127,6 +166,21 @@ def test_dead_letter_reasons_are_the_closed_set(document: dict[str, Any]) -> Non
     headers = document["components"]["messages"]["DeadLetterEntry"]["headers"]
     assert headers["properties"][h.DLQ_REASON]["enum"] == [r.value for r in Reason]
     assert h.DLQ_REASON in headers["required"]
+
+
+def test_recipient_messages_are_the_published_schemas(document: dict[str, Any]) -> None:
+    messages, schemas = document["components"]["messages"], document["components"]["schemas"]
+    rendered = render_all()
+    for name, schema in [
+        ("NavMessage", "recipient.nav.v1"),
+        ("Receipt", "recipient.receipt.v1"),
+        ("Alert", "no.justishub.alert.v1"),
+    ]:
+        assert messages[name]["payload"] == {"$ref": f"#/components/schemas/{schema}"}
+        published = json.loads(rendered[f"{schema}.json"])
+        assert set(schemas[schema]["properties"]) == set(published["properties"])
+    for header in (h.RECIPIENT, h.RULE_ID, h.LEGAL_BASIS, h.CANONICAL_ID):
+        assert header in messages["MunicipalityMessage"]["headers"]["required"]
 
 
 def test_inbound_messages_point_at_their_source_contract(document: dict[str, Any]) -> None:
