@@ -1,9 +1,9 @@
 """The one hardened entrance for XML source documents, shared by every XML adapter.
 
 In order, each failure with its own reason code:
-  1. size cap, before anything reads the bytes (`adapters.raw`)         too_large
-  2. not empty (`adapters.raw`)                                          empty_document
-  3. UTF-8 (`adapters.raw`), no XML declaration naming another encoding  invalid_encoding
+  1. size cap, before anything reads the bytes (`adapters.raw`)        too_large
+  2. not empty (`adapters.raw`)                                         empty_document
+  3. UTF-8 (`adapters.raw`); no XML declaration naming another encoding invalid_encoding
   4. no DOCTYPE or entity declaration anywhere, so that libxml2 never
      sees a DTD at all                                                  forbidden_dtd
   5. well-formed, parsed by a parser that resolves nothing              invalid_xml

@@ -17,7 +17,11 @@ Otherwise the document goes on the source's inbound topic exactly as `hub publis
 for a resend, so a publisher can retry safely. A document the hub cannot translate is accepted
 and published all the same, so that it is dead-lettered, visible to operators and replayable
 like any other; the 202 then has `"id": null` and the reason code the hub will dead-letter it
-with. The adapter runs here once to compute the id; the ingest stage runs it again for real.
+with. The adapter runs here once to compute the id (in the event loop, as the stages' steps
+do: the size cap and the rate bound its cost); the ingest stage runs it again for real.
+
+Resends are published again, not deduplicated here: the id is deterministic, and every stage
+and recipient drops a repeat by it.
 """
 
 from __future__ import annotations
