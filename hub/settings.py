@@ -102,6 +102,12 @@ class TopicSettings(_Group):
     deliveries: str = "hub.deliveries.v1"
     # Alerts for operators (compacted, keyed by alert id: the last record is the alert's state).
     alerts: str = "hub.alerts.v1"
+    # Per-person order: who is blocked behind which dead-letter entry, per consumer group
+    # (compacted, keyed by `group|person key`; a tombstone releases).
+    parking: str = "hub.parking.v1"
+    # What operators did with each dead-letter entry: replayed, discarded (compacted, keyed by
+    # entry id).
+    dlq_state: str = "hub.dlq.state.v1"
     # Put before every recipient topic the policy names (`out.*`, `receipts.*`): tests and
     # side-by-side deployments keep their recipient topics apart with it.
     recipient_prefix: str = Field(default="", pattern=r"^([a-z0-9-]+\.)?$")

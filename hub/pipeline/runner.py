@@ -121,6 +121,8 @@ class StageRunner:
 
     async def run_batch(self, records: Sequence[InboundRecord]) -> list[RecordOutcome]:
         """Process `records` in order; return once every resulting record is acknowledged."""
+        if self.parking is not None:
+            await self.parking.begin_batch()
         planned = [p for record in records if (p := await self._plan(record)) is not None]
         outcomes = await self._deliver(planned)
         failed = sum(1 for o in outcomes if o.dead_lettered)
