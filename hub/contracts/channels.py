@@ -97,6 +97,8 @@ def channels(settings: HubSettings, policy: Policy) -> list[Channel]:
         Channel(t.deliveries, ("send", "receive"), _DELIVERIES, delivery_entry()),
         Channel(t.alerts, ("send",), _ALERTS, alert()),
         Channel(t.dlq, ("send",), _DLQ, dead_letter_entry()),
+        Channel(t.dlq_state, ("send",), _DLQ_STATE, dead_letter_state()),
+        Channel(t.parking, ("send", "receive"), _PARKING, parking_entry()),
         Channel(t.audit, ("send",), _AUDIT, audit_record()),
         Channel(t.audit_checkpoints, ("send",), _CHECKPOINTS, audit_checkpoint()),
     ]
@@ -123,6 +125,15 @@ _DELIVERIES: Final = (
 _ALERTS: Final = (
     "What operators must act on (late notice, receipt overdue, notice rejected): compacted, "
     "keyed by alert id, the last record per alert is its state. Signed. See `schemas/alerts.py`."
+)
+_DLQ_STATE: Final = (
+    "What operators did with each dead-letter entry (replayed, discarded): compacted, keyed by "
+    "entry id, the last record per entry counts. Written by the operator tools."
+)
+_PARKING: Final = (
+    "Per-person order: which dead-letter entry holds a person's later inputs back, per "
+    "consumer group. Compacted, keyed by `<group>|<person key>`; a tombstone (no value) "
+    "releases the person. The hub's own state."
 )
 _PLACES: Final = {
     "municipality": "The municipality number (kommunenummer, 4 digits) of the recipient.",
@@ -332,4 +343,45 @@ def alert() -> Message:
         key={"type": "string", "format": "uuid", "description": "The alert's id."},
         published=(ALERT_TYPE,),
         contract=f"schemas/json/{ALERT_TYPE}.json",
+    )
+
+
+def dead_letter_state() -> Message:
+    return Message(
+        name="DeadLetterState",
+        title="Dead-letter entry state",
+        summary="The last operator action on one dead-letter entry.",
+        content_type="application/json",
+        headers=headers_schema((), (h.CONTENT_TYPE,)),
+        key={"type": "string", "format": "uuid", "description": "The dead-letter entry's id."},
+        payload={"type": "object", "description": "Defined by the operator tools."},
+    )
+
+
+def parking_entry() -> Message:
+    return Message(
+        name="ParkingEntry",
+        title="Parking entry",
+        summary="Who holds a person's later inputs back in one consumer group; none: released.",
+        content_type="application/json",
+        headers=headers_schema(()),
+        key={"type": "string", "description": "`<consumer group>|<person key>`."},
+        payload={
+            "oneOf": [
+                {
+                    "type": "object",
+                    "required": ["group", "blocked_by", "since"],
+                    "properties": {
+                        "group": {"type": "string"},
+                        "blocked_by": {
+                            "type": "string",
+                            "format": "uuid",
+                            "description": "The dead-letter entry that blocks the person.",
+                        },
+                        "since": {"type": "string", "format": "date-time"},
+                    },
+                },
+                {"type": "null", "description": "A tombstone: the person is released."},
+            ]
+        },
     )
