@@ -169,6 +169,7 @@ async def read_capped(request: Request, max_bytes: int) -> bytes:
                 raise _too_large(max_bytes)
             body += chunk
     except ClientDisconnect as exc:
+        # The client is gone and will read no answer; nothing was published.
         raise Refused(400, Reason.EMPTY_DOCUMENT, "the client went away mid-body") from exc
     return bytes(body)
 
