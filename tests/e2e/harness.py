@@ -43,11 +43,13 @@ class HubEnv:
     max_batch_records: int = 500
     # The HTTP server of a `hub run` subprocess: a port of its own, never a person's 8080.
     web_port: int = field(default_factory=lambda: free_ports(1)[0])
+    # Nested settings laid over the defaults, e.g. {"routing": {"municipalities_path": ...}}.
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     def _values(self) -> dict[str, Any]:
         """This test's settings, nested as `HubSettings` takes them."""
         s = self.suffix
-        topics = {
+        topics: dict[str, str] = {
             "in_koda": "in.koda",
             "in_court": "in.court",
             "in_police": "in.police",
@@ -60,7 +62,7 @@ class HubEnv:
             "parking": "hub.parking",
             "dlq_state": "hub.dlq.state",
         }
-        return {
+        values: dict[str, Any] = {
             "env": "test",
             "data_dir": str(self.data_dir),
             "kafka": {
@@ -79,6 +81,7 @@ class HubEnv:
             "audit": {"checkpoint_every_records": 500, "checkpoint_every_s": 2.0},
             "web": {"port": self.web_port},
         }
+        return _merged(values, self.overrides)
 
     def settings(self) -> HubSettings:
         return HubSettings.model_validate(self._values())
@@ -103,6 +106,14 @@ class HubEnv:
         return await publish_documents(
             settings, src, documents, context, content_type=src.content_type
         )
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for name, value in over.items():
+        both_dicts = isinstance(value, dict) and isinstance(merged.get(name), dict)
+        merged[name] = _merged(merged[name], value) if both_dicts else value
+    return merged
 
 
 def _flatten(prefix: str, values: dict[str, Any]) -> dict[str, str]:
