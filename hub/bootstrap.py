@@ -26,10 +26,11 @@ from adapters.context import TranslationContext
 from hub.audit.service import AuditService
 from hub.kafka.admin import ensure_topics, list_topics
 from hub.kafka.follow_index import TopicFollower
+from hub.kafka.groups import GroupWatch
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
 from hub.kafka.subscriber import subscribe_stage
-from hub.metrics import HubMetrics
+from hub.metrics import HubMetrics, follow_lag
 from hub.pipeline.ingest import ingest_step
 from hub.pipeline.parking import Parking, ParkingBook
 from hub.pipeline.runner import StageRunner
@@ -54,6 +55,7 @@ from hub.signing.verifying import TrustedKeys, verify_record
 from hub.sources import sources
 from hub.topics import catalogue, place_topic_config, recipient_catalogue
 from hub.web.app import ReadinessProbe, build_app, health_routes
+from hub.web.console.app import Console, console_middleware, console_routes
 from hub.web.ingress import Ingress, ingress_routes
 from schemas.errors import HubError
 
@@ -61,6 +63,7 @@ __all__ = [
     "Hub",
     "Routing",
     "broker_ready",
+    "build_console",
     "build_hub",
     "build_web_app",
     "load_routing",
@@ -160,10 +163,19 @@ class Hub:
             await self.follower.start()
             await self.parking.start()
             await self.broker.start()
+            groups = await stack.enter_async_context(
+                GroupWatch(self.settings.kafka.bootstrap_servers)
+            )
             self._running = stack.pop_all()
         self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
+        self._tasks.append(asyncio.create_task(self._follow_lag(groups), name="consumer-lag"))
         log.info("hub.started", stages=[r.stage for r in self.runners])
         return self
+
+    async def _follow_lag(self, groups: GroupWatch) -> None:
+        # The trailing dot: this deployment's groups, not another's whose prefix starts alike.
+        prefix = f"{self.settings.kafka.group_prefix}."
+        await follow_lag(self.metrics, groups, prefix, self.settings.metrics.lag_every_s)
 
     async def __aexit__(
         self,
@@ -394,9 +406,28 @@ def broker_ready(settings: HubSettings) -> ReadinessProbe:
     return ready
 
 
+def build_console(hub: Hub) -> Console:
+    """The operations console of a running hub: its metrics, its signer, its audit chain."""
+    return Console.build(
+        hub.settings,
+        signer=hub.signer,
+        metrics=hub.metrics,
+        audit=lambda facts: hub.audit.writer.append(facts),
+        person_key=person_keys(hub.settings),
+    )
+
+
 def build_web_app(
-    settings: HubSettings, *, sink: RecordSink, ready: ReadinessProbe | None = None
+    settings: HubSettings,
+    *,
+    sink: RecordSink,
+    ready: ReadinessProbe | None = None,
+    console: Console | None = None,
 ) -> Starlette:
-    """The hub's ASGI app: health checks and the HTTP ingress, publishing through `sink`."""
+    """The hub's ASGI app: health checks and the HTTP ingress, publishing through `sink`, and
+    the operations console when one is given."""
     ingress = Ingress(settings, sink=sink, context=translation_context(settings))
-    return build_app(health_routes(ready or broker_ready(settings)), ingress_routes(ingress))
+    groups = [health_routes(ready or broker_ready(settings)), ingress_routes(ingress)]
+    if console is None:
+        return build_app(*groups)
+    return build_app(*groups, console_routes(console), middleware=[console_middleware(console)])

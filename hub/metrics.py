@@ -6,16 +6,24 @@ anything about a person.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
+import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from hub.kafka.groups import GroupWatch
 from hub.pipeline import headers as h
 from hub.pipeline.records import Delivery
 from hub.pipeline.runner import RecordOutcome
+from schemas.errors import HubError
 
-__all__ = ["HubMetrics"]
+__all__ = ["HubMetrics", "StageCounts", "Throughput", "follow_lag", "update_lag"]
+
+log = structlog.get_logger(__name__)
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -74,6 +82,69 @@ class HubMetrics:
 
     def retried(self, stage: str) -> None:
         self.retries.labels(stage).inc()
+
+    def throughput(self) -> Throughput:
+        """The counters since the hub started, per stage, and the last lag seen per group."""
+        stages: defaultdict[str, StageCounts] = defaultdict(StageCounts)
+        lag: dict[str, int] = {}
+        for family in self.registry.collect():
+            for sample in family.samples:
+                labels, value = sample.labels, int(sample.value)
+                if sample.name == "hub_consumer_lag":
+                    lag[labels["group"]] = value
+                elif sample.name.endswith("_total") and "stage" in labels:
+                    _count(stages[labels["stage"]], sample.name, labels, value)
+        return Throughput(dict(sorted(stages.items())), dict(sorted(lag.items())))
+
+
+@dataclass
+class StageCounts:
+    records_in: int = 0
+    retries: int = 0
+    out: dict[str, int] = field(default_factory=dict)  # by kind of destination
+    dead_letters: dict[str, int] = field(default_factory=dict)  # by reason code
+
+    @property
+    def records_out(self) -> int:
+        return sum(self.out.values())
+
+    @property
+    def dead_lettered(self) -> int:
+        return sum(self.dead_letters.values())
+
+
+@dataclass(frozen=True)
+class Throughput:
+    stages: dict[str, StageCounts]
+    lag: dict[str, int]
+
+
+def _count(counts: StageCounts, name: str, labels: dict[str, str], value: int) -> None:
+    if name == "hub_records_in_total":
+        counts.records_in = value
+    elif name == "hub_retries_total":
+        counts.retries = value
+    elif name == "hub_records_out_total":
+        counts.out[labels["destination"]] = value
+    elif name == "hub_dead_letters_total":
+        counts.dead_letters[labels["reason"]] = value
+
+
+async def update_lag(metrics: HubMetrics, watch: GroupWatch, prefix: str) -> None:
+    """Set the lag gauge of every consumer group whose id starts with `prefix`."""
+    for group in await watch.groups(prefix):
+        metrics.consumer_lag.labels(group.group_id).set(group.lag)
+
+
+async def follow_lag(metrics: HubMetrics, watch: GroupWatch, prefix: str, every_s: float) -> None:
+    """`update_lag` every `every_s` seconds until cancelled; a broker that does not answer
+    leaves the last values in place until it does."""
+    while True:
+        try:
+            await update_lag(metrics, watch, prefix)
+        except HubError as exc:
+            log.warning("metrics.lag_unavailable", reason=exc.reason.value)
+        await asyncio.sleep(every_s)
 
 
 def _destination(delivery: Delivery) -> str:

@@ -8,18 +8,29 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "DEV_CONSOLE_PASSWORD",
+    "DEV_CONSOLE_USER",
     "DEV_INGRESS_API_KEY",
     "AuditSettings",
+    "ConsoleSettings",
     "Environment",
     "HubSettings",
     "KafkaSettings",
     "LocalKafkaSettings",
+    "MetricsSettings",
     "RoutingSettings",
     "SigningSettings",
     "TopicSettings",
@@ -35,6 +46,13 @@ _DEV_PERSON_KEY_SECRET = "justishub-dev-person-key-not-for-production"  # noqa: 
 # refuses it.
 DEV_INGRESS_API_KEY = "justishub-dev-ingress-key"
 _DEV_SIGNING_PASSPHRASE = "justishub-dev-signing-passphrase"  # noqa: S105 - a published dev value; production refuses to start with it
+# Outside production, the console's one login when no users are configured (`make run` prints
+# it); production has no dev login and refuses a user whose password is this one.
+DEV_CONSOLE_USER = "ops"
+DEV_CONSOLE_PASSWORD = "justishub-dev-console"  # noqa: S105 - a published dev value; production refuses it
+
+# Who is at the keyboard: printable ASCII without spaces, as the audit trail records it.
+Operator = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,64}$")]
 
 
 class Environment(StrEnum):
@@ -171,6 +189,36 @@ class WebSettings(_Group):
     ready_timeout_s: float = Field(default=2.0, gt=0)
 
 
+class ConsoleSettings(_Group):
+    """The operations console, served by the same HTTP server as the ingress.
+
+    Sessions live in the hub process's memory: a restart logs everyone out, and a deployment
+    of several hubs behind one address needs sticky sessions.
+    """
+
+    enabled: bool = True
+    # Username → password hash, made with `hub console hash-password` (Argon2id, PHC string).
+    # Outside production, with none given, DEV_CONSOLE_USER logs in with DEV_CONSOLE_PASSWORD.
+    users: dict[Operator, SecretStr] = Field(default_factory=dict)
+    # A session ends this long after the last request, and at the latest this long after login.
+    idle_timeout_s: float = Field(default=15 * 60, gt=0)
+    absolute_timeout_s: float = Field(default=8 * 60 * 60, gt=0)
+    # Cookies only over HTTPS (TLS ends at the proxy in front). Default: on in production.
+    secure_cookies: bool | None = None
+    # Login attempts per client address and per username: this many a minute, `login_burst` at once.
+    login_per_minute: float = Field(default=10.0, gt=0)
+    login_burst: int = Field(default=5, ge=1)
+
+
+class MetricsSettings(_Group):
+    """Prometheus metrics at `/metrics`, for a logged-in operator or a scraper with the token."""
+
+    # `Authorization: Bearer <token>`; without one, only logged-in operators see the metrics.
+    token: SecretStr | None = None
+    # How often the running hub asks the broker how far behind each consumer group is.
+    lag_every_s: float = Field(default=15.0, gt=0)
+
+
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HUB_",
@@ -191,6 +239,8 @@ class HubSettings(BaseSettings):
     web: WebSettings = WebSettings()
     signing: SigningSettings = SigningSettings()
     audit: AuditSettings = AuditSettings()
+    console: ConsoleSettings = ConsoleSettings()
+    metrics: MetricsSettings = MetricsSettings()
 
     # Key of the HMAC that turns an identity number into the pseudonymous person key.
     person_key_secret: SecretStr = SecretStr(_DEV_PERSON_KEY_SECRET)
@@ -199,7 +249,7 @@ class HubSettings(BaseSettings):
     max_document_bytes: int = Field(default=1024 * 1024, ge=1_024)
     # Who is at the keyboard: operator actions (replay, discard, reveal) are refused without it
     # and put it on the audit trail. The CLI's --operator overrides it.
-    operator: str | None = Field(default=None, pattern=r"^[\x21-\x7e]{1,64}$")
+    operator: Operator | None = None
 
     @model_validator(mode="after")
     def _production_has_secrets(self) -> Self:
@@ -215,7 +265,22 @@ class HubSettings(BaseSettings):
                 )
         if self.signing.passphrase.get_secret_value() == _DEV_SIGNING_PASSPHRASE:
             raise ValueError("HUB_SIGNING__PASSPHRASE must be set in production")
+        token = self.metrics.token
+        if token is not None and len(token) < 24:
+            raise ValueError("HUB_METRICS__TOKEN must have at least 24 characters in production")
+        _no_dev_password(self.console.users)
         return self
+
+    @property
+    def dev_console_login(self) -> bool:
+        """Outside production, with no users configured, DEV_CONSOLE_USER may log in."""
+        return not self.console.users and self.env is not Environment.PRODUCTION
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.console.secure_cookies is not None:
+            return self.console.secure_cookies
+        return self.env is Environment.PRODUCTION
 
     @property
     def key_dir(self) -> Path:
@@ -248,3 +313,12 @@ class HubSettings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "json" if self.env is Environment.PRODUCTION else "console"
+
+
+def _no_dev_password(users: dict[str, SecretStr]) -> None:
+    # Imported here: only production pays for loading the password hasher with the settings.
+    from hub.passwords import verify_password
+
+    for name, hashed in users.items():
+        if verify_password(hashed.get_secret_value(), DEV_CONSOLE_PASSWORD):
+            raise ValueError(f"HUB_CONSOLE__USERS: {name} has the dev password; not in production")

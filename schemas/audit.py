@@ -87,6 +87,10 @@ class AuditStep(StrEnum):
     DISCARDED = "discarded"  # an operator resolved a dead-letter entry without sending it (why)
     REVEALED = "revealed"  # an operator saw a dead-letter entry's personal data in clear (why)
     ACTION_FAILED = "action_failed"  # an operator's action was refused or failed (which, why)
+    LOGGED_IN = "logged_in"  # an operator logged in to the console (who)
+    LOGIN_REFUSED = "login_refused"  # a console login was refused (why; who, if a known user)
+    LOGGED_OUT = "logged_out"  # an operator logged out of the console (who)
+    DISCLOSURES_SHOWN = "disclosures_shown"  # an operator looked up a person's disclosures
     CHECKPOINT = "checkpoint"  # signed: the chain up to here is as it was written
 
 
@@ -106,6 +110,10 @@ REQUIRED: Final[dict[AuditStep, frozenset[str]]] = {
     AuditStep.DISCARDED: frozenset({"entry_id", "operator", "note"}),
     AuditStep.REVEALED: frozenset({"entry_id", "operator", "note"}),
     AuditStep.ACTION_FAILED: frozenset({"action", "reason"}),
+    AuditStep.LOGGED_IN: frozenset({"operator"}),
+    AuditStep.LOGIN_REFUSED: frozenset({"reason"}),
+    AuditStep.LOGGED_OUT: frozenset({"operator"}),
+    AuditStep.DISCLOSURES_SHOWN: frozenset({"operator", "subject"}),
     AuditStep.CHECKPOINT: frozenset({"closing"}),
 }
 

@@ -79,6 +79,8 @@ class Reason(StrEnum):
     NO_OPERATOR = "no_operator"
     ALREADY_RESOLVED = "already_resolved"
     UNKNOWN_ENTRY = "unknown_entry"
+    # An action that must say why (discard, reveal) was given no reason.
+    NO_REASON = "no_reason"
     # The HTTP ingress: what is wrong with a request before its document is looked at.
     UNKNOWN_SOURCE = "unknown_source"
     UNAUTHENTICATED = "unauthenticated"

@@ -10,6 +10,7 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     """Attach every command group to `app`."""
     from hub.cli import audit, keys, pipeline, policy
+    from hub.cli.console import console_app
     from hub.cli.dlq import dlq_app
     from hub.cli.kafka import kafka_app
 
@@ -19,3 +20,4 @@ def register(app: typer.Typer) -> None:
     audit.register(app)
     policy.register(app)
     app.add_typer(dlq_app, name="dlq")
+    app.add_typer(console_app, name="console")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -31,6 +30,7 @@ from hub.operations.entries import (
     resolve_ids,
     select,
 )
+from hub.operations.entries import parse_since as entries_since
 from hub.settings import HubSettings
 from schemas.errors import Reason
 
@@ -184,29 +184,12 @@ def discard_entries(
     typer.echo(f"discarded {len(plan.discarded)} as {who}")
 
 
-_RELATIVE = re.compile(r"^(\d+)([mhd])$")
-
-
 def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | None:
-    """`2026-11-20`, `2026-11-20T08:00` (UTC unless it says), or `30m` / `6h` / `2d` ago."""
-    if text is None:
-        return None
-    relative = _RELATIVE.match(text)
-    if relative:
-        amount, unit = int(relative.group(1)), relative.group(2)
-        span = {
-            "m": timedelta(minutes=amount),
-            "h": timedelta(hours=amount),
-            "d": timedelta(days=amount),
-        }
-        return (now or datetime.now(UTC)) - span[unit]
+    """`--since` as `hub.operations.entries.parse_since` reads it; a bad value is one line."""
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise CliError(
-            f"--since takes a date, a date and time, or 30m / 6h / 2d; not {text!r}"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return entries_since(text, now=now)
+    except ValueError as exc:
+        raise CliError(f"--since {exc}") from None
 
 
 def _operator(settings: HubSettings, given: str | None, action: str) -> str:

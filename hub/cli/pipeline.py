@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from hub.bootstrap import Hub, build_hub, build_web_app, translation_context
+from hub.bootstrap import Hub, build_console, build_hub, build_web_app, translation_context
 from hub.cli.app import CliError, load_settings, user_errors
 from hub.cli.keys import JwksOption, trusted_keys
 from hub.kafka.admin import ensure_topics
@@ -21,7 +21,13 @@ from hub.logs import configure_logging
 from hub.pipeline.records import InboundRecord
 from hub.reference._csv import ReferenceError
 from hub.routing.policy import PolicyError
-from hub.settings import DEV_INGRESS_API_KEY, Environment, HubSettings
+from hub.settings import (
+    DEV_CONSOLE_PASSWORD,
+    DEV_CONSOLE_USER,
+    DEV_INGRESS_API_KEY,
+    Environment,
+    HubSettings,
+)
 from hub.sources import Source, sources
 from hub.tools.demo import Journey, run_demo
 from hub.tools.publish import expand_paths, publish_documents
@@ -79,17 +85,23 @@ async def _serve(settings: HubSettings, *, demo: bool) -> None:
 
 @contextlib.asynccontextmanager
 async def _web(settings: HubSettings, hub: Hub) -> AsyncIterator[None]:
-    """The HTTP ingress and health checks, in this process, while the hub runs."""
+    """The HTTP ingress, health checks and operations console, in this process, while the hub
+    runs."""
     web = settings.web
     if not web.enabled:
         yield
         return
-    app = build_web_app(settings, sink=KafkaRecordSink(hub.producer))
+    console = build_console(hub) if settings.console.enabled else None
+    app = build_web_app(settings, sink=KafkaRecordSink(hub.producer), console=console)
     async with serving(app, host=web.host, port=web.port) as server:
         names = "|".join(sources(settings))
         typer.echo(f"hub: HTTP ingress at {server.url}/ingest/{{{names}}} (header X-API-Key)")
         if settings.env is not Environment.PRODUCTION:
             typer.echo(f"hub: dev API key for every source without one: {DEV_INGRESS_API_KEY}")
+        if console is not None:
+            typer.echo(f"hub: operations console at {server.url}/")
+        if console is not None and settings.dev_console_login:
+            typer.echo(f"hub: dev console login: {DEV_CONSOLE_USER} / {DEV_CONSOLE_PASSWORD}")
         yield
 
 

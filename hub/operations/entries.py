@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from hub.kafka.reader import read_topic
@@ -33,6 +33,7 @@ __all__ = [
     "load_dead_letters",
     "mask_payload",
     "parked_counts",
+    "parse_since",
     "resolve_ids",
     "select",
 ]
@@ -171,6 +172,28 @@ def resolve_ids(entries: Sequence[DeadLetter], given: Iterable[str]) -> tuple[st
             raise PermanentError(f"{problem} matches {token!r}", reason=Reason.UNKNOWN_ENTRY)
         resolved.append(matches.pop())
     return tuple(resolved)
+
+
+_RELATIVE = re.compile(r"^(\d+)([mhd])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+
+
+def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | None:
+    """`2026-11-20`, `2026-11-20T08:00` (UTC unless it says), or `30m` / `6h` / `2d` ago.
+    Raises `ValueError` for anything else."""
+    if not text:
+        return None
+    relative = _RELATIVE.match(text)
+    if relative:
+        span = timedelta(**{_UNITS[relative.group(2)]: int(relative.group(1))})
+        return (now or datetime.now(UTC)) - span
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"takes a date, a date and time, or 30m / 6h / 2d; not {text[:40]!r}"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # Names of elements and members that hold a person's name or identity number, in the source

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -38,6 +39,10 @@ def health_routes(ready: ReadinessProbe) -> list[Route]:
     ]
 
 
-def build_app(*route_groups: Sequence[BaseRoute]) -> Starlette:
-    """One app from groups of routes (`health_routes`, `ingress_routes`, ...)."""
-    return Starlette(routes=[route for group in route_groups for route in group])
+def build_app(
+    *route_groups: Sequence[BaseRoute], middleware: Sequence[Middleware] = ()
+) -> Starlette:
+    """One app from groups of routes (`health_routes`, `ingress_routes`, ...), behind
+    `middleware` (the console's gate)."""
+    routes = [route for group in route_groups for route in group]
+    return Starlette(routes=routes, middleware=list(middleware))
