@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
 from prometheus_client import generate_latest
 
-from hub.metrics import HubMetrics
+from hub.kafka.groups import GroupWatch
+from hub.metrics import HubMetrics, update_lag
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
 from hub.pipeline.runner import RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
 from schemas.errors import InputRejected, Reason, TransientError
+from tests.support import NewTopic, RunningKafka
 
 calls = {"flaky": 0}
 
@@ -47,3 +53,45 @@ async def test_counts_per_stage_reason_and_destination() -> None:
     assert value("hub_batch_seconds_count", {"stage": "ingest"}) == 1
     exposition = generate_latest(metrics.registry).decode()
     assert "pk-1" not in exposition, "no key or identity in any label"
+
+    snapshot = metrics.throughput().stages["ingest"]
+    assert (snapshot.records_in, snapshot.records_out, snapshot.retries) == (3, 2, 1)
+    assert snapshot.dead_letters == {"invalid_xml": 1}
+    assert snapshot.out == {"hub.events": 2}
+
+
+@pytest.mark.kafka
+async def test_consumer_lag_per_group_of_this_deployment(
+    kafka: RunningKafka, new_topic: NewTopic
+) -> None:
+    topic = await new_topic("lag", partitions=1)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    await producer.start()
+    try:
+        for i in range(5):
+            await producer.send_and_wait(topic, f"r{i}".encode())
+    finally:
+        await producer.stop()
+    prefix = f"lag-{uuid.uuid4().hex[:8]}."
+    await _commit(kafka.bootstrap_servers, f"{prefix}ingest.koda", topic, offset=2)
+    await _commit(kafka.bootstrap_servers, f"other-{prefix}x", topic, offset=0)
+
+    metrics = HubMetrics()
+    async with GroupWatch(kafka.bootstrap_servers) as watch:
+        await update_lag(metrics, watch, prefix)
+    assert metrics.throughput().lag == {f"{prefix}ingest.koda": 3}, "only this deployment's"
+    value = metrics.registry.get_sample_value
+    assert value("hub_consumer_lag", {"group": f"{prefix}ingest.koda"}) == 3
+
+
+async def _commit(bootstrap_servers: str, group: str, topic: str, *, offset: int) -> None:
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        await consumer.commit({partition: OffsetAndMetadata(offset, "")})
+    finally:
+        await consumer.stop()
