@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run stop test lint types unit install contract-deps clean
+.PHONY: run stop test lint types unit install contract-deps chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,19 @@ $(NODE_DEPS): tests/contract/package.json tests/contract/package-lock.json
 
 contract-deps: $(NODE_DEPS)
 
-## make run: local Kafka, the topics, the hub in the foreground with the bundled samples.
+# The console's browser tests drive Debian's own Chromium; Playwright never downloads a browser.
+# Installed only when it is missing (as root, or through sudo).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+$(CHROMIUM):
+	@echo "make: $(CHROMIUM) is missing; installing Debian's chromium package for the browser tests"
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+
+chromium: $(CHROMIUM)
+
+## make run: local Kafka, the topics, the hub in the foreground with the bundled samples; the
+## hub serves the operations console too and prints its address and the dev login.
 run: $(STAMP)
 	$(BIN)/hub kafka up
 	$(BIN)/hub topics ensure
@@ -32,8 +44,9 @@ run: $(STAMP)
 stop: $(STAMP)
 	$(BIN)/hub kafka down
 
-## make test: lint, types, then every test (the real broker and the contract validator included).
-test: lint types contract-deps
+## make test: lint, types, then every test (the real broker, the contract validator and the
+## browser included).
+test: lint types contract-deps chromium
 	$(BIN)/pytest
 
 lint: $(STAMP)
