@@ -24,11 +24,13 @@ from faststream.kafka import KafkaBroker
 from adapters.context import TranslationContext
 from hub.audit.service import AuditService
 from hub.kafka.admin import ensure_topics
-from hub.kafka.follow_index import IndexFollower
+from hub.kafka.follow_index import TopicFollower
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
 from hub.kafka.subscriber import subscribe_stage
+from hub.metrics import HubMetrics
 from hub.pipeline.ingest import ingest_step
+from hub.pipeline.parking import Parking, ParkingBook
 from hub.pipeline.runner import StageRunner
 from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
@@ -118,12 +120,14 @@ class Hub:
     broker: KafkaBroker
     producer: AIOKafkaProducer
     routing: Routing
-    follower: IndexFollower
+    follower: TopicFollower
+    parking: TopicFollower
     watcher: DeadlineWatcher
     audit: AuditService
     recipient_audit: RecipientAudit
     signer: Signer
     trusted: TrustedKeys
+    metrics: HubMetrics = field(default_factory=HubMetrics)
     runners: list[StageRunner] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -136,6 +140,7 @@ class Hub:
             stack.push_async_callback(self.producer.stop)
             stack.push_async_callback(self.audit.stop)
             stack.push_async_callback(self.follower.stop)
+            stack.push_async_callback(self.parking.stop)
             specs = catalogue(self.settings) + recipient_catalogue(
                 self.settings, self.routing.policy
             )
@@ -147,6 +152,7 @@ class Hub:
             await self.producer.start()
             await self.audit.start()
             await self.follower.start()
+            await self.parking.start()
             await self.broker.start()
             self._running = stack.pop_all()
         self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
@@ -196,7 +202,8 @@ def build_hub(
     audit_service = AuditService(settings, signer)
     sink = KafkaRecordSink(producer)
     index = DeliveryIndex()
-    follower = IndexFollower(kafka.bootstrap_servers, settings.topics.deliveries, index)
+    follower = TopicFollower(kafka.bootstrap_servers, settings.topics.deliveries, index)
+    parking = TopicFollower(kafka.bootstrap_servers, settings.topics.parking, ParkingBook())
     watcher = DeadlineWatcher(
         index=index,
         sink=sink,
@@ -212,6 +219,7 @@ def build_hub(
         producer=producer,
         routing=routing,
         follower=follower,
+        parking=parking,
         watcher=watcher,
         audit=audit_service,
         recipient_audit=audit or TrailAudit(lambda: audit_service.writer),
@@ -220,8 +228,12 @@ def build_hub(
     )
     context = translation_context(settings)
     for source in sources(settings).values():
+        group = f"{kafka.group_prefix}.ingest.{source.name}"
         runner = StageRunner(
             stage="ingest",
+            group=group,
+            parking=_parking(hub, group),
+            observer=hub.metrics,
             step=ingest_step(
                 source,
                 context=context,
@@ -235,7 +247,7 @@ def build_hub(
             broker,
             runner,
             topic=source.topic,
-            group_id=f"{kafka.group_prefix}.ingest.{source.name}",
+            group_id=group,
             kafka=kafka,
             after=audit_service.hook("ingest"),
             description=f"Documents from {source.name}, translated into canonical events.",
@@ -243,6 +255,15 @@ def build_hub(
         hub.runners.append(runner)
     _wire_recipients(hub, sink, index, clock)
     return hub
+
+
+def _parking(hub: Hub, group: str) -> Parking:
+    """Per-person order for the stage of consumer group `group` (see hub.pipeline.parking)."""
+    book = hub.parking.view
+    assert isinstance(book, ParkingBook)  # noqa: S101 - built so in build_hub
+    return Parking(
+        group=group, topic=hub.settings.topics.parking, book=book, catch_up=hub.parking.catch_up
+    )
 
 
 def _contracts(routing: Routing) -> list[Contract]:
@@ -284,11 +305,15 @@ def _wire_recipients(
             clock=clock,
             place_topics=place_topics,
         )
+        group = f"{kafka.group_prefix}.route.{kind}"
         runner = IndexedRunner(
             index=staged,
             decisions=decisions,
             catch_up=hub.follower.catch_up,
             stage=f"route_{kind.replace('-', '_')}",
+            group=group,
+            parking=_parking(hub, group),
+            observer=hub.metrics,
             step=recipient_step(contract, ctx),
             sink=provisioning,
             dlq_topic=topics.dlq,
@@ -297,7 +322,7 @@ def _wire_recipients(
             hub.broker,
             runner,
             topic=topics.events,
-            group_id=f"{kafka.group_prefix}.route.{kind}",
+            group_id=group,
             kafka=kafka,
             after=audit_hook(runner.stage, kind, decisions, hub.recipient_audit),
             description=f"Canonical events for {kind}: routed by the policy, projected, signed.",
@@ -322,11 +347,15 @@ def _wire_receipts(
         sign=hub.signer.sign_record,
         clock=clock,
     )
+    group = f"{kafka.group_prefix}.receipts"
     runner = IndexedRunner(
         index=staged,
         decisions=decisions,
         catch_up=hub.follower.catch_up,
         stage="receipts",
+        group=group,
+        parking=_parking(hub, group),
+        observer=hub.metrics,
         step=receipt_step(ctx),
         sink=sink,
         dlq_topic=topics.dlq,
@@ -336,7 +365,7 @@ def _wire_receipts(
         runner,
         topic=f"{topics.recipient_prefix}receipts",
         pattern=receipt_topics.pattern,
-        group_id=f"{kafka.group_prefix}.receipts",
+        group_id=group,
         kafka=kafka,
         after=audit_hook(runner.stage, "receipts", decisions, hub.recipient_audit),
         description="Recipients' receipts: checked, recorded, and resolving their alerts.",

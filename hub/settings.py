@@ -95,6 +95,12 @@ class TopicSettings(_Group):
     deliveries: str = "hub.deliveries.v1"
     # Alerts for operators (compacted, keyed by alert id: the last record is the alert's state).
     alerts: str = "hub.alerts.v1"
+    # Per-person order: who is blocked behind which dead-letter entry, per consumer group
+    # (compacted, keyed by `group|person key`; a tombstone releases).
+    parking: str = "hub.parking.v1"
+    # What operators did with each dead-letter entry: replayed, discarded (compacted, keyed by
+    # entry id).
+    dlq_state: str = "hub.dlq.state.v1"
     # Put before every recipient topic the policy names (`out.*`, `receipts.*`): tests and
     # side-by-side deployments keep their recipient topics apart with it.
     recipient_prefix: str = Field(default="", pattern=r"^([a-z0-9-]+\.)?$")
@@ -163,6 +169,9 @@ class HubSettings(BaseSettings):
     # Synthetic test identities (month + 40 / + 80): allowed unless production says otherwise.
     allow_test_identities: bool | None = None
     max_document_bytes: int = Field(default=1024 * 1024, ge=1_024)
+    # Who is at the keyboard: operator actions (replay, discard, reveal) are refused without it
+    # and put it on the audit trail. The CLI's --operator overrides it.
+    operator: str | None = Field(default=None, pattern=r"^[\x21-\x7e]{1,64}$")
 
     @model_validator(mode="after")
     def _production_has_secrets(self) -> Self:

@@ -46,6 +46,9 @@ def catalogue(settings: HubSettings) -> list[TopicSpec]:
         spec(topics.deliveries, 400, compact=True),
         # Alerts: the last record per alert is its state; resolved ones stay a good year.
         spec(topics.alerts, 400, compact=True),
+        # Operational state that must outlive any retention: kept until superseded.
+        spec(topics.parking, None, compact=True),
+        spec(topics.dlq_state, None, compact=True),
     ]
 
 

@@ -1,7 +1,7 @@
-"""Following the compacted deliveries topic into the in-memory `DeliveryIndex`.
+"""Following a compacted state topic into an in-memory view (deliveries, parking).
 
 One consumer without a group, assigned every partition, reading from the beginning: `start`
-returns once the whole topic is in the index; a task then keeps it current. `catch_up` waits
+returns once the whole topic is in the view; a task then keeps it current. `catch_up` waits
 until everything on the topic now has been read, which a stage awaits before each batch.
 """
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterable
+from typing import Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -17,18 +19,25 @@ from aiokafka.errors import KafkaError
 from hub.kafka.admin import partition_count
 from hub.kafka.reader import unreachable
 from hub.pipeline.records import InboundRecord
-from hub.routing.deliveries import DeliveryIndex
 
-__all__ = ["IndexFollower"]
+__all__ = ["AppliesRecords", "TopicFollower"]
 
 log = structlog.get_logger(__name__)
 
 
-class IndexFollower:
-    def __init__(self, bootstrap_servers: str, topic: str, index: DeliveryIndex) -> None:
+class AppliesRecords(Protocol):
+    def __len__(self) -> int: ...
+
+    def apply_records(self, records: Iterable[InboundRecord]) -> int:
+        """Take the records read from the topic, in order."""
+        ...
+
+
+class TopicFollower:
+    def __init__(self, bootstrap_servers: str, topic: str, view: AppliesRecords) -> None:
         self._bootstrap = bootstrap_servers
         self._topic = topic
-        self.index = index
+        self.view = view
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._progress = asyncio.Condition()
@@ -48,9 +57,9 @@ class IndexFollower:
             await consumer.stop()
             raise unreachable(self._bootstrap, exc) from exc
         self._consumer = consumer
-        self._task = asyncio.create_task(self._follow(), name="deliveries-follower")
+        self._task = asyncio.create_task(self._follow(), name=f"follow-{self._topic}")
         await self.catch_up()
-        log.info("deliveries.loaded", entries=len(self.index))
+        log.info("state.loaded", topic=self._topic, entries=len(self.view))
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -61,7 +70,7 @@ class IndexFollower:
             await self._consumer.stop()
 
     async def catch_up(self) -> None:
-        """Return once every record on the topic now is in the index."""
+        """Return once every record on the topic now is in the view."""
         consumer = self._require()
         try:
             ends = await consumer.end_offsets(list(consumer.assignment()))
@@ -78,11 +87,11 @@ class IndexFollower:
             try:
                 batch = await consumer.getmany(timeout_ms=200, max_records=2_000)
             except KafkaError as exc:
-                log.warning("deliveries.follow_paused", error=type(exc).__name__)
+                log.warning("state.follow_paused", topic=self._topic, error=type(exc).__name__)
                 await asyncio.sleep(1.0)
                 continue
             records = [InboundRecord.from_consumer_record(r) for rs in batch.values() for r in rs]
-            self.index.apply_records(records)
+            self.view.apply_records(records)
             for tp in consumer.assignment():
                 self._positions[tp] = await consumer.position(tp)
             async with self._progress:
@@ -90,5 +99,5 @@ class IndexFollower:
 
     def _require(self) -> AIOKafkaConsumer:
         if self._consumer is None:
-            raise RuntimeError("the deliveries follower is not started")
+            raise RuntimeError(f"the follower of {self._topic} is not started")
         return self._consumer

@@ -17,7 +17,7 @@ again under its new entry id and the ones behind it are parked again.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -26,7 +26,15 @@ from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord
 from schemas.errors import PermanentError, Reason
 
-__all__ = ["Decision", "Parked", "Parking", "Verdict", "parking_key", "parse_state_record"]
+__all__ = [
+    "Decision",
+    "Parked",
+    "Parking",
+    "ParkingBook",
+    "Verdict",
+    "parking_key",
+    "parse_state_record",
+]
 
 RELEASE = "release"
 
@@ -65,24 +73,76 @@ def parse_state_record(key: bytes | None, value: bytes | None) -> tuple[str, str
     return group, person, blocked_by
 
 
-class Parking:
-    """The parking state of one consumer group, and the decisions it implies."""
+class ParkingBook:
+    """Who is blocked in which group, as far as the state topic has been read.
 
-    def __init__(self, *, group: str, topic: str, blocked: Mapping[str, str] | None = None) -> None:
+    Fed by a `hub.kafka.follow_index.TopicFollower`; a stage catches up with it before each
+    batch, so it sees every state record acknowledged before, its own and other processes'.
+    """
+
+    def __init__(self) -> None:
+        self._blocked: dict[tuple[str, str], str] = {}
+
+    def __len__(self) -> int:
+        return len(self._blocked)
+
+    def get(self, group: str, person: str) -> str | None:
+        return self._blocked.get((group, person))
+
+    def blocked_in(self, group: str) -> dict[str, str]:
+        return {person: entry for (g, person), entry in self._blocked.items() if g == group}
+
+    def apply_records(self, records: Iterable[InboundRecord]) -> int:
+        for record in records:
+            group, person, blocked_by = parse_state_record(record.key, record.value or None)
+            if blocked_by is None:
+                self._blocked.pop((group, person), None)
+            else:
+                self._blocked[(group, person)] = blocked_by
+        return len(self._blocked)
+
+
+class Parking:
+    """The parking decisions of one consumer group.
+
+    Changes made while a batch runs live in an overlay until the batch's state records are
+    acknowledged and read back; a batch that fails leaves nothing behind, so its redelivery
+    decides, and writes, again.
+    """
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        topic: str,
+        book: ParkingBook | None = None,
+        catch_up: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.group = group
         self.topic = topic
-        self.blocked: dict[str, str] = dict(blocked or {})
+        self._book = book if book is not None else ParkingBook()
+        self._catch_up = catch_up
+        self._overlay: dict[str, str | None] = {}
+
+    async def begin_batch(self) -> None:
+        if self._catch_up is not None:
+            await self._catch_up()
+        self._overlay.clear()
+
+    def blocker(self, person: str) -> str | None:
+        if person in self._overlay:
+            return self._overlay[person]
+        return self._book.get(self.group, person)
 
     def decide(self, record: InboundRecord, own_entry_id: str) -> Decision:
         target = record.header(h.REPLAY_GROUP)
         if target is not None and target != self.group:
             return Decision(Verdict.IGNORE)
-        if record.header(h.CONTROL) is not None:
-            return Decision(
-                Verdict.RELEASE if record.header(h.CONTROL) == RELEASE else Verdict.IGNORE
-            )
+        control = record.header(h.CONTROL)
+        if control is not None:
+            return Decision(Verdict.RELEASE if control == RELEASE else Verdict.IGNORE)
         person = _person(record)
-        blocker = self.blocked.get(person) if person else None
+        blocker = self.blocker(person) if person else None
         if blocker is None or blocker in (own_entry_id, record.header(h.REPLAY_OF)):
             # Not blocked, or this is the blocking input itself (replayed, or redelivered).
             return Decision(Verdict.PROCESS)
@@ -91,28 +151,29 @@ class Parking:
     def succeeded(self, record: InboundRecord) -> list[OutboundRecord]:
         """State writes after `record` went through: the person is free if it was their blocker."""
         person = _person(record)
-        if person and person in self.blocked:
+        if person and self.blocker(person) is not None:
             return [self._release(person)]
         return []
 
     def failed(self, record: InboundRecord, entry_id: str, now: datetime) -> list[OutboundRecord]:
         """State writes after `record` was dead-lettered as `entry_id`: its person is blocked."""
         person = _person(record)
-        if not person or self.blocked.get(person) == entry_id:
+        if not person or self.blocker(person) == entry_id:
             return []
-        self.blocked[person] = entry_id
+        self._overlay[person] = entry_id
         value = {"group": self.group, "blocked_by": entry_id, "since": now.isoformat()}
         return [self._write(person, json.dumps(value, sort_keys=True).encode())]
 
     def released(self, record: InboundRecord) -> list[OutboundRecord]:
         """A control record asked to let the person through (their blocker was discarded)."""
         person = _person(record)
-        if person and self.blocked.get(person) == record.header(h.REPLAY_OF):
+        blocker = self.blocker(person) if person else None
+        if person and blocker is not None and blocker == record.header(h.REPLAY_OF):
             return [self._release(person)]
         return []
 
     def _release(self, person: str) -> OutboundRecord:
-        del self.blocked[person]
+        self._overlay[person] = None
         return self._write(person, None)
 
     def _write(self, person: str, value: bytes | None) -> OutboundRecord:

@@ -17,19 +17,13 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hub.bootstrap import translation_context
 from hub.kafka.admin import ensure_topics
 from hub.kafka.reader import read_topic
 from hub.pipeline.records import InboundRecord, Position
-from hub.settings import (
-    AuditSettings,
-    Environment,
-    HubSettings,
-    KafkaSettings,
-    RoutingSettings,
-    TopicSettings,
-)
+from hub.settings import HubSettings
 from hub.sources import sources
 from hub.tools.publish import publish_documents
 from hub.topics import catalogue
@@ -46,60 +40,45 @@ class HubEnv:
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     partitions: int = 3
     max_batch_records: int = 500
+    # Nested settings laid over the defaults, e.g. {"routing": {"municipalities_path": ...}}.
+    overrides: dict[str, Any] = field(default_factory=dict)
 
-    def _values(self) -> dict[str, str]:
+    def _values(self) -> dict[str, Any]:
+        """This test's settings, nested as `HubSettings` takes them."""
         s = self.suffix
-        return {
-            "HUB_ENV": "test",
-            "HUB_DATA_DIR": str(self.data_dir),
-            "HUB_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap_servers,
-            "HUB_KAFKA__GROUP_PREFIX": f"test-{s}",
-            "HUB_KAFKA__CLIENT_ID": f"test-{s}",
-            "HUB_KAFKA__PARTITIONS": str(self.partitions),
-            "HUB_KAFKA__MAX_BATCH_RECORDS": str(self.max_batch_records),
-            "HUB_TOPICS__IN_KODA": f"in.koda.{s}",
-            "HUB_TOPICS__EVENTS": f"hub.events.{s}",
-            "HUB_TOPICS__DLQ": f"hub.dlq.{s}",
-            "HUB_TOPICS__DELIVERIES": f"hub.deliveries.{s}",
-            "HUB_TOPICS__ALERTS": f"hub.alerts.{s}",
-            "HUB_TOPICS__RECIPIENT_PREFIX": f"t{s}.",
-            "HUB_ROUTING__DEADLINE_CHECK_EVERY_S": "0.5",
-            "HUB_ROUTING__TOPIC_DISCOVERY_MS": "1000",
-            "HUB_TOPICS__AUDIT": f"hub.audit.{s}",
-            "HUB_TOPICS__AUDIT_CHECKPOINTS": f"hub.audit.checkpoints.{s}",
-            # Frequent checkpoints, so a test sees several within seconds.
-            "HUB_AUDIT__CHECKPOINT_EVERY_RECORDS": "500",
-            "HUB_AUDIT__CHECKPOINT_EVERY_S": "2",
+        topics: dict[str, str] = {
+            "in_koda": "in.koda",
+            "events": "hub.events",
+            "dlq": "hub.dlq",
+            "deliveries": "hub.deliveries",
+            "alerts": "hub.alerts",
+            "audit": "hub.audit",
+            "audit_checkpoints": "hub.audit.checkpoints",
+            "parking": "hub.parking",
+            "dlq_state": "hub.dlq.state",
         }
+        values: dict[str, Any] = {
+            "env": "test",
+            "data_dir": str(self.data_dir),
+            "kafka": {
+                "bootstrap_servers": self.bootstrap_servers,
+                "group_prefix": f"test-{s}",
+                "client_id": f"test-{s}",
+                "partitions": self.partitions,
+                "max_batch_records": self.max_batch_records,
+            },
+            "topics": {
+                **{name: f"{base}.{s}" for name, base in topics.items()},
+                "recipient_prefix": f"t{s}.",
+            },
+            "routing": {"deadline_check_every_s": 0.5, "topic_discovery_ms": 1000},
+            # Frequent checkpoints, so a test sees several within seconds.
+            "audit": {"checkpoint_every_records": 500, "checkpoint_every_s": 2.0},
+        }
+        return _merged(values, self.overrides)
 
     def settings(self) -> HubSettings:
-        v = self._values()
-        return HubSettings(
-            env=Environment.TEST,
-            data_dir=self.data_dir,
-            kafka=KafkaSettings(
-                bootstrap_servers=self.bootstrap_servers,
-                group_prefix=v["HUB_KAFKA__GROUP_PREFIX"],
-                client_id=v["HUB_KAFKA__CLIENT_ID"],
-                partitions=self.partitions,
-                max_batch_records=self.max_batch_records,
-            ),
-            topics=TopicSettings(
-                in_koda=v["HUB_TOPICS__IN_KODA"],
-                events=v["HUB_TOPICS__EVENTS"],
-                dlq=v["HUB_TOPICS__DLQ"],
-                deliveries=v["HUB_TOPICS__DELIVERIES"],
-                alerts=v["HUB_TOPICS__ALERTS"],
-                recipient_prefix=v["HUB_TOPICS__RECIPIENT_PREFIX"],
-                audit=v["HUB_TOPICS__AUDIT"],
-                audit_checkpoints=v["HUB_TOPICS__AUDIT_CHECKPOINTS"],
-            ),
-            audit=AuditSettings(
-                checkpoint_every_records=int(v["HUB_AUDIT__CHECKPOINT_EVERY_RECORDS"]),
-                checkpoint_every_s=float(v["HUB_AUDIT__CHECKPOINT_EVERY_S"]),
-            ),
-            routing=RoutingSettings(deadline_check_every_s=0.5, topic_discovery_ms=1000),
-        )
+        return HubSettings.model_validate(self._values())
 
     def topic(self, name: str) -> str:
         """A recipient topic the policy names (`out.nav.v1`), as this test's hub calls it."""
@@ -108,7 +87,7 @@ class HubEnv:
     def environ(self) -> dict[str, str]:
         """The same settings as environment variables, for a `hub` subprocess."""
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-        return {**inherited, **self._values(), "HUB_LOG_FORMAT": "json"}
+        return {**inherited, **_flatten("HUB_", self._values()), "HUB_LOG_FORMAT": "json"}
 
     async def create_topics(self) -> None:
         settings = self.settings()
@@ -121,6 +100,25 @@ class HubEnv:
         return await publish_documents(
             settings, src, documents, context, content_type=src.content_type
         )
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for name, value in over.items():
+        both_dicts = isinstance(value, dict) and isinstance(merged.get(name), dict)
+        merged[name] = _merged(merged[name], value) if both_dicts else value
+    return merged
+
+
+def _flatten(prefix: str, values: dict[str, Any]) -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for name, value in values.items():
+        key = f"{prefix}{name.upper()}"
+        if isinstance(value, dict):
+            flat.update(_flatten(f"{key}__", value))
+        else:
+            flat[key] = str(value)
+    return flat
 
 
 async def collect(
