@@ -43,3 +43,13 @@ async def test_each_sample_shows_every_recipient_decision(
         "✗ municipality: refused, no_rule",
         "✗ nav: refused, no_rule",
     ]
+    custody = next(j for j in published if j.label == "police/01-custody-started.json")
+    delivered = sorted(
+        line.split()[1] for stage in custody.routes.values() for line in stage if "✓" in line
+    )
+    assert delivered == ["nav", "police-register"], "remand custody is prison for NAV too"
+    judgment = next(j for j in published if j.label.startswith("court/01-"))
+    delivered = sorted(
+        line.split()[1] for stage in judgment.routes.values() for line in stage if "✓" in line
+    )
+    assert delivered == ["police-register"]
