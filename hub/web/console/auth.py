@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from functools import lru_cache
@@ -77,6 +78,4 @@ def _dev_hash() -> str:
 @lru_cache(maxsize=1)
 def _decoy_hash() -> str:
     # A hash of a random value nobody knows, with the same costs as the real ones.
-    import secrets
-
     return hash_password(secrets.token_urlsafe(16))

@@ -51,27 +51,28 @@ async def login_form(console: Console, request: Request) -> Response:
 async def log_in(console: Console, request: Request) -> Response:
     form = form_of(request)
     username = str(form.get("username", ""))[:64]
-    password = str(form.get("password", ""))
     target = _next(str(form.get("next", "")))
+    named = username if console.credentials.known(username) else None
     client = request.client.host if request.client else "-"
-    known = console.credentials.known(username)
     wait_s = console.limiter.wait_s(client, username)
     if wait_s > 0:
-        await _refused(console, Reason.RATE_LIMITED, username if known else None)
-        response = _login_page(
-            console, request, target, error="Too many attempts: wait a minute.", status=429
-        )
+        await _refused(console, Reason.RATE_LIMITED, named)
+        error = "Too many attempts: wait a minute."
+        response = _login_page(console, request, target, error=error, status=429)
         response.headers["retry-after"] = str(max(1, math.ceil(wait_s)))
         return response
-    if not await console.credentials.check(username, password):
-        await _refused(console, Reason.UNAUTHENTICATED, username if known else None)
-        return _login_page(
-            console, request, target, error="Wrong username or password.", status=401
-        )
+    if not await console.credentials.check(username, str(form.get("password", ""))):
+        await _refused(console, Reason.UNAUTHENTICATED, named)
+        error = "Wrong username or password."
+        return _login_page(console, request, target, error=error, status=401)
+    return await _open_session(console, request, username, target)
+
+
+async def _open_session(console: Console, request: Request, operator: str, target: str) -> Response:
     console.sessions.close(request.cookies.get(SESSION_COOKIE))  # never reuse a session id
-    token, _ = console.sessions.open(username)
-    await console.audit([_facts(AuditStep.LOGGED_IN, operator=username)])
-    log.info("console.logged_in", operator=username)
+    token, _ = console.sessions.open(operator)
+    await console.audit([_facts(AuditStep.LOGGED_IN, operator=operator)])
+    log.info("console.logged_in", operator=operator)
     response = RedirectResponse(target, status_code=303)
     _set_cookie(console, response, SESSION_COOKIE, token, path="/")
     response.delete_cookie(LOGIN_COOKIE, path="/login")

@@ -3,6 +3,7 @@ about a person, and the metrics. They read through the same functions as the CLI
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -57,7 +58,9 @@ def routes(console: Console) -> list[Route]:
 
 
 async def overview(console: Console, request: Request) -> Response:
-    entries = await load_dead_letters(console.settings)
+    entries, alerts = await asyncio.gather(
+        load_dead_letters(console.settings), open_alerts(console.settings)
+    )
     unresolved = [e for e in entries if e.status is Status.OPEN]
     by_reason = Counter((e.stage, e.reason) for e in unresolved)
     behind = parked_counts(entries)
@@ -70,7 +73,7 @@ async def overview(console: Console, request: Request) -> Response:
         "open_total": len(unresolved),
         "blockers": blockers,
         "parked_total": sum(behind.values()),
-        "alerts": await open_alerts(console.settings),
+        "alerts": alerts,
     }
     return page(request, "overview.html", context)
 
