@@ -80,6 +80,7 @@ def trail(
                 ("delivered", row.delivered_id),
                 ("status", row.receipt_status),
                 ("entry", row.entry_id),
+                ("by", row.operator),
             )
             if value
         ]

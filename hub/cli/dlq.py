@@ -80,11 +80,11 @@ def list_entries(
     chosen = select(entries, selection)
     behind = parked_counts(entries)
     head = f"{'ID':<9}{'TIME':<17}{'STAGE':<22}{'REASON':<26}{'SOURCE':<7}{'PARKED':>6}"
-    typer.echo(f"{head}  {'STATUS':<9}REASON TEXT")
+    typer.echo(f"{head}  {'STATUS':<10}REASON TEXT")
     for e in chosen:
         typer.echo(
             f"{e.short_id:<9}{e.time.astimezone(UTC):%Y-%m-%d %H:%M} {e.stage[:21]:<22}"
-            f"{e.reason[:25]:<26}{e.source[:6]:<7}{behind.get(e.id, 0):>6}  {e.status.value:<9}"
+            f"{e.reason[:25]:<26}{e.source[:6]:<7}{behind.get(e.id, 0):>6}  {e.status.value:<10}"
             f"{e.reason_text[:60]}"
         )
     typer.echo(f"({len(chosen)} of {len(entries)} entries)", err=True)
