@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import BrowserContext, Page, async_playwright
+from playwright.async_api import Error as PlaywrightError
 
 __all__ = ["CHROMIUM", "browser_page", "chromium"]
 
@@ -64,9 +65,19 @@ async def browser_page(
             yield page
             call = request.node.stash.get(_REPORTS, {}).get("call")
             if call is not None and call.failed:
-                await page.screenshot(path=tmp_path / "failure.png", full_page=True)
-                html = await page.content()
-                (tmp_path / "failure.html").write_text(html)
-                print(f"screenshot of the failed page: {tmp_path / 'failure.png'}")
+                await _keep_failed_page(page, tmp_path)
         finally:
             await context.close()
+
+
+async def _keep_failed_page(page: Page, folder: Path) -> None:
+    try:
+        # A page caught mid-navigation cannot be captured: wait for it to settle first.
+        await page.wait_for_load_state()
+        await page.screenshot(path=folder / "failure.png", full_page=True)
+        html = await page.content()
+    except PlaywrightError as exc:
+        print(f"no screenshot of the failed page: {exc}")
+        return
+    (folder / "failure.html").write_text(html)
+    print(f"screenshot of the failed page: {folder / 'failure.png'}")
