@@ -214,3 +214,25 @@ def test_production_refuses_dev_credentials() -> None:
         HubSettings.model_validate({"env": "production", **secrets, "metrics": {"token": "short"}})
     assert HubSettings(env=Environment.TEST).dev_console_login
     assert not HubSettings(env=Environment.TEST, metrics=MetricsSettings()).secure_cookies
+
+
+async def test_every_form_needs_the_sessions_csrf_token(console: ConsoleClient) -> None:
+    other = make_console_client(console.console.settings)
+    async with other.http:
+        await other.log_in()
+        foreign = await other.token()
+    await console.log_in()
+    token = await console.token()
+    form = {"why": "y", "entry": "0f0f0f0f", "number": "x"}
+    for path in GUARDED_POSTS:
+        for given in ({}, {"csrf_token": "wrong"}, {"csrf_token": foreign}):
+            refused = await console.http.post(path, data={**form, **given})
+            assert refused.status_code == 403, (path, given)
+        elsewhere = await console.http.post(
+            path, data={**form, "csrf_token": token}, headers={"origin": "https://evil.example"}
+        )
+        assert elsewhere.status_code == 403, path
+        as_json = await console.http.post(path, json={**form, "csrf_token": token})
+        assert as_json.status_code == 403, path
+    assert (await console.http.get("/trail")).status_code == 200, "still logged in"
+    assert not console.steps(AuditStep.LOGGED_OUT)
