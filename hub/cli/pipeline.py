@@ -99,10 +99,16 @@ async def _web(settings: HubSettings, hub: Hub) -> AsyncIterator[None]:
         if settings.env is not Environment.PRODUCTION:
             typer.echo(f"hub: dev API key for every source without one: {DEV_INGRESS_API_KEY}")
         if console is not None:
-            typer.echo(f"hub: operations console at {server.url}/")
-        if console is not None and settings.dev_console_login:
-            typer.echo(f"hub: dev console login: {DEV_CONSOLE_USER} / {DEV_CONSOLE_PASSWORD}")
+            _print_console(settings, server.url)
         yield
+
+
+def _print_console(settings: HubSettings, url: str) -> None:
+    typer.echo(f"hub: operations console at {url}/")
+    if settings.dev_console_login:
+        typer.echo(f"hub: dev console login: {DEV_CONSOLE_USER} / {DEV_CONSOLE_PASSWORD}")
+    elif not settings.console.users:
+        typer.echo("hub: no console users (HUB_CONSOLE__USERS): nobody can log in", err=True)
 
 
 @user_errors
