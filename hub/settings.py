@@ -6,6 +6,8 @@ underscore (`HUB_KAFKA__BOOTSTRAP_SERVERS`). Nothing else in the project reads t
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Self
@@ -21,6 +23,7 @@ __all__ = [
     "LocalKafkaSettings",
     "SigningSettings",
     "TopicSettings",
+    "child_environment",
 ]
 
 # Only for dev and test: production refuses to start with it (see `_production_has_secrets`).
@@ -169,3 +172,10 @@ class HubSettings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "json" if self.env is Environment.PRODUCTION else "console"
+
+
+def child_environment(values: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a child `hub` process that must run with exactly the `HUB_*` `values`:
+    this process's environment (PATH, locale, the venv) without its own `HUB_*` settings."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    return inherited | dict(values)
