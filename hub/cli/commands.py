@@ -9,10 +9,11 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     """Attach every command group to `app`."""
-    from hub.cli import audit, keys, pipeline
+    from hub.cli import audit, bench, keys, pipeline
     from hub.cli.kafka import kafka_app
 
     pipeline.register(app)
+    bench.register(app)
     app.add_typer(kafka_app, name="kafka")
     keys.register(app)
     audit.register(app)
