@@ -40,5 +40,8 @@ def execute(
     ) as broker:
         report = asyncio.run(run_bench(config, broker, work_dir=work_dir, command=command, say=say))
     path = write_json(report, config.results_dir)
+    for profile in work_dir.glob("*.prof"):
+        # For a closer look: `python -m pstats FILE`, or a viewer such as snakeviz.
+        shutil.copyfile(profile, path.with_suffix(".prof"))
     shutil.rmtree(work_dir, ignore_errors=True)
     return report, path

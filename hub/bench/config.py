@@ -35,6 +35,10 @@ class BenchConfig:
     # processes' memory at 10 %, 50 % and 100 % of it.
     memory_run: bool = False
     memory_documents: int = 1_000_000
+    # One more backlog of this many documents through the hub under cProfile (slow): where the
+    # hub's time goes, by function.
+    profile: bool = False
+    profile_documents: int = 20_000
     seed: int = 0
     broker_heap: str = "1g"
     start_timeout_s: float = 120.0

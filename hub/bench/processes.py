@@ -33,8 +33,10 @@ class BenchFailed(HubError):
     reason = Reason.INTERNAL_ERROR
 
 
-def hub_command() -> list[str]:
-    return [sys.executable, "-m", "hub", "run"]
+def hub_command(*, profile_to: Path | None = None) -> list[str]:
+    """`hub run`; under cProfile, writing its statistics to `profile_to` when it stops."""
+    profiler = ["-m", "cProfile", "-o", str(profile_to)] if profile_to else []
+    return [sys.executable, *profiler, "-m", "hub", "run"]
 
 
 class Child:

@@ -32,6 +32,7 @@ def table(report: BenchReport) -> list[str]:
         *_throughput(report),
         *_latency(report.latency),
         *_steps(report),
+        *_profile(report),
     ]
 
 
@@ -131,3 +132,16 @@ def _steps(report: BenchReport) -> Iterator[str]:
             f"  {'(hub process CPU per document, from the backlog run)':52} "
             f"{hub.cpu_s_per_1k_documents * 1000:>8.1f}"
         )
+
+
+def _profile(report: BenchReport) -> Iterator[str]:
+    if not report.profile:
+        return
+    count = report.settings["profile_documents"]
+    yield ""
+    yield f"Profile: hub under cProfile, {count:,} documents; shares of its busy time"
+    titles = {"own_time": "own time", "project_cumulative": "this project's, with callees"}
+    for key, title in titles.items():
+        yield f"  by {title}:"
+        for spot in report.profile.get(key, []):
+            yield f"    {spot.share:>6.1%}  {spot.calls:>9,} calls  {spot.function}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.bench.latency import LatencyStats
+from hub.bench.profile import Hotspot
 from hub.bench.steps import StepCost
 
 __all__ = ["BenchReport", "LatencyResult", "RssMark", "Throughput"]
@@ -70,4 +71,6 @@ class BenchReport:
     hub_over_limit: dict[str, float]
     latency: list[LatencyResult]
     steps: list[StepCost]
+    # With --profile: see `hub.bench.profile.hotspots`.
+    profile: dict[str, list[Hotspot]] = field(default_factory=dict)
     wall_seconds: float = 0.0

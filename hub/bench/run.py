@@ -24,9 +24,19 @@ from hub.bench.config import BenchConfig, BrokerHandle
 from hub.bench.corpus import CHUNK, SOURCE, Document, chunks
 from hub.bench.deployment import Deployment, deployment
 from hub.bench.procfs import machine
+from hub.bench.profile import Hotspot, hotspots
 from hub.bench.publish import Published, publish_backlog, publisher
 from hub.bench.results import BenchReport, LatencyResult, Throughput
-from hub.bench.scenarios import HUB, LIMIT, Bench, backlog, latency, latency_result
+from hub.bench.scenarios import (
+    HUB,
+    LIMIT,
+    PROFILED,
+    Bench,
+    backlog,
+    latency,
+    latency_result,
+    profile_path,
+)
 from hub.bench.steps import StepCost, measure_steps
 from hub.bootstrap import person_keys
 from hub.kafka.admin import ensure_topics
@@ -55,6 +65,7 @@ async def run_bench(
         steps = [] if config.memory_run else await _steps(bench, config)
         published, throughput = await _backlogs(bench, config)
         latencies = await _latencies(bench, config)
+        profile = await _profile(bench, config) if config.profile else {}
     return BenchReport(
         started_at=started_at.isoformat(timespec="seconds"),
         command=command,
@@ -70,6 +81,7 @@ async def run_bench(
         hub_over_limit=_ratios(throughput),
         latency=latencies,
         steps=steps,
+        profile=profile,
         wall_seconds=time.monotonic() - started,
     )
 
@@ -133,6 +145,17 @@ async def _latencies(bench: Bench, config: BenchConfig) -> list[LatencyResult]:
     return results
 
 
+async def _profile(bench: Bench, config: BenchConfig) -> dict[str, list[Hotspot]]:
+    if config.memory_run:
+        return {}
+    dep = _deployment(bench, config, "profile")
+    count = min(config.profile_documents, config.documents)
+    await _publish(bench, config, dep, count, tag="profile")
+    bench.say("bench: hub under cProfile, for where its time goes")
+    await backlog(bench, dep, PROFILED, 1, count)
+    return hotspots(profile_path(bench, dep))
+
+
 async def _publish(
     bench: Bench, config: BenchConfig, dep: Deployment, count: int, *, tag: str
 ) -> Published:
@@ -191,6 +214,9 @@ def _settings(config: BenchConfig, dep: Deployment) -> dict[str, Any]:
         "warmup_seconds": config.warmup_seconds,
         "step_sample": config.step_sample,
         "seed": config.seed,
+        "profile_documents": min(config.profile_documents, config.documents)
+        if config.profile
+        else 0,
         "broker_heap": config.broker_heap,
         "hub_kafka": kafka,
         "producer": "hub.kafka.producer.build_producer: acks=all, idempotent, for hub and limit",

@@ -29,10 +29,21 @@ from hub.bench.results import LatencyResult, RssMark, Throughput
 from hub.kafka.admin import TopicSpec, ensure_topics
 from hub.kafka.groups import GroupWatch, Partition
 
-__all__ = ["HUB", "LIMIT", "Bench", "backlog", "latency"]
+__all__ = [
+    "HUB",
+    "LIMIT",
+    "PROFILED",
+    "Bench",
+    "backlog",
+    "latency",
+    "latency_result",
+    "profile_path",
+]
 
 HUB = "hub"
 LIMIT = "limit"
+# The hub under cProfile: for `hub.bench.profile`, never for figures.
+PROFILED = "hub-profiled"
 PASSTHROUGH_TOPIC = "bench.passthrough.v1"
 _MARKS = (0.1, 0.5, 1.0)
 
@@ -185,8 +196,9 @@ async def _publish_and_follow(
 
 async def _children(bench: Bench, dep: Deployment, contender: str, processes: int) -> list[Child]:
     logs = bench.work_dir / "logs"
-    if contender == HUB:
-        command, marker = hub_command(), HUB_READY
+    if contender in (HUB, PROFILED):
+        profile_to = profile_path(bench, dep) if contender == PROFILED else None
+        command, marker = hub_command(profile_to=profile_to), HUB_READY
     else:
         out = await _passthrough_topic(bench, dep)
         group = f"{dep.group_prefix}passthrough"
@@ -202,6 +214,10 @@ async def _children(bench: Bench, dep: Deployment, contender: str, processes: in
         )
         for n in range(processes)
     ]
+
+
+def profile_path(bench: Bench, dep: Deployment) -> Path:
+    return bench.work_dir / f"{dep.name}.prof"
 
 
 async def _passthrough_topic(bench: Bench, dep: Deployment) -> str:

@@ -56,6 +56,15 @@ def bench(
     memory_documents: Annotated[
         int, typer.Option("--memory-documents", min=10)
     ] = _DEFAULT.memory_documents,
+    profile: Annotated[
+        bool,
+        typer.Option(
+            "--profile", help="Also run the hub under cProfile: where its time goes (slow)."
+        ),
+    ] = _DEFAULT.profile,
+    profile_documents: Annotated[
+        int, typer.Option("--profile-documents", min=10)
+    ] = _DEFAULT.profile_documents,
     seed: Annotated[int, typer.Option("--seed")] = _DEFAULT.seed,
     output: Annotated[
         Path, typer.Option("--output", help="Folder for the JSON report.")
@@ -80,6 +89,8 @@ def bench(
         step_sample=step_sample,
         memory_run=memory_run,
         memory_documents=memory_documents,
+        profile=profile,
+        profile_documents=profile_documents,
         seed=seed,
         results_dir=output,
     )
