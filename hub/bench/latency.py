@@ -78,8 +78,8 @@ class Arrivals:
         self._ends: Mapping[Partition, int] | None = None
 
     def finish(self, ends: Mapping[Partition, int]) -> None:
-        """Stop once every partition has been read up to `ends`."""
-        self._ends = ends
+        """Stop once every partition followed has been read up to `ends`."""
+        self._ends = {p: end for p, end in ends.items() if p in self._start}
 
     async def __aenter__(self) -> Self:
         """Connect and take position at `start`, before the first document goes out."""
