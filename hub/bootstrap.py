@@ -6,7 +6,12 @@ when it is entered (`async with build_hub(settings) as hub: ...`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
+import functools
 import logging
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -19,18 +24,44 @@ from faststream.kafka import KafkaBroker
 from adapters.context import TranslationContext
 from hub.audit.service import AuditService
 from hub.kafka.admin import ensure_topics
+from hub.kafka.follow_index import TopicFollower
 from hub.kafka.producer import KafkaRecordSink, build_producer
+from hub.kafka.provision import ProvisioningSink
 from hub.kafka.subscriber import subscribe_stage
 from hub.pipeline.ingest import ingest_step
+from hub.pipeline.parking import Parking, ParkingBook
 from hub.pipeline.runner import StageRunner
+from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
+from hub.recipients.audit import RecipientAudit, TrailAudit, audit_hook
+from hub.recipients.base import Contract, Decisions, StageContext, recipient_step
+from hub.recipients.deadlines import DeadlineWatcher
+from hub.recipients.health import Health
+from hub.recipients.municipality import Municipality
+from hub.recipients.nav import Nav
+from hub.recipients.police_register import PoliceRegister
+from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
+from hub.recipients.runner import IndexedRunner
+from hub.reference import MunicipalityRegister, UnitRegister
+from hub.routing.deliveries import DeliveryIndex, StagedIndex
+from hub.routing.policy import Policy, load_policy
 from hub.settings import HubSettings
 from hub.signing.keys import key_store
 from hub.signing.signer import Signer
+from hub.signing.verifying import TrustedKeys, verify_record
 from hub.sources import sources
-from hub.topics import catalogue
+from hub.topics import catalogue, place_topic_config, recipient_catalogue
 
-__all__ = ["Hub", "build_hub", "load_signer", "person_keys", "translation_context"]
+__all__ = [
+    "Hub",
+    "Routing",
+    "build_hub",
+    "load_routing",
+    "load_signer",
+    "person_keys",
+    "translation_context",
+]
+
 
 log = structlog.get_logger(__name__)
 
@@ -45,6 +76,28 @@ def translation_context(settings: HubSettings) -> TranslationContext:
         allow_test_identities=settings.test_identities_allowed,
         max_document_bytes=settings.max_document_bytes,
     )
+
+
+@dataclass(frozen=True)
+class Routing:
+    """The routing policy and the reference data, read and checked once at start-up."""
+
+    policy: Policy
+    municipalities: MunicipalityRegister
+    units: UnitRegister
+
+
+def load_routing(settings: HubSettings) -> Routing:
+    """Raises `PolicyError` or `ReferenceError` (one line each) for a file the hub cannot use."""
+    paths = settings.routing
+    policy = load_policy(paths.policy_path)
+    municipalities = MunicipalityRegister.load(paths.municipalities_path)
+    units = UnitRegister.load(paths.units_path, municipalities)
+    return Routing(policy, municipalities, units)
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def load_signer(settings: HubSettings) -> Signer:
@@ -65,8 +118,16 @@ class Hub:
     settings: HubSettings
     broker: KafkaBroker
     producer: AIOKafkaProducer
+    routing: Routing
+    follower: TopicFollower
+    parking: TopicFollower
+    watcher: DeadlineWatcher
     audit: AuditService
+    recipient_audit: RecipientAudit
+    signer: Signer
+    trusted: TrustedKeys
     runners: list[StageRunner] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     _running: AsyncExitStack = field(default_factory=AsyncExitStack)
 
@@ -76,15 +137,23 @@ class Hub:
             # client that was made (stopping one that never started is harmless).
             stack.push_async_callback(self.producer.stop)
             stack.push_async_callback(self.audit.stop)
+            stack.push_async_callback(self.follower.stop)
+            stack.push_async_callback(self.parking.stop)
+            specs = catalogue(self.settings) + recipient_catalogue(
+                self.settings, self.routing.policy
+            )
             created = await ensure_topics(
-                self.settings.kafka.bootstrap_servers, catalogue(self.settings), timeout=30.0
+                self.settings.kafka.bootstrap_servers, specs, timeout=30.0
             )
             if created:
                 log.info("topics.created", topics=created)
             await self.producer.start()
             await self.audit.start()
+            await self.follower.start()
+            await self.parking.start()
             await self.broker.start()
             self._running = stack.pop_all()
+        self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
         log.info("hub.started", stages=[r.stage for r in self.runners])
         return self
 
@@ -94,15 +163,25 @@ class Hub:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        # Consumers first, so no batch is half-way when the producers go; then the audit chain
-        # is sealed with its closing checkpoint, then the producer stops.
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # Consumers first, so no batch is half-way when the producers go; then the index
+        # follower, then the audit chain is sealed with its closing checkpoint, then the producer.
         await self.broker.stop()
         await self._running.aclose()
         log.info("hub.stopped")
 
 
-def build_hub(settings: HubSettings) -> Hub:
+def build_hub(
+    settings: HubSettings,
+    *,
+    audit: RecipientAudit | None = None,
+    clock: Callable[[], dt.datetime] = _utcnow,
+) -> Hub:
     kafka = settings.kafka
+    routing = load_routing(settings)
     broker = KafkaBroker(
         kafka.bootstrap_servers,
         client_id=kafka.client_id,
@@ -113,16 +192,45 @@ def build_hub(settings: HubSettings) -> Hub:
         logger=logging.getLogger("hub.faststream"),
         # FastStream's per-message lines would repeat what the stages log, in clear.
         log_level=logging.DEBUG,
+        # Receipts topics are made on first use; this is how soon their consumer finds them.
+        metadata_max_age_ms=settings.routing.topic_discovery_ms,
     )
     producer = build_producer(kafka)
     signer = load_signer(settings)
-    audit = AuditService(settings, signer)
-    hub = Hub(settings=settings, broker=broker, producer=producer, audit=audit)
+    audit_service = AuditService(settings, signer)
     sink = KafkaRecordSink(producer)
+    index = DeliveryIndex()
+    follower = TopicFollower(kafka.bootstrap_servers, settings.topics.deliveries, index)
+    parking = TopicFollower(kafka.bootstrap_servers, settings.topics.parking, ParkingBook())
+    watcher = DeadlineWatcher(
+        index=index,
+        sink=sink,
+        deliveries_topic=settings.topics.deliveries,
+        alerts_topic=settings.topics.alerts,
+        sign=signer.sign_record,
+        clock=clock,
+        every_s=settings.routing.deadline_check_every_s,
+    )
+    hub = Hub(
+        settings=settings,
+        broker=broker,
+        producer=producer,
+        routing=routing,
+        follower=follower,
+        parking=parking,
+        watcher=watcher,
+        audit=audit_service,
+        recipient_audit=audit or TrailAudit(lambda: audit_service.writer),
+        signer=signer,
+        trusted=TrustedKeys(lambda: key_store(settings).load().public_keys()),
+    )
     context = translation_context(settings)
     for source in sources(settings).values():
+        group = f"{kafka.group_prefix}.ingest.{source.name}"
         runner = StageRunner(
             stage="ingest",
+            group=group,
+            parking=_parking(hub, group),
             step=ingest_step(
                 source,
                 context=context,
@@ -136,10 +244,125 @@ def build_hub(settings: HubSettings) -> Hub:
             broker,
             runner,
             topic=source.topic,
-            group_id=f"{kafka.group_prefix}.ingest.{source.name}",
+            group_id=group,
             kafka=kafka,
-            after=audit.hook("ingest"),
+            after=audit_service.hook("ingest"),
             description=f"Documents from {source.name}, translated into canonical events.",
         )
         hub.runners.append(runner)
+    _wire_recipients(hub, sink, index, clock)
     return hub
+
+
+def _parking(hub: Hub, group: str) -> Parking:
+    """Per-person order for the stage of consumer group `group` (see hub.pipeline.parking)."""
+    book = hub.parking.view
+    assert isinstance(book, ParkingBook)  # noqa: S101 - built so in build_hub
+    return Parking(
+        group=group, topic=hub.settings.topics.parking, book=book, catch_up=hub.parking.catch_up
+    )
+
+
+def _contracts(routing: Routing) -> list[Contract]:
+    return [
+        PoliceRegister(),
+        Nav(),
+        Municipality(routing.municipalities),
+        Health(routing.units),
+    ]
+
+
+def _wire_recipients(
+    hub: Hub, sink: RecordSink, index: DeliveryIndex, clock: Callable[[], dt.datetime]
+) -> None:
+    """One subscriber per recipient kind on the canonical events, and one for receipts."""
+    settings = hub.settings
+    kafka, topics = settings.kafka, settings.topics
+    place_topics: dict[str, tuple[str, ...]] = {}
+    provisioning = ProvisioningSink(
+        sink,
+        bootstrap_servers=kafka.bootstrap_servers,
+        place_topics=place_topics,
+        partitions=settings.routing.place_topic_partitions,
+        replication_factor=kafka.replication_factor,
+        config=place_topic_config(),
+    )
+    for contract in _contracts(hub.routing):
+        kind = contract.kind.value
+        staged, decisions = StagedIndex(index), Decisions()
+        ctx = StageContext(
+            policy=hub.routing.policy,
+            index=staged,
+            decisions=decisions,
+            deliveries_topic=topics.deliveries,
+            alerts_topic=topics.alerts,
+            topic_prefix=topics.recipient_prefix,
+            verify=functools.partial(verify_record, trusted=hub.trusted),
+            sign=hub.signer.sign_record,
+            clock=clock,
+            place_topics=place_topics,
+        )
+        group = f"{kafka.group_prefix}.route.{kind}"
+        runner = IndexedRunner(
+            index=staged,
+            decisions=decisions,
+            catch_up=hub.follower.catch_up,
+            stage=f"route_{kind.replace('-', '_')}",
+            group=group,
+            parking=_parking(hub, group),
+            step=recipient_step(contract, ctx),
+            sink=provisioning,
+            dlq_topic=topics.dlq,
+        )
+        subscribe_stage(
+            hub.broker,
+            runner,
+            topic=topics.events,
+            group_id=group,
+            kafka=kafka,
+            after=audit_hook(runner.stage, kind, decisions, hub.recipient_audit),
+            description=f"Canonical events for {kind}: routed by the policy, projected, signed.",
+        )
+        hub.runners.append(runner)
+    _wire_receipts(hub, sink, index, clock)
+
+
+def _wire_receipts(
+    hub: Hub, sink: RecordSink, index: DeliveryIndex, clock: Callable[[], dt.datetime]
+) -> None:
+    settings = hub.settings
+    kafka, topics = settings.kafka, settings.topics
+    staged, decisions = StagedIndex(index), Decisions()
+    receipt_topics = ReceiptTopics(hub.routing.policy, topics.recipient_prefix)
+    ctx = ReceiptContext(
+        index=staged,
+        decisions=decisions,
+        topics=receipt_topics,
+        deliveries_topic=topics.deliveries,
+        alerts_topic=topics.alerts,
+        sign=hub.signer.sign_record,
+        clock=clock,
+    )
+    group = f"{kafka.group_prefix}.receipts"
+    runner = IndexedRunner(
+        index=staged,
+        decisions=decisions,
+        catch_up=hub.follower.catch_up,
+        stage="receipts",
+        group=group,
+        parking=_parking(hub, group),
+        step=receipt_step(ctx),
+        sink=sink,
+        dlq_topic=topics.dlq,
+    )
+    subscribe_stage(
+        hub.broker,
+        runner,
+        topic=f"{topics.recipient_prefix}receipts",
+        pattern=receipt_topics.pattern,
+        group_id=group,
+        kafka=kafka,
+        after=audit_hook(runner.stage, "receipts", decisions, hub.recipient_audit),
+        description="Recipients' receipts: checked, recorded, and resolving their alerts.",
+    )
+    hub.runners.append(runner)

@@ -84,7 +84,9 @@ def configure_logging(*, log_format: str, level: str = "INFO", quiet_clients: bo
         processors=[*shared[:-2], structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        cache_logger_on_first_use=True,
+        # Not cached: the CLI configures twice (one-shot defaults, then `hub run`), and a cached
+        # logger would keep the first configuration.
+        cache_logger_on_first_use=False,
     )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared[:-2],

@@ -21,10 +21,14 @@ __all__ = [
     "HubSettings",
     "KafkaSettings",
     "LocalKafkaSettings",
+    "RoutingSettings",
     "SigningSettings",
     "TopicSettings",
     "child_environment",
 ]
+
+# The checkout's `deploy/` folder: the bundled routing policy and reference data live there.
+_DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
 # Only for dev and test: production refuses to start with it (see `_production_has_secrets`).
 _DEV_PERSON_KEY_SECRET = "justishub-dev-person-key-not-for-production"  # noqa: S105 - a published dev value; production refuses to start with it
@@ -89,6 +93,36 @@ class TopicSettings(_Group):
     audit: str = "hub.audit.v1"
     audit_checkpoints: str = "hub.audit.checkpoints.v1"
 
+    # Which recipient received which message: the state corrections and receipts need
+    # (compacted, keyed by recipient message id).
+    deliveries: str = "hub.deliveries.v1"
+    # Alerts for operators (compacted, keyed by alert id: the last record is the alert's state).
+    alerts: str = "hub.alerts.v1"
+    # Per-person order: who is blocked behind which dead-letter entry, per consumer group
+    # (compacted, keyed by `group|person key`; a tombstone releases).
+    parking: str = "hub.parking.v1"
+    # What operators did with each dead-letter entry: replayed, discarded (compacted, keyed by
+    # entry id).
+    dlq_state: str = "hub.dlq.state.v1"
+    # Put before every recipient topic the policy names (`out.*`, `receipts.*`): tests and
+    # side-by-side deployments keep their recipient topics apart with it.
+    recipient_prefix: str = Field(default="", pattern=r"^([a-z0-9-]+\.)?$")
+
+
+class RoutingSettings(_Group):
+    """The routing policy and the reference data it routes by. Read once, at start-up."""
+
+    policy_path: Path = _DEPLOY / "policy" / "routing.toml"
+    municipalities_path: Path = _DEPLOY / "reference" / "municipalities.csv"
+    units_path: Path = _DEPLOY / "reference" / "units.csv"
+    # Per-municipality and per-region topics are made on first use, with this many partitions:
+    # one recipient's traffic is small, and one partition keeps it in one order.
+    place_topic_partitions: int = Field(default=1, ge=1)
+    # How often the hub looks for notices whose receipt is overdue.
+    deadline_check_every_s: float = Field(default=30.0, gt=0)
+    # How soon a receipts topic made on first use is consumed (the consumers' metadata refresh).
+    topic_discovery_ms: int = Field(default=5_000, ge=500)
+
 
 class SigningSettings(_Group):
     """The hub's signing keys (see `hub keys --help`)."""
@@ -129,6 +163,7 @@ class HubSettings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     local_kafka: LocalKafkaSettings = LocalKafkaSettings()
     topics: TopicSettings = TopicSettings()
+    routing: RoutingSettings = RoutingSettings()
     signing: SigningSettings = SigningSettings()
     audit: AuditSettings = AuditSettings()
 

@@ -58,16 +58,27 @@ class Reason(StrEnum):
     # Recipients.
     CONTRACT_VIOLATION = "contract_violation"
     UNKNOWN_MUNICIPALITY = "unknown_municipality"
+    UNKNOWN_UNIT = "unknown_unit"
+    UNKNOWN_MESSAGE = "unknown_message"
+    WRONG_RECIPIENT = "wrong_recipient"
     # Failures that are not the message's fault.
     BROKER_UNAVAILABLE = "broker_unavailable"
     TIMEOUT = "timeout"
     RETRIES_EXHAUSTED = "retries_exhausted"
     INTERNAL_ERROR = "internal_error"
+    # The broker refused an output for good (e.g. larger than the topic takes).
+    OUTPUT_REJECTED = "output_rejected"
     # The hub's own infrastructure, as an operator runs it (`hub kafka up`, topic set-up).
     TOOL_UNAVAILABLE = "tool_unavailable"
     PORT_IN_USE = "port_in_use"
     BROKER_START_FAILED = "broker_start_failed"
     TOPIC_REJECTED = "topic_rejected"
+    # Per-person order: held back because an earlier input of the same person failed.
+    PARKED = "parked"
+    # Operators' actions.
+    NO_OPERATOR = "no_operator"
+    ALREADY_RESOLVED = "already_resolved"
+    UNKNOWN_ENTRY = "unknown_entry"
 
 
 class HubError(Exception):

@@ -1,4 +1,5 @@
-"""JSON Schemas of the canonical events, one file per event type, checked in under `json/`.
+"""JSON Schemas, checked in under `json/`: one per canonical event type, one per recipient
+message kind (`recipient.<kind>.v1.json`), the receipt recipients send, and the hub's alerts.
 
 Recipients validate what they receive against these, so they describe the serialized form.
 Regenerate after changing a model: `python -m schemas.jsonschema`. A test fails while a checked-in
@@ -12,7 +13,11 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
-from schemas.events import EVENT_CLASSES, Envelope, dataschema_for, event_type_of
+from pydantic import BaseModel
+
+from schemas.alerts import ALERT_TYPE, Alert
+from schemas.events import EVENT_CLASSES, dataschema_for, event_type_of
+from schemas.recipients import MESSAGE_CLASSES, Receipt, recipient_schema
 
 __all__ = ["JSON_DIR", "REGENERATE_COMMAND", "main", "render_all", "write_all"]
 
@@ -21,9 +26,21 @@ REGENERATE_COMMAND: Final = "python -m schemas.jsonschema"
 _DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 
 
+RECEIPT_SCHEMA: Final = recipient_schema("receipt")
+
+
 def render_all() -> dict[str, str]:
-    """File name → text of the schema of every event type."""
-    return {f"{event_type_of(cls)}.json": _render(cls) for cls in EVENT_CLASSES}
+    """File name → text of every schema: event types, recipient messages, receipt, alert."""
+    schemas = {
+        f"{event_type_of(cls)}.json": _render(cls, dataschema_for(event_type_of(cls)))
+        for cls in EVENT_CLASSES
+    }
+    for kind, message in MESSAGE_CLASSES.items():
+        uri = recipient_schema(kind.value)
+        schemas[f"{uri.rsplit(':', 1)[1]}.json"] = _render(message, uri)
+    schemas[f"{RECEIPT_SCHEMA.rsplit(':', 1)[1]}.json"] = _render(Receipt, RECEIPT_SCHEMA)
+    schemas[f"{ALERT_TYPE}.json"] = _render(Alert, dataschema_for(ALERT_TYPE))
+    return schemas
 
 
 def write_all(directory: Path = JSON_DIR) -> list[Path]:
@@ -46,10 +63,10 @@ def main() -> None:
         sys.stdout.write(f"wrote {path}\n")
 
 
-def _render(cls: type[Envelope]) -> str:
+def _render(cls: type[BaseModel], uri: str) -> str:
     schema: dict[str, Any] = {
         "$schema": _DIALECT,
-        "$id": dataschema_for(event_type_of(cls)),
+        "$id": uri,
         **cls.model_json_schema(mode="serialization"),
     }
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -9,7 +9,7 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     """Attach every command group to `app`."""
-    from hub.cli import audit, bench, keys, pipeline
+    from hub.cli import audit, bench, keys, pipeline, policy
     from hub.cli.kafka import kafka_app
 
     pipeline.register(app)
@@ -17,3 +17,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(kafka_app, name="kafka")
     keys.register(app)
     audit.register(app)
+    policy.register(app)

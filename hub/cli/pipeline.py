@@ -16,6 +16,8 @@ from hub.kafka.admin import ensure_topics
 from hub.kafka.reader import read_topic
 from hub.logs import configure_logging
 from hub.pipeline.records import InboundRecord
+from hub.reference._csv import ReferenceError
+from hub.routing.policy import PolicyError
 from hub.settings import HubSettings
 from hub.sources import Source, sources
 from hub.tools.demo import Journey, run_demo
@@ -54,7 +56,12 @@ async def _serve(settings: HubSettings, *, demo: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with build_hub(settings):
+    try:
+        hub = build_hub(settings)
+    except (PolicyError, ReferenceError) as exc:
+        # A policy or register the hub cannot route by: refuse to start, in one line.
+        raise CliError(str(exc)) from None
+    async with hub:
         typer.echo(
             f"hub: running against Kafka at {settings.kafka.bootstrap_servers}; Ctrl-C stops"
         )
@@ -147,6 +154,9 @@ def _print_journeys(journeys: list[Journey]) -> None:
         typer.echo(f"{journey.label}  (in {journey.position})")
         for line in journey.outcomes or ["→ no outcome yet (is the hub running?)"]:
             typer.echo(f"    {line}")
+        for stage in sorted(journey.routes):
+            for line in journey.routes[stage]:
+                typer.echo(f"        {line}")
 
 
 def _all_sources(settings: HubSettings) -> list[Source]:

@@ -45,13 +45,20 @@ def subscribe_stage(
     *,
     topic: str,
     group_id: str,
+    pattern: str | None = None,
     kafka: KafkaSettings,
     after: OutcomeHook | None = None,
     description: str = "",
 ) -> None:
-    """Register `runner` as the handler of `topic` for consumer group `group_id`."""
+    """Register `runner` as the handler of `topic` for consumer group `group_id`.
+
+    With `pattern` (a regular expression), every topic matching it instead, including topics
+    made later (found at the broker's metadata refresh); `topic` then only names the handler.
+    """
+    topics = () if pattern else (topic,)
     subscriber = broker.subscriber(
-        topic,
+        *topics,
+        pattern=pattern,
         group_id=group_id,
         batch=True,
         max_records=kafka.max_batch_records,

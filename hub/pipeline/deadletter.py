@@ -42,15 +42,17 @@ def dead_letter_id(stage: str, record: InboundRecord) -> str:
 
 
 def dead_letter(
-    record: InboundRecord, failure: Failure, *, stage: str, topic: str
+    record: InboundRecord, failure: Failure, *, stage: str, group: str, topic: str
 ) -> OutboundRecord:
     """The dead-letter entry for `record`: its own bytes and headers, plus why and where from."""
     pos = record.position
     error = failure.error
+    blocked_by = getattr(error, "blocked_by", None)
     ours = text_headers(
         [
             (h.DLQ_ID, dead_letter_id(stage, record)),
             (h.DLQ_STAGE, stage),
+            (h.DLQ_GROUP, group),
             (h.DLQ_REASON, error.reason.value),
             (h.DLQ_REASON_TEXT, mask_text(error.detail)[:1000]),
             (h.DLQ_ERROR_CLASS, failure.error_class),
@@ -63,6 +65,7 @@ def dead_letter(
             (h.DLQ_KEY, base64.b64encode(record.key).decode("ascii") if record.key else ""),
             (h.DLQ_TIME, failure.last_failure.isoformat()),
         ]
+        + ([(h.DLQ_PARKED_BEHIND, blocked_by)] if blocked_by else [])
     )
     # A replayed input that fails again must not carry its previous entry's verdict.
     kept = tuple((k, v) for k, v in record.headers if not k.startswith(h.DLQ_PREFIX))

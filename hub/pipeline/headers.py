@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 __all__ = [
+    "ACTION",
+    "CANONICAL_ID",
     "CONTENT_TYPE",
+    "CONTROL",
     "CORRELATION_ID",
     "DLQ_ATTEMPTS",
     "DLQ_ERROR_CLASS",
     "DLQ_FIRST_FAILURE",
+    "DLQ_GROUP",
     "DLQ_ID",
     "DLQ_KEY",
     "DLQ_LAST_FAILURE",
     "DLQ_OFFSET",
+    "DLQ_PARKED_BEHIND",
     "DLQ_PARTITION",
     "DLQ_PREFIX",
     "DLQ_REASON",
@@ -23,6 +28,13 @@ __all__ = [
     "EVENT_TYPE",
     "LEGAL_BASIS",
     "RECIPIENT",
+    "REDIRECTED_FROM",
+    "REPLAY_GROUP",
+    "REPLAY_ID",
+    "REPLAY_OF",
+    "REPLAY_OPERATOR",
+    "REPLAY_PREFIX",
+    "REPLAY_TIME",
     "RULE_ID",
     "SIGNATURE",
     "SOURCE_EVENT_ID",
@@ -42,10 +54,16 @@ SOURCE_EVENT_ID = "hub-source-event-id"
 SIGNATURE = "hub-signature"
 
 # On a message for a recipient: who it is for, and the rule and legal basis it was sent under.
-# The audit trail records a delivery from these.
+# The audit trail records a delivery from these. `hub-event-id` is the recipient message's own
+# id; `hub-canonical-id` the canonical event it derives from.
 RECIPIENT = "hub-recipient"
 RULE_ID = "hub-rule-id"
 LEGAL_BASIS = "hub-legal-basis"
+CANONICAL_ID = "hub-canonical-id"
+ACTION = "hub-action"
+# The recipient the event named, when the message went to its successor (a retired
+# municipality number).
+REDIRECTED_FROM = "hub-redirected-from"
 
 # Added to a dead-letter entry; the input's own headers are kept before them, unchanged.
 DLQ_PREFIX = "hub-dlq-"
@@ -62,3 +80,19 @@ DLQ_PARTITION = "hub-dlq-partition"
 DLQ_OFFSET = "hub-dlq-offset"
 DLQ_KEY = "hub-dlq-key"
 DLQ_TIME = "hub-dlq-time"
+# The consumer group of the stage that dead-lettered the input: where a replay is meant for.
+DLQ_GROUP = "hub-dlq-group"
+# On an entry held back because an earlier one of the same person failed: that entry's id.
+DLQ_PARKED_BEHIND = "hub-dlq-parked-behind"
+
+# Added to a replayed input, which goes back on its original topic. Only the stage whose group
+# is named takes it; the other stages on that topic processed the original already.
+REPLAY_PREFIX = "hub-replay-"
+REPLAY_ID = "hub-replay-id"
+REPLAY_OF = "hub-replay-of"
+REPLAY_OPERATOR = "hub-replay-operator"
+REPLAY_TIME = "hub-replay-time"
+REPLAY_GROUP = "hub-replay-group"
+# A control record (empty value) on an input topic, for the group named in REPLAY_GROUP:
+# `release` lets the person's later inputs through after their blocking entry was discarded.
+CONTROL = "hub-control"

@@ -76,7 +76,8 @@ class OutboundRecord:
 
     topic: str
     key: bytes | None
-    value: bytes
+    # None only for a tombstone on a compacted state topic.
+    value: bytes | None
     headers: Headers = ()
 
     def header(self, name: str) -> str | None:

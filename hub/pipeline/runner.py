@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 import structlog
 
 from hub.pipeline import headers as h
-from hub.pipeline.deadletter import Failure, dead_letter
+from hub.pipeline.deadletter import Failure, dead_letter, dead_letter_id
+from hub.pipeline.parking import Parked, Parking, Verdict
 from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord, Position
 from hub.pipeline.sink import RecordSink
 from schemas.errors import HubError, PermanentError, Reason, TransientError
@@ -85,11 +86,15 @@ class RecordOutcome:
         return self.failure is not None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Planned:
     record: InboundRecord
-    outputs: tuple[OutboundRecord, ...]
-    failure: Failure | None
+    outputs: tuple[OutboundRecord, ...] = ()
+    failure: Failure | None = None
+    # Records of the stage's own state (parking), acknowledged with the batch, not outcomes.
+    state: tuple[OutboundRecord, ...] = ()
+    # A control record: it changes state only, and is no step of its own in the trail.
+    control: bool = False
 
 
 class StageRunner:
@@ -100,10 +105,14 @@ class StageRunner:
         step: Step,
         sink: RecordSink,
         dlq_topic: str,
+        group: str | None = None,
+        parking: Parking | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.stage = stage
+        self.group = group or stage
+        self.parking = parking
         self._step = step
         self._sink = sink
         self._dlq_topic = dlq_topic
@@ -112,37 +121,61 @@ class StageRunner:
 
     async def run_batch(self, records: Sequence[InboundRecord]) -> list[RecordOutcome]:
         """Process `records` in order; return once every resulting record is acknowledged."""
-        planned = [await self._apply(record) for record in records]
+        if self.parking is not None:
+            await self.parking.begin_batch()
+        planned = [p for record in records if (p := await self._plan(record)) is not None]
         outcomes = await self._deliver(planned)
         failed = sum(1 for o in outcomes if o.dead_lettered)
         log.info("batch.done", stage=self.stage, records=len(records), dead_lettered=failed)
         return outcomes
 
+    async def _plan(self, record: InboundRecord) -> _Planned | None:
+        with _message_context(self.stage, record):
+            if self.parking is None:
+                return await self._apply(record)
+            decision = self.parking.decide(record, dead_letter_id(self.stage, record))
+            if decision.verdict is Verdict.IGNORE:
+                return None
+            if decision.verdict is Verdict.RELEASE:
+                return _Planned(record, state=tuple(self.parking.released(record)), control=True)
+            if decision.verdict is Verdict.PARK:
+                assert decision.blocked_by is not None  # noqa: S101 - PARK always names its blocker
+                return self._failed(record, Parked(decision.blocked_by), Parked, 0, None)
+            planned = await self._apply(record)
+            planned.state = tuple(self._state_after(planned))
+            return planned
+
+    def _state_after(self, planned: _Planned) -> list[OutboundRecord]:
+        assert self.parking is not None  # noqa: S101 - only called with parking
+        if planned.failure is None:
+            return self.parking.succeeded(planned.record)
+        entry_id = dead_letter_id(self.stage, planned.record)
+        return self.parking.failed(planned.record, entry_id, planned.failure.last_failure)
+
     async def _apply(self, record: InboundRecord) -> _Planned:
         first_failure: datetime | None = None
         attempt = 0
-        with _message_context(self.stage, record):
-            while True:
-                attempt += 1
-                try:
-                    outputs = tuple(self._step(record))
-                    log.debug("record.processed", outputs=len(outputs))
-                    return _Planned(record, outputs, None)
-                except TransientError as exc:
-                    first_failure = first_failure or self._clock()
-                    if attempt >= self._retry.max_attempts:
-                        exhausted = _exhausted(exc, attempt)
-                        return self._failed(record, exhausted, type(exc), attempt, first_failure)
-                    log.warning("step.retry", reason=exc.reason.value, attempt=attempt)
-                    await asyncio.sleep(self._retry.delay(attempt))
-                except HubError as exc:
-                    return self._failed(record, exc, type(exc), attempt, first_failure)
-                except Exception as exc:
-                    log.exception("step.bug", error_class=type(exc).__name__)
-                    bug = PermanentError(
-                        f"{type(exc).__name__}: {exc}", reason=Reason.INTERNAL_ERROR
-                    )
-                    return self._failed(record, bug, type(exc), attempt, first_failure)
+        while True:
+            attempt += 1
+            try:
+                outputs = tuple(self._step(record))
+                log.debug("record.processed", outputs=len(outputs))
+                return _Planned(record, outputs)
+            except TransientError as exc:
+                first_failure = first_failure or self._clock()
+                if attempt >= self._retry.max_attempts:
+                    exhausted = _exhausted(exc, attempt)
+                    return self._failed(record, exhausted, type(exc), attempt, first_failure)
+                log.warning("step.retry", reason=exc.reason.value, attempt=attempt)
+                await asyncio.sleep(self._retry.delay(attempt))
+            except HubError as exc:
+                return self._failed(record, exc, type(exc), attempt, first_failure)
+            # A bug must not stop the partition: it is dead-lettered as internal_error, and
+            # logged in full.
+            except Exception as exc:
+                log.exception("step.bug", error_class=type(exc).__name__)
+                bug = PermanentError(f"{type(exc).__name__}: {exc}", reason=Reason.INTERNAL_ERROR)
+                return self._failed(record, bug, type(exc), attempt, first_failure)
 
     def _failed(
         self,
@@ -154,36 +187,62 @@ class StageRunner:
     ) -> _Planned:
         now = self._clock()
         log.info("record.dead_lettered", reason=error.reason.value, detail=error.detail)
-        failure = Failure(error, cause.__name__, attempts, first or now, now)
-        return _Planned(record, (), failure)
+        return _Planned(record, failure=Failure(error, cause.__name__, attempts, first or now, now))
 
     async def _deliver(self, planned: Sequence[_Planned]) -> list[RecordOutcome]:
+        results = await self._send_all([self._primary(item) + item.state for item in planned])
+        for index, result in enumerate(results):
+            if isinstance(result, PermanentError):
+                # The broker refused an output for good: the input is dead-lettered instead.
+                item = planned[index]
+                item.failure = self._failed(item.record, result, type(result), 1, None).failure
+                (results[index],) = await self._send_all([(self._dead_letter(item),)])
+        outcomes = []
+        for item, result in zip(planned, results, strict=True):
+            assert isinstance(result, list)  # noqa: S101 - every refusal was replaced above
+            if not item.control:
+                # State records (parking) are the stage's own business, not outcomes.
+                primary = result[: len(self._primary(item))]
+                outcomes.append(RecordOutcome(item.record, tuple(primary), item.failure))
+        return outcomes
+
+    async def _send_all(
+        self, groups: Sequence[Sequence[OutboundRecord]]
+    ) -> list[list[Delivery] | PermanentError]:
+        """Send every group's records and wait for every acknowledgement. A group one of whose
+        records the broker refused for good comes back as that error; any other failure raises
+        `DeliveryFailed`, and the batch must not be committed."""
         sends: list[tuple[int, OutboundRecord]] = []
         acks: list[Awaitable[Position]] = []
         try:
-            for index, item in enumerate(planned):
-                for out in self._outputs(item):
+            for index, group in enumerate(groups):
+                for out in group:
                     acks.append(await self._sink.send(out))
                     sends.append((index, out))
-        except TransientError as exc:
+        except HubError as exc:
             await asyncio.gather(*acks, return_exceptions=True)
             raise DeliveryFailed(f"could not hand a record to the broker: {exc.detail}") from exc
         # Wait for every acknowledgement, even after a failure, so none is left unobserved.
         results = await asyncio.gather(*acks, return_exceptions=True)
-        deliveries: list[list[Delivery]] = [[] for _ in planned]
+        delivered: list[list[Delivery]] = [[] for _ in groups]
+        refused: dict[int, PermanentError] = {}
         for (index, out), result in zip(sends, results, strict=True):
-            if isinstance(result, BaseException):
+            if isinstance(result, PermanentError):
+                refused.setdefault(index, result)
+            elif isinstance(result, BaseException):
                 raise DeliveryFailed(f"no acknowledgement from the broker: {result}") from result
-            deliveries[index].append(Delivery(out, result))
-        return [
-            RecordOutcome(item.record, tuple(done), item.failure)
-            for item, done in zip(planned, deliveries, strict=True)
-        ]
+            else:
+                delivered[index].append(Delivery(out, result))
+        return [refused.get(i, delivered[i]) for i in range(len(groups))]
 
-    def _outputs(self, item: _Planned) -> tuple[OutboundRecord, ...]:
-        if item.failure is None:
-            return item.outputs
-        return (dead_letter(item.record, item.failure, stage=self.stage, topic=self._dlq_topic),)
+    def _primary(self, item: _Planned) -> tuple[OutboundRecord, ...]:
+        return item.outputs if item.failure is None else (self._dead_letter(item),)
+
+    def _dead_letter(self, item: _Planned) -> OutboundRecord:
+        assert item.failure is not None  # noqa: S101 - only failed items are dead-lettered
+        return dead_letter(
+            item.record, item.failure, stage=self.stage, group=self.group, topic=self._dlq_topic
+        )
 
 
 @contextmanager

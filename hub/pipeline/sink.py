@@ -48,4 +48,4 @@ class MemorySink:
         return done
 
     def values(self, topic: str) -> list[bytes]:
-        return [r.value for r in self.topics.get(topic, [])]
+        return [r.value for r in self.topics.get(topic, []) if r.value is not None]

@@ -46,8 +46,10 @@ class Signer:
     def sign_record(self, record: OutboundRecord) -> OutboundRecord:
         """`record` with the hub's signature header (replacing any earlier one)."""
         message_id, message_type = record.header(h.EVENT_ID), record.header(h.EVENT_TYPE)
-        if not message_id or not message_type:
-            raise ValueError(f"a record to sign needs {h.EVENT_ID} and {h.EVENT_TYPE} headers")
+        if not message_id or not message_type or record.value is None:
+            raise ValueError(
+                f"a record to sign needs a value and {h.EVENT_ID} and {h.EVENT_TYPE} headers"
+            )
         header = self.sign(record.value, message_id=message_id, message_type=message_type)
         kept = tuple((k, v) for k, v in record.headers if k != h.SIGNATURE)
         return OutboundRecord(

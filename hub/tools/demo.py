@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
@@ -16,9 +16,13 @@ from hub.pipeline.records import InboundRecord, Position
 from hub.settings import HubSettings
 from hub.sources import Source
 from hub.tools.publish import publish_documents
+from schemas.audit import AuditRecord, AuditStep, decode_record
 from schemas.errors import HubError
 
 __all__ = ["Journey", "bundled_samples", "run_demo"]
+
+# Each published event gets one line per recipient kind: delivered, or refused and why.
+_RECIPIENT_KINDS = 4
 
 
 @dataclass
@@ -29,6 +33,15 @@ class Journey:
     position: Position
     source_event_id: str | None
     outcomes: list[str]
+    # The canonical event's id once published, and per recipient kind where it went or why not.
+    canonical_id: str | None = None
+    routes: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def settled(self) -> bool:
+        if not self.outcomes:
+            return False
+        return self.canonical_id is None or len(self.routes) >= _RECIPIENT_KINDS
 
     @property
     def label(self) -> str:
@@ -54,6 +67,7 @@ async def run_demo(
     """Publish every bundled sample and wait (up to `timeout_s`) until each has an outcome."""
     bootstrap, topics = settings.kafka.bootstrap_servers, settings.topics
     starts = {t: await end_offsets(bootstrap, t) for t in (topics.events, topics.dlq)}
+    audit_start = await end_offsets(bootstrap, topics.audit)
     journeys: list[Journey] = []
     for source in sources:
         paths = bundled_samples(source)
@@ -66,12 +80,40 @@ async def run_demo(
             for path, position, doc in zip(paths, positions, docs, strict=True)
         ]
     deadline = time.monotonic() + timeout_s
-    while any(not j.outcomes for j in journeys) and time.monotonic() < deadline:
+    while not all(j.settled for j in journeys) and time.monotonic() < deadline:
         for topic, start in starts.items():
             async for record in read_topic(bootstrap, topic, start=start):
                 _match(record, journeys)
+        async for record in read_topic(bootstrap, topics.audit, start=audit_start):
+            _route(record, journeys)
         await asyncio.sleep(0.5)
     return journeys
+
+
+def _route(stored: InboundRecord, journeys: list[Journey]) -> None:
+    """A delivery or refusal on the audit trail, as a line under the event it is about."""
+    try:
+        record = decode_record(stored.value)
+    except ValueError:
+        return
+    if record.step not in (AuditStep.DELIVERED, AuditStep.REFUSED):
+        return
+    for journey in journeys:
+        if journey.canonical_id != record.message_id:
+            continue
+        lines = journey.routes.setdefault(record.stage, [])
+        line = _route_line(record)
+        if line not in lines:  # the trail is read again from the start on every pass
+            lines.append(line)
+
+
+def _route_line(record: AuditRecord) -> str:
+    if record.step is AuditStep.REFUSED:
+        rule = f" (rule {record.rule_id})" if record.rule_id else ""
+        return f"✗ {record.recipient}: refused, {record.reason}{rule}"
+    moved = f" (event named {record.redirected_from})" if record.redirected_from else ""
+    out = record.output.topic if record.output else "?"
+    return f"✓ {record.recipient}{moved} → {out}  rule {record.rule_id}"
 
 
 def _source_event_id(source: Source, document: bytes, context: TranslationContext) -> str | None:
@@ -98,6 +140,8 @@ def _match(record: InboundRecord, journeys: list[Journey]) -> None:
         else:
             sid = record.header(h.SOURCE_EVENT_ID)
             hit = sid is not None and sid == journey.source_event_id
+            if hit:
+                journey.canonical_id = record.header(h.EVENT_ID)
             line = (
                 f"→ {record.position}  {record.header(h.EVENT_TYPE)}  "
                 f"id {record.header(h.EVENT_ID)}"

@@ -17,17 +17,18 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from hub.bootstrap import translation_context
 from hub.kafka.admin import ensure_topics
 from hub.kafka.reader import read_topic
 from hub.pipeline.records import InboundRecord, Position
-from hub.settings import AuditSettings, Environment, HubSettings, KafkaSettings, TopicSettings
+from hub.settings import HubSettings
 from hub.sources import sources
 from hub.tools.publish import publish_documents
 from hub.topics import catalogue
 
-__all__ = ["HubEnv", "HubProcess", "collect"]
+__all__ = ["HubEnv", "HubProcess", "collect", "ingest_only"]
 
 
 @dataclass
@@ -40,55 +41,50 @@ class HubEnv:
     partitions: int = 3
     max_batch_records: int = 500
 
-    def _values(self) -> dict[str, str]:
+    def _values(self) -> dict[str, Any]:
+        """This test's settings, nested as `HubSettings` takes them."""
         s = self.suffix
+        topics = {
+            "in_koda": "in.koda",
+            "events": "hub.events",
+            "dlq": "hub.dlq",
+            "deliveries": "hub.deliveries",
+            "alerts": "hub.alerts",
+            "audit": "hub.audit",
+            "audit_checkpoints": "hub.audit.checkpoints",
+            "parking": "hub.parking",
+            "dlq_state": "hub.dlq.state",
+        }
         return {
-            "HUB_ENV": "test",
-            "HUB_DATA_DIR": str(self.data_dir),
-            "HUB_KAFKA__BOOTSTRAP_SERVERS": self.bootstrap_servers,
-            "HUB_KAFKA__GROUP_PREFIX": f"test-{s}",
-            "HUB_KAFKA__CLIENT_ID": f"test-{s}",
-            "HUB_KAFKA__PARTITIONS": str(self.partitions),
-            "HUB_KAFKA__MAX_BATCH_RECORDS": str(self.max_batch_records),
-            "HUB_TOPICS__IN_KODA": f"in.koda.{s}",
-            "HUB_TOPICS__EVENTS": f"hub.events.{s}",
-            "HUB_TOPICS__DLQ": f"hub.dlq.{s}",
-            "HUB_TOPICS__AUDIT": f"hub.audit.{s}",
-            "HUB_TOPICS__AUDIT_CHECKPOINTS": f"hub.audit.checkpoints.{s}",
+            "env": "test",
+            "data_dir": str(self.data_dir),
+            "kafka": {
+                "bootstrap_servers": self.bootstrap_servers,
+                "group_prefix": f"test-{s}",
+                "client_id": f"test-{s}",
+                "partitions": self.partitions,
+                "max_batch_records": self.max_batch_records,
+            },
+            "topics": {
+                **{name: f"{base}.{s}" for name, base in topics.items()},
+                "recipient_prefix": f"t{s}.",
+            },
+            "routing": {"deadline_check_every_s": 0.5, "topic_discovery_ms": 1000},
             # Frequent checkpoints, so a test sees several within seconds.
-            "HUB_AUDIT__CHECKPOINT_EVERY_RECORDS": "500",
-            "HUB_AUDIT__CHECKPOINT_EVERY_S": "2",
+            "audit": {"checkpoint_every_records": 500, "checkpoint_every_s": 2.0},
         }
 
     def settings(self) -> HubSettings:
-        v = self._values()
-        return HubSettings(
-            env=Environment.TEST,
-            data_dir=self.data_dir,
-            kafka=KafkaSettings(
-                bootstrap_servers=self.bootstrap_servers,
-                group_prefix=v["HUB_KAFKA__GROUP_PREFIX"],
-                client_id=v["HUB_KAFKA__CLIENT_ID"],
-                partitions=self.partitions,
-                max_batch_records=self.max_batch_records,
-            ),
-            topics=TopicSettings(
-                in_koda=v["HUB_TOPICS__IN_KODA"],
-                events=v["HUB_TOPICS__EVENTS"],
-                dlq=v["HUB_TOPICS__DLQ"],
-                audit=v["HUB_TOPICS__AUDIT"],
-                audit_checkpoints=v["HUB_TOPICS__AUDIT_CHECKPOINTS"],
-            ),
-            audit=AuditSettings(
-                checkpoint_every_records=int(v["HUB_AUDIT__CHECKPOINT_EVERY_RECORDS"]),
-                checkpoint_every_s=float(v["HUB_AUDIT__CHECKPOINT_EVERY_S"]),
-            ),
-        )
+        return HubSettings.model_validate(self._values())
+
+    def topic(self, name: str) -> str:
+        """A recipient topic the policy names (`out.nav.v1`), as this test's hub calls it."""
+        return f"t{self.suffix}.{name}"
 
     def environ(self) -> dict[str, str]:
         """The same settings as environment variables, for a `hub` subprocess."""
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
-        return {**inherited, **self._values(), "HUB_LOG_FORMAT": "json"}
+        return {**inherited, **_flatten("HUB_", self._values()), "HUB_LOG_FORMAT": "json"}
 
     async def create_topics(self) -> None:
         settings = self.settings()
@@ -101,6 +97,17 @@ class HubEnv:
         return await publish_documents(
             settings, src, documents, context, content_type=src.content_type
         )
+
+
+def _flatten(prefix: str, values: dict[str, Any]) -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for name, value in values.items():
+        key = f"{prefix}{name.upper()}"
+        if isinstance(value, dict):
+            flat.update(_flatten(f"{key}__", value))
+        else:
+            flat[key] = str(value)
+    return flat
 
 
 async def collect(
@@ -117,6 +124,11 @@ async def collect(
         if until(records) or time.monotonic() > deadline:
             return records
         await asyncio.sleep(0.5)
+
+
+def ingest_only(dead_letters: list[InboundRecord]) -> list[InboundRecord]:
+    """The dead-letter entries of the ingest stage (the recipient stages add their own)."""
+    return [r for r in dead_letters if r.header("hub-dlq-stage") == "ingest"]
 
 
 class HubProcess:

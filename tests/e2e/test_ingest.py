@@ -13,7 +13,7 @@ from hub.bootstrap import build_hub, person_keys
 from hub.demo.synthetic import SyntheticDocument, mixed_documents, valid_documents
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, Position
-from tests.e2e.harness import HubEnv, collect
+from tests.e2e.harness import HubEnv, collect, ingest_only
 from tests.samples.hostile import hostile_documents
 from tests.support import RunningKafka
 from tests.tripwires import file_tripwire, tcp_tripwire
@@ -60,7 +60,11 @@ async def test_a_thousand_valid_and_fifty_invalid_documents(env: HubEnv) -> None
             topics.events,
             until=lambda rs: len(distinct_events(rs)) >= 1000,
         )
-        dead = await collect(env.bootstrap_servers, topics.dlq, until=lambda rs: len(rs) >= 50)
+        dead = ingest_only(
+            await collect(
+                env.bootstrap_servers, topics.dlq, until=lambda rs: len(ingest_only(rs)) >= 50
+            )
+        )
 
     valid = [d for d in docs if d.expected_reason is None]
     firsts = distinct_events(events)
@@ -109,8 +113,12 @@ async def test_hostile_documents_are_dead_lettered_and_the_next_document_comes_t
         positions = await env.publish(interleaved)
         settings = env.settings()
         async with build_hub(settings):
-            dead = await collect(
-                env.bootstrap_servers, settings.topics.dlq, until=lambda rs: len(rs) >= len(hostile)
+            dead = ingest_only(
+                await collect(
+                    env.bootstrap_servers,
+                    settings.topics.dlq,
+                    until=lambda rs: len(ingest_only(rs)) >= len(hostile),
+                )
             )
             events = await collect(
                 env.bootstrap_servers,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, MutableMapping
+from typing import Any
 
 import pytest
 import structlog
@@ -20,14 +22,16 @@ from hub.sources import sources
 
 
 @pytest.fixture
-def captured() -> Iterator[LogCapture]:
+def captured() -> Iterator[list[MutableMapping[str, Any]]]:
     capture = LogCapture()
-    structlog.configure(processors=[structlog.contextvars.merge_contextvars, capture])
+    structlog.configure(
+        processors=[structlog.contextvars.merge_contextvars, capture],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG),
+    )
     try:
-        yield capture
+        yield capture.entries
     finally:
         structlog.reset_defaults()
-        structlog.contextvars.clear_contextvars()
 
 
 def runner(settings: HubSettings) -> tuple[StageRunner, MemorySink]:
@@ -44,13 +48,15 @@ def inbound(
     return InboundRecord(Position("in.koda.v1", 0, offset), None, document, headers)
 
 
-async def test_log_lines_carry_the_message_ids_while_it_is_handled(captured: LogCapture) -> None:
+async def test_log_lines_carry_the_message_ids_while_it_is_handled(
+    captured: list[MutableMapping[str, Any]],
+) -> None:
     stage, sink = runner(HubSettings(_env_file=None))
     document = (KODA_SAMPLES / "05-release-planned.xml").read_bytes()
     await stage.run_batch([inbound(document)])
 
     (event,) = sink.topics["events"]
-    (processed,) = [e for e in captured.entries if e["event"] == "record.processed"]
+    (processed,) = [e for e in captured if e["event"] == "record.processed"]
     assert processed["message_id"] == event.header(h.EVENT_ID)
     assert processed["source_event_id"] == event.header(h.SOURCE_EVENT_ID)
     assert processed["correlation_id"] == event.header(h.CORRELATION_ID)

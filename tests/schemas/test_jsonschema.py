@@ -7,6 +7,7 @@ import pytest
 
 from schemas.events import EVENT_CLASSES, Envelope, event_type_of
 from schemas.jsonschema import JSON_DIR, REGENERATE_COMMAND, render_all, write_all
+from schemas.recipients import RecipientKind
 from tests.events import make_event
 
 
@@ -20,7 +21,13 @@ def test_checked_in_schemas_are_up_to_date() -> None:
 
 
 def test_one_schema_per_event_type() -> None:
-    assert set(render_all()) == {f"{event_type_of(cls)}.json" for cls in EVENT_CLASSES}
+    assert {f"{event_type_of(cls)}.json" for cls in EVENT_CLASSES} <= set(render_all())
+
+
+def test_one_schema_per_recipient_kind_and_for_receipts() -> None:
+    names = set(render_all())
+    assert {f"recipient.{kind.value}.v1.json" for kind in RecipientKind} <= names
+    assert "recipient.receipt.v1.json" in names
 
 
 @pytest.mark.parametrize("cls", EVENT_CLASSES)

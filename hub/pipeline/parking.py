@@ -1,0 +1,185 @@
+"""Per-person order in a stage: when one input of a person is dead-lettered, that person's later
+inputs to the same stage are held back ("parked") until the failed one is replayed or discarded.
+
+The state is one entry per blocked person and consumer group — `group|person key` → the id of
+the dead-letter entry that blocks them — kept on a compacted topic. Only the consumer that owns
+the person's input partition changes it, in the order of that partition, and the change is
+acknowledged with the batch before its offsets are committed; so whoever owns the partition
+next reads the state to its end and continues exactly where the last owner committed.
+
+A replay puts the blocking entry and everything parked behind it back on the input topic as one
+contiguous run (see `hub.operations.replay`). The run is processed in partition order: the
+blocker releases the person when it succeeds, the parked ones follow in their original order,
+and anything the person sent meanwhile comes after them. If the blocker fails again, it blocks
+again under its new entry id and the ones behind it are parked again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from hub.pipeline import headers as h
+from hub.pipeline.records import InboundRecord, OutboundRecord
+from schemas.errors import PermanentError, Reason
+
+__all__ = [
+    "Decision",
+    "Parked",
+    "Parking",
+    "ParkingBook",
+    "Verdict",
+    "parking_key",
+    "parse_state_record",
+]
+
+RELEASE = "release"
+
+
+class Verdict(Enum):
+    PROCESS = "process"
+    PARK = "park"
+    RELEASE = "release"  # a control record for this stage: let the person through
+    IGNORE = "ignore"  # a replay or control record meant for another stage on the same topic
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    blocked_by: str | None = None
+
+
+class Parked(PermanentError):
+    """Not a fault of this input: an earlier input of the same person failed."""
+
+    reason = Reason.PARKED
+
+    def __init__(self, blocked_by: str) -> None:
+        super().__init__(f"held back behind dead-letter entry {blocked_by}")
+        self.blocked_by = blocked_by
+
+
+def parking_key(group: str, person: str) -> bytes:
+    return f"{group}|{person}".encode()
+
+
+def parse_state_record(key: bytes | None, value: bytes | None) -> tuple[str, str, str | None]:
+    """(group, person key, blocking entry id or None when released) of a state record."""
+    group, _, person = (key or b"").decode("utf-8", errors="replace").partition("|")
+    blocked_by = json.loads(value)["blocked_by"] if value else None
+    return group, person, blocked_by
+
+
+class ParkingBook:
+    """Who is blocked in which group, as far as the state topic has been read.
+
+    Fed by a `hub.kafka.follow_index.TopicFollower`; a stage catches up with it before each
+    batch, so it sees every state record acknowledged before, its own and other processes'.
+    """
+
+    def __init__(self) -> None:
+        self._blocked: dict[tuple[str, str], str] = {}
+
+    def __len__(self) -> int:
+        return len(self._blocked)
+
+    def get(self, group: str, person: str) -> str | None:
+        return self._blocked.get((group, person))
+
+    def blocked_in(self, group: str) -> dict[str, str]:
+        return {person: entry for (g, person), entry in self._blocked.items() if g == group}
+
+    def apply_records(self, records: Iterable[InboundRecord]) -> int:
+        for record in records:
+            group, person, blocked_by = parse_state_record(record.key, record.value or None)
+            if blocked_by is None:
+                self._blocked.pop((group, person), None)
+            else:
+                self._blocked[(group, person)] = blocked_by
+        return len(self._blocked)
+
+
+class Parking:
+    """The parking decisions of one consumer group.
+
+    Changes made while a batch runs live in an overlay until the batch's state records are
+    acknowledged and read back; a batch that fails leaves nothing behind, so its redelivery
+    decides, and writes, again.
+    """
+
+    def __init__(
+        self,
+        *,
+        group: str,
+        topic: str,
+        book: ParkingBook | None = None,
+        catch_up: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.group = group
+        self.topic = topic
+        self._book = book if book is not None else ParkingBook()
+        self._catch_up = catch_up
+        self._overlay: dict[str, str | None] = {}
+
+    async def begin_batch(self) -> None:
+        if self._catch_up is not None:
+            await self._catch_up()
+        self._overlay.clear()
+
+    def blocker(self, person: str) -> str | None:
+        if person in self._overlay:
+            return self._overlay[person]
+        return self._book.get(self.group, person)
+
+    def decide(self, record: InboundRecord, own_entry_id: str) -> Decision:
+        target = record.header(h.REPLAY_GROUP)
+        if target is not None and target != self.group:
+            return Decision(Verdict.IGNORE)
+        control = record.header(h.CONTROL)
+        if control is not None:
+            return Decision(Verdict.RELEASE if control == RELEASE else Verdict.IGNORE)
+        person = _person(record)
+        blocker = self.blocker(person) if person else None
+        if blocker is None or blocker in (own_entry_id, record.header(h.REPLAY_OF)):
+            # Not blocked, or this is the blocking input itself (replayed, or redelivered).
+            return Decision(Verdict.PROCESS)
+        return Decision(Verdict.PARK, blocker)
+
+    def succeeded(self, record: InboundRecord) -> list[OutboundRecord]:
+        """State writes after `record` went through: the person is free if it was their blocker."""
+        person = _person(record)
+        if person and self.blocker(person) is not None:
+            return [self._release(person)]
+        return []
+
+    def failed(self, record: InboundRecord, entry_id: str, now: datetime) -> list[OutboundRecord]:
+        """State writes after `record` was dead-lettered as `entry_id`: its person is blocked."""
+        person = _person(record)
+        if not person or self.blocker(person) == entry_id:
+            return []
+        self._overlay[person] = entry_id
+        value = {"group": self.group, "blocked_by": entry_id, "since": now.isoformat()}
+        return [self._write(person, json.dumps(value, sort_keys=True).encode())]
+
+    def released(self, record: InboundRecord) -> list[OutboundRecord]:
+        """A control record asked to let the person through (their blocker was discarded)."""
+        person = _person(record)
+        blocker = self.blocker(person) if person else None
+        if person and blocker is not None and blocker == record.header(h.REPLAY_OF):
+            return [self._release(person)]
+        return []
+
+    def _release(self, person: str) -> OutboundRecord:
+        self._overlay[person] = None
+        return self._write(person, None)
+
+    def _write(self, person: str, value: bytes | None) -> OutboundRecord:
+        return OutboundRecord(self.topic, parking_key(self.group, person), value)
+
+
+def _person(record: InboundRecord) -> str | None:
+    # Every input of a stage is keyed by the person key (or has no key: nothing to keep in order).
+    return record.key.decode("utf-8", errors="replace") if record.key else None

@@ -1,0 +1,408 @@
+"""The shape every recipient stage shares: verify → the recipient's contract → project → sign.
+
+A recipient module (`police_register`, `nav`, `municipality`, `health`) supplies a `Contract`:
+where its recipient is (`place`) and what it insists on (`check`). `recipient_step` does the
+rest, for one canonical event at a time:
+
+1. verify the canonical event's signature (a failure is dead-lettered, never acted upon);
+2. decide by the policy: the first matching rule for this recipient kind, or a refusal;
+3. find where the recipient is (a contract failure, such as an unknown municipality, raises
+   `ContractViolation`: the runner dead-letters the event with its reason);
+4. project the event to the rule's fields and check the recipient's own contract;
+5. reach every recipient of this kind that received the plan this event corrects or cancels,
+   even when the new version would no longer go to it;
+6. sign each message as the hub, and stage the delivery entries.
+
+What it decided (deliveries and refusals) goes into the `Decisions` ledger, for the audit hook
+to record once the outputs are acknowledged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+from pydantic import ValidationError
+
+from hub.pipeline import headers as h
+from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
+from hub.recipients.alerts import alert_record, new_alert, resolved
+from hub.routing.deliveries import DeliveryEntry, Receipted, StagedIndex, entry_record, plan_key
+from hub.routing.engine import Matched, decide, lookup, projected
+from hub.routing.policy import PLANNED_DATE, Policy, Rule
+from schemas import codec
+from schemas.alerts import AlertKind
+from schemas.errors import ContractViolation
+from schemas.events import CanonicalEvent
+from schemas.recipients import MESSAGE_CLASSES, Action, RecipientKind, recipient_message_id
+from schemas.recipients.envelope import encode_message
+
+__all__ = [
+    "Contract",
+    "Decision",
+    "Decisions",
+    "Note",
+    "Place",
+    "ReceiptNote",
+    "StageContext",
+    "recipient_step",
+]
+
+log = structlog.get_logger(__name__)
+
+RECIPIENT_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+_CANCELLED = ".cancelled."
+_COMPLETED = ".completed."
+
+
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Where a recipient is: its id, the values of its topic placeholders, and whether the event
+    named a retired place that was followed to its successor."""
+
+    recipient: str
+    values: dict[str, str] = field(default_factory=dict)
+    redirected_from: str | None = None
+
+
+class Contract(Protocol):
+    """What one recipient kind insists on. Both raise `ContractViolation` with a reason code."""
+
+    kind: RecipientKind
+
+    def place(self, rule: Rule, event: dict[str, Any]) -> Place: ...
+
+    def check(self, data: dict[str, Any]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A delivery or a refusal, as the audit trail records it."""
+
+    delivered: bool
+    canonical_id: str
+    event_type: str
+    subject: str
+    recipient: str
+    rule_id: str | None = None
+    legal_basis: str | None = None
+    reason: str | None = None
+    message_id: str | None = None
+    action: Action | None = None
+    redirected_from: str | None = None
+    topic: str | None = None
+    output: Position | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptNote:
+    """A recipient's receipt the hub accepted, as the audit trail records it."""
+
+    recipient: str
+    message_id: str
+    canonical_id: str
+    subject: str
+    status: str
+
+
+Note = Decision | ReceiptNote
+
+
+class Decisions:
+    """What each input's step decided, by input position, until the audit hook takes it."""
+
+    def __init__(self) -> None:
+        self._by_input: dict[Position, list[Note]] = {}
+
+    def put(self, position: Position, notes: Sequence[Note]) -> None:
+        self._by_input[position] = list(notes)
+
+    def pop(self, position: Position) -> list[Note]:
+        return self._by_input.pop(position, [])
+
+    def clear(self) -> None:
+        self._by_input.clear()
+
+
+@dataclass
+class StageContext:
+    """Everything a recipient step needs besides its contract; built once in `bootstrap`."""
+
+    policy: Policy
+    index: StagedIndex
+    decisions: Decisions
+    deliveries_topic: str
+    alerts_topic: str
+    topic_prefix: str
+    verify: Callable[[InboundRecord], object]
+    sign: Callable[[OutboundRecord], OutboundRecord]
+    clock: Callable[[], dt.datetime]
+    # Topics a message may go to that are made on first use: out topic → it and its receipts.
+    place_topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def recipient_step(
+    contract: Contract, ctx: StageContext
+) -> Callable[[InboundRecord], Sequence[OutboundRecord]]:
+    def step(record: InboundRecord) -> Sequence[OutboundRecord]:
+        ctx.verify(record)
+        event = _decoded(record)
+        plan = _Plan(contract, ctx, event, record.position)
+        return plan.run()
+
+    return step
+
+
+def _decoded(record: InboundRecord) -> CanonicalEvent:
+    # Verified, so written by the hub; a failure here is a schema the hub no longer reads.
+    return codec.decode(record.value)
+
+
+class _Plan:
+    """The messages, entries and decisions for one event and one recipient kind."""
+
+    def __init__(
+        self, contract: Contract, ctx: StageContext, event: CanonicalEvent, position: Position
+    ) -> None:
+        self.contract, self.ctx, self.event, self.position = contract, ctx, event, position
+        self.doc: dict[str, Any] = event.model_dump(mode="json")
+        self.kind = contract.kind
+        self.now = ctx.clock()
+        self.outputs: list[OutboundRecord] = []
+        self.entries: list[DeliveryEntry] = []
+        self.decisions: list[Decision] = []
+
+    def run(self) -> list[OutboundRecord]:
+        verdict = decide(self.ctx.policy, self.kind, self.doc)
+        priors = self._priors()
+        reached: set[str] = set()
+        if isinstance(verdict, Matched):
+            place = self.contract.place(verdict.rule, self.doc)
+            data = projected(verdict.rule, self.doc)
+            self.contract.check(data)
+            replacing = self.event.replaces is not None or _CANCELLED in self.event.type
+            same = [p for p in priors if p.recipient == place.recipient] if replacing else []
+            prior = same[0] if same else None
+            self._deliver(verdict.rule, place, data, prior)
+            reached.add(place.recipient)
+        for prior in priors:
+            if prior.recipient not in reached and _CANCELLED in self.event.type:
+                self._follow_up(prior, Action.CANCELLATION)
+            elif prior.recipient not in reached and _COMPLETED not in self.event.type:
+                self._follow_up(prior, Action.WITHDRAWAL)
+        for prior in priors:
+            self._close(prior)
+        if not self.decisions:
+            self.decisions.append(self._refusal(verdict))
+        for entry in self.entries:
+            self.ctx.index.stage(entry)
+            self.outputs.append(entry_record(entry, self.ctx.deliveries_topic))
+        self.ctx.decisions.put(self.position, self.decisions)
+        return self.outputs
+
+    def _priors(self) -> list[DeliveryEntry]:
+        """Open deliveries of the plan this event corrects, cancels or completes."""
+        event = self.event
+        open_entries = list(self.ctx.index.open_for(self.kind.value, event.subject))
+        if event.replaces is not None:
+            return [e for e in open_entries if e.canonicalid == event.replaces]
+        if _CANCELLED in event.type or _COMPLETED in event.type:
+            key = plan_key(event.type, lookup(self.doc, "data.case.case_number"))
+            return [e for e in open_entries if key is not None and e.plan == key]
+        return []
+
+    def _deliver(
+        self, rule: Rule, place: Place, data: dict[str, Any], prior: DeliveryEntry | None
+    ) -> None:
+        action = Action.NOTICE
+        if prior is not None:
+            action = Action.CANCELLATION if _CANCELLED in self.event.type else Action.CORRECTION
+        topic = self.ctx.topic_prefix + rule.topic.format(**place.values)
+        receipts = self.ctx.policy.recipients[self.kind].receipts.format(**place.values)
+        if place.values:
+            self.ctx.place_topics[topic] = (topic, self.ctx.topic_prefix + receipts)
+        replaces = self.event.replaces or (prior.canonicalid if prior else None)
+        message = self._message(rule.id, rule.legal_basis, place.recipient, action, data, prior)
+        message = message.model_copy(update={"replaces": replaces})
+        entry = self._entry(rule, place.recipient, topic, action, message.id)
+        entry = self._deadlines(rule, entry, place.recipient, message.id)
+        self._emit(topic, message, rule.id, rule.legal_basis, place)
+        self.entries.append(entry)
+        delivered = self._delivered(
+            place.recipient, rule.id, rule.legal_basis, message.id, action, topic
+        )
+        self.decisions.append(dataclasses.replace(delivered, redirected_from=place.redirected_from))
+
+    def _follow_up(self, prior: DeliveryEntry, action: Action) -> None:
+        """Tell a recipient that what it received no longer holds, with no new data."""
+        message = self._message(prior.rule, prior.legalbasis, prior.recipient, action, None, prior)
+        message = message.model_copy(update={"replaces": self.event.replaces or prior.canonicalid})
+        self._emit(prior.topic, message, prior.rule, prior.legalbasis, Place(prior.recipient))
+        entry = DeliveryEntry(
+            messageid=message.id,
+            kind=self.kind.value,
+            recipient=prior.recipient,
+            topic=prior.topic,
+            subject=self.event.subject,
+            canonicalid=self.event.id,
+            eventtype=self.event.type,
+            action=action,
+            rule=prior.rule,
+            legalbasis=prior.legalbasis,
+            deliveredat=self.now,
+        )
+        self.entries.append(entry)
+        self.decisions.append(
+            self._delivered(
+                prior.recipient, prior.rule, prior.legalbasis, message.id, action, prior.topic
+            )
+        )
+
+    def _close(self, prior: DeliveryEntry) -> None:
+        """The plan's earlier message is superseded: no follow-ups, and its alerts are done."""
+        for kind in prior.alerts:
+            self.outputs.append(self._alert_resolved(prior, AlertKind(kind), "superseded"))
+        self.entries.append(prior.changed(open=False, alerts=()))
+
+    def _message(
+        self,
+        rule_id: str,
+        legal_basis: str,
+        recipient: str,
+        action: Action,
+        data: dict[str, Any] | None,
+        prior: DeliveryEntry | None,
+    ) -> Any:
+        event = self.event
+        body = {
+            "id": recipient_message_id(recipient, event.id, action),
+            "type": event.type,
+            "origin": event.source,
+            "time": self.doc["time"],
+            "subject": event.subject,
+            "recipient": recipient,
+            "canonicalid": event.id,
+            "correlationid": event.correlationid,
+            "action": action.value,
+            "replacesmessageid": prior.messageid if prior else None,
+            "rule": rule_id,
+            "legalbasis": legal_basis,
+            "data": data,
+        }
+        try:
+            return MESSAGE_CLASSES[self.kind].model_validate_json(json.dumps(body))
+        except ValidationError as exc:
+            raise ContractViolation(
+                f"the {self.kind.value} message does not fit its schema: "
+                f"{exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+            ) from exc
+
+    def _emit(self, topic: str, message: Any, rule_id: str, basis: str, place: Place) -> None:
+        pairs = [
+            (h.CONTENT_TYPE, RECIPIENT_CONTENT_TYPE),
+            (h.EVENT_ID, message.id),
+            (h.EVENT_TYPE, message.type),
+            (h.CANONICAL_ID, self.event.id),
+            (h.CORRELATION_ID, self.event.correlationid),
+            (h.RECIPIENT, message.recipient),
+            (h.RULE_ID, rule_id),
+            (h.LEGAL_BASIS, basis),
+            (h.ACTION, message.action.value),
+        ]
+        if place.redirected_from:
+            pairs.append((h.REDIRECTED_FROM, place.redirected_from))
+        record = OutboundRecord(
+            topic=topic,
+            key=self.event.subject.encode("ascii"),
+            value=encode_message(message),
+            headers=text_headers(pairs),
+        )
+        self.outputs.append(self.ctx.sign(record))
+
+    def _entry(
+        self, rule: Rule, recipient: str, topic: str, action: Action, message_id: str
+    ) -> DeliveryEntry:
+        planned = ".planned." in self.event.type
+        return DeliveryEntry(
+            messageid=message_id,
+            kind=self.kind.value,
+            recipient=recipient,
+            topic=topic,
+            subject=self.event.subject,
+            canonicalid=self.event.id,
+            eventtype=self.event.type,
+            action=action,
+            rule=rule.id,
+            legalbasis=rule.legal_basis,
+            deliveredat=self.now,
+            plan=plan_key(self.event.type, lookup(self.doc, "data.case.case_number")),
+            open=planned,
+        )
+
+    def _deadlines(
+        self, rule: Rule, entry: DeliveryEntry, recipient: str, message_id: str
+    ) -> DeliveryEntry:
+        settings = self.ctx.policy.settings
+        if rule.receipt_required:
+            due = self.now + dt.timedelta(hours=settings.receipt_deadline_hours)
+            entry = entry.model_copy(update={"receipt": Receipted(required=True, due=due)})
+        if rule.lead_time:
+            day = dt.date.fromisoformat(lookup(self.doc["data"], PLANNED_DATE[self.event.type]))
+            ahead = (day - self.now.date()).days
+            if ahead < settings.municipality_lead_time_days:
+                detail = (
+                    f"notice published {ahead} days before {day}; the policy requires "
+                    f"{settings.municipality_lead_time_days}"
+                )
+                log.warning(
+                    "alert.raised", kind="late_notice", recipient=recipient, message_id=message_id
+                )
+                self.outputs.append(self._alert_raised(entry, AlertKind.LATE_NOTICE, detail))
+                entry = entry.model_copy(update={"alerts": (AlertKind.LATE_NOTICE.value,)})
+        return entry
+
+    def _alert_raised(self, entry: DeliveryEntry, kind: AlertKind, detail: str) -> OutboundRecord:
+        alert = new_alert(entry, kind, detail, self.now)
+        return self.ctx.sign(alert_record(alert, self.ctx.alerts_topic))
+
+    def _alert_resolved(self, entry: DeliveryEntry, kind: AlertKind, why: str) -> OutboundRecord:
+        alert = new_alert(entry, kind, "superseded by a later message", entry.deliveredat)
+        return self.ctx.sign(alert_record(resolved(alert, why, self.now), self.ctx.alerts_topic))
+
+    def _delivered(
+        self,
+        recipient: str,
+        rule_id: str,
+        basis: str,
+        message_id: str,
+        action: Action,
+        topic: str,
+    ) -> Decision:
+        return Decision(
+            delivered=True,
+            canonical_id=self.event.id,
+            event_type=self.event.type,
+            subject=self.event.subject,
+            recipient=recipient,
+            rule_id=rule_id,
+            legal_basis=basis,
+            message_id=message_id,
+            action=action,
+            topic=topic,
+        )
+
+    def _refusal(self, verdict: Any) -> Decision:
+        return Decision(
+            delivered=False,
+            canonical_id=self.event.id,
+            event_type=self.event.type,
+            subject=self.event.subject,
+            recipient=self.kind.value,
+            rule_id=verdict.rule_id,
+            reason=verdict.reason.value,
+        )

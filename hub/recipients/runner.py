@@ -1,0 +1,44 @@
+"""The runner of a stage that keeps delivery state: catch up, run, then keep or drop the state.
+
+Before each batch the stage waits until its view of the deliveries topic holds everything on
+it (another process may have written it). The state a batch stages becomes part of the view
+only when the batch's outputs, state records included, are acknowledged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from hub.pipeline.records import InboundRecord
+from hub.pipeline.runner import RecordOutcome, StageRunner
+from hub.recipients.base import Decisions
+from hub.routing.deliveries import StagedIndex
+
+__all__ = ["IndexedRunner"]
+
+
+class IndexedRunner(StageRunner):
+    def __init__(
+        self,
+        *,
+        index: StagedIndex,
+        decisions: Decisions,
+        catch_up: Callable[[], Awaitable[None]],
+        **runner: Any,
+    ) -> None:
+        super().__init__(**runner)
+        self._index = index
+        self._decisions = decisions
+        self._catch_up = catch_up
+
+    async def run_batch(self, records: Sequence[InboundRecord]) -> list[RecordOutcome]:
+        await self._catch_up()
+        try:
+            outcomes = await super().run_batch(records)
+        except BaseException:
+            self._index.rollback()
+            self._decisions.clear()
+            raise
+        self._index.commit()
+        return outcomes

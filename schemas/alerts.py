@@ -1,0 +1,64 @@
+"""Alerts: what operators must act on, on `hub.alerts.v1` (compacted, keyed by alert id).
+
+Lifecycle: an alert is `raised` once, and `resolved` once; each state change is a new record
+with the same id, so the topic's last record per id is the alert's current state. Kinds:
+
+    late_notice       a notice reached a recipient with less lead time than the policy requires
+    receipt_overdue   a notice that needs a receipt had none by its deadline
+    notice_rejected   the recipient answered a notice with a `rejected` receipt
+
+Every kind is resolved by a `received` or `processed` receipt for the same message, or when the
+message is superseded (a correction, cancellation or withdrawal reached the same recipient).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from enum import StrEnum
+from typing import Annotated, Final
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
+
+from schemas.events.envelope import CanonicalId, PersonKey
+from schemas.recipients.envelope import RecipientId, RuleId
+
+__all__ = ["ALERT_TYPE", "Alert", "AlertKind", "AlertState", "alert_id"]
+
+ALERT_TYPE: Final = "no.justishub.alert.v1"
+_ALERT_ID_NAMESPACE: Final = uuid.UUID("a6f1e0c4-3d52-4b7a-9e81-2c5f7d0b6e93")
+
+
+class AlertKind(StrEnum):
+    LATE_NOTICE = "late_notice"
+    RECEIPT_OVERDUE = "receipt_overdue"
+    NOTICE_REJECTED = "notice_rejected"
+
+
+class AlertState(StrEnum):
+    RAISED = "raised"
+    RESOLVED = "resolved"
+
+
+def alert_id(kind: AlertKind, message_id: str) -> str:
+    """Deterministic: one alert of each kind per recipient message, however often it is seen."""
+    name = json.dumps([kind.value, message_id], separators=(",", ":"))
+    return str(uuid.uuid5(_ALERT_ID_NAMESPACE, name))
+
+
+class Alert(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: CanonicalId
+    kind: AlertKind
+    state: AlertState
+    recipient: RecipientId
+    messageid: CanonicalId
+    canonicalid: CanonicalId
+    subject: PersonKey
+    rule: RuleId
+    detail: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    raisedat: AwareDatetime
+    due: AwareDatetime | None = None
+    resolvedat: AwareDatetime | None = None
+    resolution: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] | None = None

@@ -1,0 +1,164 @@
+"""Per-person order: a failed input holds back that person's later inputs until it is resolved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from hub.pipeline import headers as h
+from hub.pipeline.deadletter import dead_letter_id
+from hub.pipeline.parking import Parking, ParkingBook
+from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
+from hub.pipeline.runner import DeliveryFailed, RetryPolicy, StageRunner
+from hub.pipeline.sink import MemorySink
+from schemas.errors import InputRejected, Reason
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+GROUP = "test.stage"
+
+
+def step(record: InboundRecord) -> Sequence[OutboundRecord]:
+    if record.value.startswith(b"bad"):
+        raise InputRejected("bad input", reason=Reason.SCHEMA_VIOLATION)
+    return [OutboundRecord("out", record.key, record.value)]
+
+
+class Stage:
+    """A stage with parking whose book reads back what the stage wrote, as the follower does."""
+
+    def __init__(self) -> None:
+        self.sink = MemorySink()
+        self.book = ParkingBook()
+        self.parking = Parking(group=GROUP, topic="parking", book=self.book, catch_up=self._read)
+        self.runner = StageRunner(
+            stage="test",
+            group=GROUP,
+            step=step,
+            sink=self.sink,
+            dlq_topic="dlq",
+            parking=self.parking,
+            retry=RetryPolicy(max_attempts=1),
+            clock=lambda: NOW,
+        )
+        self._read_upto = 0
+
+    async def _read(self) -> None:
+        written = self.sink.topics.get("parking", [])
+        as_read = [
+            InboundRecord(Position("parking", 0, i), r.key, r.value or b"")
+            for i, r in enumerate(written[self._read_upto :], start=self._read_upto)
+        ]
+        self.book.apply_records(as_read)
+        self._read_upto = len(written)
+
+    async def run(self, *records: InboundRecord) -> None:
+        await self.runner.run_batch(list(records))
+
+    def out(self) -> list[bytes]:
+        return self.sink.values("out")
+
+    def dlq(self) -> list[OutboundRecord]:
+        return self.sink.topics.get("dlq", [])
+
+
+def rec(offset: int, value: bytes, person: bytes | None = b"pk-a", **headers: str) -> InboundRecord:
+    return InboundRecord(Position("in", 0, offset), person, value, text_headers(headers.items()))
+
+
+def replay_of(
+    entry: OutboundRecord, offset: int, group: str = GROUP, value: bytes | None = None
+) -> InboundRecord:
+    """What `hub dlq replay` puts back: the original input with replay headers."""
+    kept = tuple((k, v) for k, v in entry.headers if not k.startswith(h.DLQ_PREFIX))
+    extra = text_headers([(h.REPLAY_OF, entry.header(h.DLQ_ID) or ""), (h.REPLAY_GROUP, group)])
+    return InboundRecord(
+        Position("in", 0, offset), entry.key, value or entry.value or b"", kept + extra
+    )
+
+
+async def test_later_inputs_of_the_person_are_parked_others_flow() -> None:
+    stage = Stage()
+    await stage.run(rec(0, b"bad-1"), rec(1, b"a-2"), rec(2, b"b-1", person=b"pk-b"))
+    await stage.run(rec(3, b"a-3"))
+
+    assert stage.out() == [b"b-1"], "another person is not held up"
+    blocker, *parked = stage.dlq()
+    assert blocker.header(h.DLQ_REASON) == "schema_violation"
+    assert [p.header(h.DLQ_REASON) for p in parked] == ["parked", "parked"]
+    assert {p.header(h.DLQ_PARKED_BEHIND) for p in parked} == {blocker.header(h.DLQ_ID)}
+    assert stage.book.get(GROUP, "pk-a") == blocker.header(h.DLQ_ID)
+
+
+async def test_replay_releases_in_order_and_later_inputs_follow() -> None:
+    stage = Stage()
+    await stage.run(rec(0, b"bad-1"), rec(1, b"a-2"), rec(2, b"a-3"))
+    blocker, p1, p2 = stage.dlq()
+    # The cause is fixed: the replayed blocker now succeeds (here: a corrected value).
+    await stage.run(
+        replay_of(blocker, 3, value=b"fixed-1"), replay_of(p1, 4), replay_of(p2, 5), rec(6, b"a-4")
+    )
+    assert stage.out() == [b"fixed-1", b"a-2", b"a-3", b"a-4"]
+    await stage.parking.begin_batch()  # read back what the batch wrote
+    assert stage.book.get(GROUP, "pk-a") is None
+
+
+async def test_a_blocker_that_fails_again_blocks_again_and_keeps_its_queue() -> None:
+    stage = Stage()
+    await stage.run(rec(0, b"bad-1"), rec(1, b"a-2"))
+    blocker, p1 = stage.dlq()
+    await stage.run(replay_of(blocker, 2), replay_of(p1, 3))
+    new_blocker = stage.dlq()[2]
+    assert new_blocker.header(h.DLQ_REASON) == "schema_violation"
+    assert stage.dlq()[3].header(h.DLQ_PARKED_BEHIND) == new_blocker.header(h.DLQ_ID)
+    assert stage.out() == []
+
+
+async def test_a_release_control_record_lets_the_person_through() -> None:
+    stage = Stage()
+    await stage.run(rec(0, b"bad-1"))
+    (blocker,) = stage.dlq()
+    control = rec(
+        1,
+        b"",
+        **{
+            h.CONTROL: "release",
+            h.REPLAY_OF: blocker.header(h.DLQ_ID) or "",
+            h.REPLAY_GROUP: GROUP,
+        },
+    )
+    outcomes = await stage.runner.run_batch([control, rec(2, b"a-2")])
+    assert stage.out() == [b"a-2"]
+    assert [o.record.position.offset for o in outcomes] == [2], "a control record is no outcome"
+
+
+async def test_replays_for_another_stage_on_the_same_topic_are_ignored() -> None:
+    stage = Stage()
+    await stage.run(rec(0, b"bad-1"))
+    (blocker,) = stage.dlq()
+    outcomes = await stage.runner.run_batch([replay_of(blocker, 1, group="other.stage")])
+    assert outcomes == []
+    assert len(stage.dlq()) == 1
+
+
+async def test_a_redelivered_blocker_is_the_blocker_not_parked_behind_itself() -> None:
+    stage = Stage()
+    await stage.run(rec(0, b"bad-1"))
+    await stage.run(rec(0, b"bad-1"))  # the same input again, as after a crash before commit
+    first, again = stage.dlq()
+    assert first.header(h.DLQ_ID) == again.header(h.DLQ_ID) == dead_letter_id("test", rec(0, b""))
+    assert again.header(h.DLQ_REASON) == "schema_violation"
+    assert len(stage.sink.topics["parking"]) == 1, "the block is written once"
+
+
+async def test_a_batch_that_fails_to_deliver_leaves_no_parking_state_behind() -> None:
+    stage = Stage()
+    stage.sink.fail_next = 1  # the broker does not take the batch: it is not committed
+    with pytest.raises(DeliveryFailed):
+        await stage.run(rec(0, b"bad-1"), rec(1, b"a-2"))
+    await stage.run(rec(0, b"bad-1"), rec(1, b"a-2"))  # redelivered
+    await stage.parking.begin_batch()
+    assert len(stage.sink.topics["parking"]) == 1, "the block is written on redelivery"
+    assert stage.book.get(GROUP, "pk-a") is not None
+    assert [e.header(h.DLQ_REASON) for e in stage.dlq()][-2:] == ["schema_violation", "parked"]
