@@ -5,9 +5,10 @@ groups read another's records. Its settings are one set of `HUB_*` values, given
 `hub run` processes (as their environment) and to the benchmark itself (as `HubSettings`).
 
 Topic names come from `TopicSettings`, whatever fields it has by the time the benchmark runs:
-each gets the deployment's tag as a suffix, so a stage added later (with its topics added to
-`TopicSettings`) is isolated without a change here. Inbound topics may be shared between
-deployments (`inbound_tag`): several scenarios then read the very same published documents.
+each name gets the deployment's tag as a suffix, and each `*_prefix` (of topics a stage names
+itself) the tag in front, so a stage added later is isolated without a change here. Inbound
+topics may be shared between deployments (`inbound_tag`): several scenarios then read the very
+same published documents.
 """
 
 from __future__ import annotations
@@ -114,7 +115,13 @@ def _topic_values(tag: str, inbound_tag: str) -> dict[str, str]:
     values = {}
     for field in TopicSettings.model_fields:
         default = getattr(defaults, field)
-        if isinstance(default, str):
-            suffix = inbound_tag if default in inbound else tag
-            values[f"HUB_TOPICS__{field.upper()}"] = f"{default}.{suffix}"
+        if not isinstance(default, str):
+            continue
+        if field.endswith("_prefix"):
+            # A prefix of topic names a stage makes itself (recipient topics, some made on
+            # first use): the deployment's tag goes in front of them.
+            value = f"{tag}.{default}"
+        else:
+            value = f"{default}.{inbound_tag if default in inbound else tag}"
+        values[f"HUB_TOPICS__{field.upper()}"] = value
     return values

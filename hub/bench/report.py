@@ -125,11 +125,12 @@ def _steps(report: BenchReport) -> Iterator[str]:
     sample = report.settings["step_sample"]
     yield f"Per step, in this process, µs per record (best of 3 over {sample:,} documents)"
     for step in report.steps:
-        yield f"  {step.name:52} {step.us_per_record:>8.1f}"
+        refused = f"  ({step.refused:,} of {step.records:,} refused)" if step.refused else ""
+        yield f"  {step.name:60} {step.us_per_record:>8.1f}{refused}"
     hub = next((t for t in report.throughput if t.contender == "hub"), None)
     if hub and hub.documents:
         yield (
-            f"  {'(hub process CPU per document, from the backlog run)':52} "
+            f"  {'(hub process CPU per document, from the backlog run)':60} "
             f"{hub.cpu_s_per_1k_documents * 1000:>8.1f}"
         )
 

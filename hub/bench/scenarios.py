@@ -251,14 +251,15 @@ def _stop(children: Sequence[Child]) -> None:
 
 
 async def _output_topics(bench: Bench, dep: Deployment) -> list[str]:
-    """Every topic this deployment may write: its own, and those no deployment owns (a topic a
-    stage names outside `TopicSettings`), but never its input or another deployment's."""
-    own, everyone = bench.tag(dep), f".bench-{bench.run_id}-"
+    """Every topic this deployment may write: its own (named with its tag at either end), and
+    those no deployment owns, but never its input or another deployment's."""
+    own, everyone = bench.tag(dep), f"bench-{bench.run_id}-"
     inbound = set(dep.inbound_topics)
     return sorted(
         topic
         for topic in await bench.watch.topics()
-        if topic not in inbound and (topic.endswith(f".{own}") or everyone not in topic)
+        if topic not in inbound
+        and (topic.endswith(f".{own}") or topic.startswith(f"{own}.") or everyone not in topic)
     )
 
 
@@ -324,4 +325,5 @@ def _throughput(
 
 def _display(bench: Bench, dep: Deployment, topic: str) -> str:
     """A topic's name without the deployment's tag: the name it has in a real deployment."""
-    return topic.removesuffix(f".{bench.tag(dep)}")
+    tag = bench.tag(dep)
+    return topic.removesuffix(f".{tag}").removeprefix(f"{tag}.")

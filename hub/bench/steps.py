@@ -4,8 +4,11 @@ optimisation is chosen by numbers.
 
 Every entry of `STEPS` is a name and a function of the shared `Material` that returns a *case*:
 a closure that runs the step once over all its inputs and returns how many records it did.
-A new stage's step (routing, a new source's parse) joins `STEPS` with one such function; the
-material it needs (e.g. canonical events, signed records) is already built below, once.
+A new step function (a new source's parse, a new kind of check) joins `STEPS` with one such
+function; the material it needs (canonical events, signed records, outcomes) is built below,
+once. Whole stages come from the hub itself (`build_hub`): every recipient stage it wires is
+timed by `stage_steps` without a change here; a stage that reads another topic than the
+canonical events adds its own line there.
 """
 
 from __future__ import annotations
@@ -18,30 +21,26 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TypeVar
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
 import adapters.koda
 from adapters.context import TranslationContext
 from adapters.koda.record import KodaHendelse
 from hub.audit.steps import outcome_facts
-from hub.bench.corpus import Document
-from hub.bootstrap import translation_context
+from hub.bench.corpus import SOURCE, Document
+from hub.bootstrap import Hub, build_hub, translation_context
 from hub.pipeline.deadletter import Failure, dead_letter
 from hub.pipeline.ingest import canonical_record, ingest_step
 from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord, Position
 from hub.pipeline.runner import RecordOutcome, StageRunner
 from hub.pipeline.sink import MemorySink
 from hub.settings import HubSettings
-from hub.signing.signer import Signer
 from hub.signing.verifying import verify_record
 from hub.sources import Source, sources
 from schemas import codec
 from schemas.audit import GENESIS, AuditFacts, AuditRecord, encode_record, record_hash
 from schemas.errors import HubError
 from schemas.events import CanonicalEvent
-from schemas.signature import PublicKeys
 
-__all__ = ["STEPS", "Material", "StepCost", "measure_steps"]
+__all__ = ["STEPS", "Material", "StepCost", "measure_steps", "stage_steps"]
 
 T = TypeVar("T")
 
@@ -55,20 +54,25 @@ class StepCost:
     name: str
     records: int
     us_per_record: float
+    # Records the step refused with a `HubError` (the runner dead-letters those); their cost
+    # is in the figure too.
+    refused: int = 0
 
 
 class Material:
-    """Inputs for the steps, each built once from the same documents, in pipeline order."""
+    """Inputs for the steps, each built once from the same documents, in pipeline order.
 
-    def __init__(self, settings: HubSettings, documents: Sequence[Document]) -> None:
+    The stages come from `build_hub` (which only constructs; nothing connects), so the steps
+    timed are the steps the hub runs, with its signer, trusted keys and routing policy.
+    """
+
+    def __init__(self, settings: HubSettings, documents: Sequence[Document], hub: Hub) -> None:
         self.settings = settings
-        self.source: Source = sources(settings)["koda"]
+        self.hub = hub
+        self.source: Source = sources(settings)[SOURCE]
         self.context: TranslationContext = translation_context(settings)
         self.valid = [doc for doc in documents if doc.valid]
         self.invalid = [doc for doc in documents if not doc.valid]
-        key = Ed25519PrivateKey.generate()
-        self.signer = Signer(key)
-        self.public_keys = PublicKeys({self.signer.kid: key.public_key()})
 
     @cached_property
     def inbound(self) -> list[InboundRecord]:
@@ -92,12 +96,13 @@ class Material:
 
     @cached_property
     def signed(self) -> list[OutboundRecord]:
-        return [self.signer.sign_record(out) for out in self.outbound]
+        return [out for record in self.inbound for out in self.ingest()(record)]
 
     @cached_property
     def signed_inbound(self) -> list[InboundRecord]:
+        """The canonical events as the recipient stages read them."""
         return [
-            InboundRecord(Position(out.topic, 0, n), out.key, out.value, out.headers)
+            InboundRecord(Position(out.topic, 0, n), out.key, out.value or b"", out.headers)
             for n, out in enumerate(self.signed)
         ]
 
@@ -113,24 +118,32 @@ class Material:
         return [f for outcome in self.outcomes for f in outcome_facts(_STAGE, outcome)]
 
     def ingest(self) -> Callable[[InboundRecord], Sequence[OutboundRecord]]:
-        """The ingest step as `hub.bootstrap` wires it."""
+        """The ingest step of the benchmark's source, as `hub.bootstrap` wires it."""
         return ingest_step(
             self.source,
             context=self.context,
             events_topic=self.settings.topics.events,
-            finish=self.signer.sign_record,
+            finish=self.hub.signer.sign_record,
         )
 
+    def runners(self, prefix: str) -> list[StageRunner]:
+        return [r for r in self.hub.runners if r.stage.startswith(prefix)]
 
-Case = Callable[[], int]
+
+# Runs a step over all its inputs once: (records, refused).
+Case = Callable[[], tuple[int, int]]
 Prepare = Callable[[Material], Case]
 
 
 def _each(function: Callable[[T], object], inputs: Sequence[T]) -> Case:
-    def run() -> int:
+    def run() -> tuple[int, int]:
+        refused = 0
         for item in inputs:
-            function(item)
-        return len(inputs)
+            try:
+                function(item)
+            except HubError:
+                refused += 1
+        return len(inputs), refused
 
     return run
 
@@ -148,11 +161,11 @@ def canonical_encode(m: Material) -> Case:
 
 
 def sign(m: Material) -> Case:
-    return _each(m.signer.sign_record, m.outbound)
+    return _each(m.hub.signer.sign_record, m.outbound)
 
 
 def verify(m: Material) -> Case:
-    return _each(lambda r: verify_record(r, m.public_keys), m.signed_inbound)
+    return _each(lambda r: verify_record(r, m.hub.trusted), m.signed_inbound)
 
 
 def audit_facts(m: Material) -> Case:
@@ -162,13 +175,13 @@ def audit_facts(m: Material) -> Case:
 def audit_chain(m: Material) -> Case:
     """What the audit writer does per record: chain, encode canonically, hash."""
 
-    def run() -> int:
+    def run() -> tuple[int, int]:
         head = GENESIS
         now = datetime.now(UTC)
         for seq, facts in enumerate(m.facts):
             record = AuditRecord.chain(facts, writer=_WRITER, seq=seq, prev=head, time=now)
             head = record_hash(encode_record(record))
-        return len(m.facts)
+        return len(m.facts), 0
 
     return run
 
@@ -183,7 +196,9 @@ def dead_letter_invalid(m: Material) -> Case:
             step(record)
         except HubError as exc:
             failure = Failure(exc, type(exc).__name__, 1, now, now)
-            return dead_letter(record, failure, stage=_STAGE, topic=m.settings.topics.dlq)
+            return dead_letter(
+                record, failure, stage=_STAGE, group=_STAGE, topic=m.settings.topics.dlq
+            )
         raise AssertionError("an invalid document passed")
 
     return _each(refuse, m.inbound_invalid)
@@ -206,9 +221,9 @@ def _batches(runner: StageRunner, records: Sequence[InboundRecord], batch: int) 
         for start in range(0, len(records), batch):
             await runner.run_batch(records[start : start + batch])
 
-    def run() -> int:
+    def run() -> tuple[int, int]:
         asyncio.run(all_batches())
-        return len(records)
+        return len(records), 0
 
     return run
 
@@ -233,7 +248,6 @@ STEPS: tuple[tuple[str, Prepare], ...] = (
     ("canonical encode (RFC 8785)", canonical_encode),
     ("sign (Ed25519 detached JWS)", sign),
     ("verify (signature of a canonical event)", verify),
-    # route: joins here when recipient routing lands on main.
     ("audit: facts of an outcome (received + published)", audit_facts),
     ("audit: chain + encode + hash, per audit record", audit_chain),
     ("dead-letter an invalid document", dead_letter_invalid),
@@ -243,19 +257,50 @@ STEPS: tuple[tuple[str, Prepare], ...] = (
 )
 
 
+def stage_steps(m: Material) -> list[tuple[str, Case]]:
+    """Every recipient stage the hub wires (one per recipient kind), on the signed events:
+    verify, decide by the policy, project, check the contract, sign, stage the delivery."""
+    return [
+        (
+            f"= {runner.stage} step, whole (verify → signed)",
+            _each(runner.step, m.signed_inbound),
+        )
+        for runner in m.runners("route_")
+    ]
+
+
 def measure_steps(settings: HubSettings, documents: Sequence[Document]) -> list[StepCost]:
-    """Time every step of `STEPS` over `documents` (best of `_REPEATS` runs)."""
-    material = Material(settings, documents)
-    return [_measure(name, prepare(material)) for name, prepare in STEPS]
+    """Time every step of `STEPS`, then every stage of `stage_steps`, over `documents` (best of
+    `_REPEATS` runs)."""
+    loop = asyncio.new_event_loop()
+    hub = loop.run_until_complete(_constructed(settings))
+    try:
+        material = Material(settings, documents, hub)
+        cases = [(name, prepare(material)) for name, prepare in STEPS]
+        return [_measure(name, case) for name, case in [*cases, *stage_steps(material)]]
+    finally:
+        loop.run_until_complete(_closed(hub))
+        loop.close()
 
 
 def _measure(name: str, case: Case) -> StepCost:
-    best, records = float("inf"), 0
+    best, records, refused = float("inf"), 0, 0
     for _ in range(_REPEATS):
         started = time.perf_counter()
-        records = case()
+        records, refused = case()
         best = min(best, time.perf_counter() - started)
-    return StepCost(name, records, best / records * 1e6 if records else 0.0)
+    return StepCost(name, records, best / records * 1e6 if records else 0.0, refused)
+
+
+async def _constructed(settings: HubSettings) -> Hub:
+    # aiokafka's clients must be made inside an event loop, though these never connect.
+    return build_hub(settings)
+
+
+async def _closed(hub: Hub) -> None:
+    # Never started, but aiokafka complains about any client left unclosed.
+    await hub.producer.stop()
+    await hub.audit.stop()
 
 
 def _inbound(topic: str, documents: Sequence[Document]) -> list[InboundRecord]:

@@ -94,8 +94,9 @@ def bench(
         seed=seed,
         results_dir=output,
     )
-    # The hub's own processes log to their files; here only what goes wrong is worth a line.
-    configure_logging(log_format="console", level="WARNING")
+    # The hub's own processes log to their files. Here, the steps timed in this process would
+    # print their warnings (alerts about late notices, for one) between the progress lines.
+    configure_logging(log_format="console", level="ERROR")
     command = shlex.join(["hub", "bench", *sys.argv[2:]])
     report, path = execute(config, command=command, say=lambda line: typer.echo(line, err=True))
     for line in table(report):
