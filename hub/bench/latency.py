@@ -15,7 +15,7 @@ import math
 import re
 import time
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -23,7 +23,7 @@ from typing import Any, Self
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from hub.kafka.groups import Partition
+from hub.kafka.groups import GroupWatch, Partition
 from schemas.errors import TransientError
 
 __all__ = ["Arrivals", "LatencyStats", "latency_stats"]
@@ -31,6 +31,8 @@ __all__ = ["Arrivals", "LatencyStats", "latency_stats"]
 _FETCH_MAX_RECORDS = 2_000
 _FETCH_WAIT_MS = 50
 _CATCH_UP_TIMEOUT_S = 120.0
+# How often to look for topics made on first use while the run goes on.
+_DISCOVER_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -54,40 +56,43 @@ def latency_stats(topic: str, seconds: Sequence[float]) -> LatencyStats:
 
 
 class Arrivals:
+    """Follows the output topics of one deployment from where they stood on entry; topics a
+    stage makes on first use are found every `_DISCOVER_S` and read from their beginning."""
+
     def __init__(
         self,
-        bootstrap_servers: str,
+        watch: GroupWatch,
         *,
         tag: str,
-        start: Mapping[Partition, int],
+        topics: Callable[[], Awaitable[list[str]]],
         max_fetch_bytes: int,
     ) -> None:
+        self._watch = watch
+        self._topics = topics
         self._pattern = re.compile(re.escape(tag.encode()) + rb"-(\d+)(?!\d)")
-        self._start = dict(start)
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            bootstrap_servers=watch.bootstrap_servers,
             group_id=None,
             enable_auto_commit=False,
             fetch_max_wait_ms=_FETCH_WAIT_MS,
             max_partition_fetch_bytes=max_fetch_bytes,
         )
+        self._followed: set[str] = set()
+        self._finishing = False
         # topic -> document number -> first arrival
         self.first: dict[str, dict[int, float]] = defaultdict(dict)
         # topic -> records read (matched or not)
         self.read: Counter[str] = Counter()
-        self._ends: Mapping[Partition, int] | None = None
 
-    def finish(self, ends: Mapping[Partition, int]) -> None:
-        """Stop once every partition followed has been read up to `ends`."""
-        self._ends = {p: end for p, end in ends.items() if p in self._start}
+    def finish(self) -> None:
+        """Stop once every topic followed has been read to its end (as it is then)."""
+        self._finishing = True
 
     async def __aenter__(self) -> Self:
-        """Connect and take position at `start`, before the first document goes out."""
+        """Connect and take position at the ends, before the first document goes out."""
         try:
             await self._consumer.start()
-            self._consumer.assign([TopicPartition(*p) for p in self._start])
-            for partition, offset in self._start.items():
-                self._consumer.seek(TopicPartition(*partition), offset)
+            await self._follow_new(at_end=True)
         except KafkaError as exc:
             await self._consumer.stop()
             raise _transient(exc) from exc
@@ -102,26 +107,48 @@ class Arrivals:
         await self._consumer.stop()
 
     async def follow(self) -> None:
-        """Read until `finish` was called and its ends are reached."""
+        """Read until `finish` was called and the ends are reached."""
         try:
-            await self._read(self._consumer)
+            await self._read()
         except KafkaError as exc:
             raise _transient(exc) from exc
 
-    async def _read(self, consumer: AIOKafkaConsumer) -> None:
-        deadline: float | None = None
+    async def _read(self) -> None:
+        ends: Mapping[Partition, int] | None = None
+        deadline, discovered = 0.0, time.monotonic()
         while True:
-            batch = await consumer.getmany(
+            batch = await self._consumer.getmany(
                 timeout_ms=_FETCH_WAIT_MS * 2, max_records=_FETCH_MAX_RECORDS
             )
             now = time.monotonic()
             for records in batch.values():
                 for record in records:
                     self._note(record, now)
-            if self._ends is not None:
-                deadline = deadline or now + _CATCH_UP_TIMEOUT_S
-                if await self._reached(consumer, self._ends) or now > deadline:
-                    return
+            if ends is None and (self._finishing or now - discovered > _DISCOVER_S):
+                await self._follow_new(at_end=False)
+                discovered = now
+                if self._finishing:
+                    ends = await self._watch.end_offsets(self._followed)
+                    deadline = now + _CATCH_UP_TIMEOUT_S
+            if ends is not None and (await self._reached(ends) or now > deadline):
+                return
+
+    async def _follow_new(self, *, at_end: bool) -> None:
+        """Add the topics not followed yet: from their end on entry, later from the start."""
+        new = set(await self._topics()) - self._followed
+        if not new:
+            return
+        starts = await self._watch.end_offsets(new)
+        if not at_end:
+            starts = dict.fromkeys(starts, 0)
+        consumer = self._consumer
+        kept = {tp: await consumer.position(tp) for tp in consumer.assignment()}
+        consumer.assign([*kept, *(TopicPartition(*p) for p in starts)])
+        for tp, offset in kept.items():
+            consumer.seek(tp, offset)
+        for partition, offset in starts.items():
+            consumer.seek(TopicPartition(*partition), offset)
+        self._followed |= new
 
     def _note(self, record: Any, now: float) -> None:
         self.read[record.topic] += 1
@@ -137,10 +164,9 @@ class Arrivals:
         found = self._pattern.search(record.value or b"")
         return int(found.group(1)) if found else None
 
-    @staticmethod
-    async def _reached(consumer: AIOKafkaConsumer, ends: Mapping[Partition, int]) -> bool:
+    async def _reached(self, ends: Mapping[Partition, int]) -> bool:
         for partition, end in ends.items():
-            if await consumer.position(TopicPartition(*partition)) < end:
+            if await self._consumer.position(TopicPartition(*partition)) < end:
                 return False
         return True
 

@@ -98,11 +98,12 @@ async def backlog(
     spawned = time.monotonic()
     try:
         started = await _start(bench, children)
-        topics = await _output_topics(bench, dep)
         marks: list[RssMark] = []
         readings: dict[float, _Reading] = {}
 
         async def note(current: Snapshot) -> None:
+            # Listed again each time: a stage may make a topic on its first record for it.
+            topics = await _output_topics(bench, dep)
             readings[current.at] = await _read(bench, children, topics, current)
             _mark(marks, current.inbound_done / documents, children)
 
@@ -133,12 +134,10 @@ async def latency(
     try:
         await _start(bench, children)
         await wait_settled(bench.watch, dep.group_prefix, dep.inbound_topics, children=children)
-        topics = await _output_topics(bench, dep)
-        start = await bench.watch.end_offsets(topics)
         arrivals = Arrivals(
-            bench.broker.bootstrap_servers,
+            bench.watch,
             tag=bench.tag(dep),
-            start=start,
+            topics=lambda: _output_topics(bench, dep),
             max_fetch_bytes=dep.settings.kafka.max_record_bytes + 64 * 1024,
         )
         async with arrivals:
@@ -185,7 +184,7 @@ async def _publish_and_follow(
         async with publisher(dep.settings) as sink:
             sent_at = await publish_paced(sink, dep.source_topic(SOURCE), documents, rate)
         await wait_processed(bench.watch, dep.group_prefix, dep.inbound_topics, children=children)
-        arrivals.finish(await bench.watch.end_offsets(await _output_topics(bench, dep)))
+        arrivals.finish()
         await following
     finally:
         following.cancel()

@@ -63,7 +63,7 @@ class GroupWatch:
     """A long-lived admin client and offset reader, for asking about groups again and again."""
 
     def __init__(self, bootstrap_servers: str, *, request_timeout_ms: int = 15_000) -> None:
-        self._bootstrap = bootstrap_servers
+        self.bootstrap_servers = bootstrap_servers
         self._admin = AIOKafkaAdminClient(
             bootstrap_servers=bootstrap_servers,
             client_id=_CLIENT_ID,
@@ -156,7 +156,7 @@ class GroupWatch:
         ]
 
     def _transient(self, exc: KafkaError) -> TransientError:
-        return TransientError(f"Kafka at {self._bootstrap}: {type(exc).__name__}: {exc}")
+        return TransientError(f"Kafka at {self.bootstrap_servers}: {type(exc).__name__}: {exc}")
 
     async def _close(self) -> None:
         await self._offsets.stop()

@@ -87,8 +87,11 @@ def test_every_published_document_arrived_in_the_latency_run(
     (passthrough,) = limit["topics"]
     assert passthrough["records"] == limit["documents"] == _RATE
     by_topic = {s["topic"]: s for s in hub["topics"]}
-    assert by_topic["hub.events.v1"]["records"] + by_topic["hub.dlq.v1"]["records"] == _RATE
+    invalid = round(_RATE * 0.03)
+    assert by_topic["hub.events.v1"]["records"] == _RATE - invalid
+    assert by_topic["hub.dlq.v1"]["records"] >= invalid
     assert by_topic["hub.audit.v1"]["records"] == _RATE
+    assert any(topic.startswith("out.") for topic in by_topic), "recipients are measured too"
     for stats in by_topic.values():
         assert 0 < stats["p50_ms"] <= stats["p95_ms"] <= stats["p99_ms"] <= stats["max_ms"]
 
