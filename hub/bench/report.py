@@ -31,6 +31,7 @@ def table(report: BenchReport) -> list[str]:
         "",
         *_throughput(report),
         *_latency(report.latency),
+        *_latency_caveat(report),
         *_steps(report),
         *_profile(report),
     ]
@@ -116,6 +117,19 @@ def _latency(results: list[LatencyResult]) -> Iterator[str]:
             )
         for topic, count in result.unmatched_topics.items():
             yield f"{result.contender + ' → ' + topic:31} {count:>8,}  (no correlation id)"
+    yield ""
+
+
+def _latency_caveat(report: BenchReport) -> Iterator[str]:
+    """A latency measured above the hub's throughput is the length of a queue, not of a path."""
+    hub = next((t for t in report.throughput if (t.contender, t.processes) == ("hub", 1)), None)
+    if hub is None or not report.latency or report.latency[0].offered_rate <= hub.documents_per_s:
+        return
+    yield (
+        f"  note: {report.latency[0].offered_rate:,.0f} docs/s is more than the hub's backlog "
+        f"throughput ({hub.documents_per_s:,.0f}/s): its latencies above are mostly queueing;"
+    )
+    yield "  a rate below that throughput (--rate) measures the path itself."
     yield ""
 
 
