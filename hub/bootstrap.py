@@ -28,6 +28,7 @@ from hub.kafka.follow_index import TopicFollower
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
 from hub.kafka.subscriber import subscribe_stage
+from hub.metrics import HubMetrics
 from hub.pipeline.ingest import ingest_step
 from hub.pipeline.parking import Parking, ParkingBook
 from hub.pipeline.runner import StageRunner
@@ -126,6 +127,7 @@ class Hub:
     recipient_audit: RecipientAudit
     signer: Signer
     trusted: TrustedKeys
+    metrics: HubMetrics = field(default_factory=HubMetrics)
     runners: list[StageRunner] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -231,6 +233,7 @@ def build_hub(
             stage="ingest",
             group=group,
             parking=_parking(hub, group),
+            observer=hub.metrics,
             step=ingest_step(
                 source,
                 context=context,
@@ -310,6 +313,7 @@ def _wire_recipients(
             stage=f"route_{kind.replace('-', '_')}",
             group=group,
             parking=_parking(hub, group),
+            observer=hub.metrics,
             step=recipient_step(contract, ctx),
             sink=provisioning,
             dlq_topic=topics.dlq,
@@ -351,6 +355,7 @@ def _wire_receipts(
         stage="receipts",
         group=group,
         parking=_parking(hub, group),
+        observer=hub.metrics,
         step=receipt_step(ctx),
         sink=sink,
         dlq_topic=topics.dlq,

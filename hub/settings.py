@@ -172,6 +172,9 @@ class HubSettings(BaseSettings):
     # Synthetic test identities (month + 40 / + 80): allowed unless production says otherwise.
     allow_test_identities: bool | None = None
     max_document_bytes: int = Field(default=1024 * 1024, ge=1_024)
+    # Who is at the keyboard: operator actions (replay, discard, reveal) are refused without it
+    # and put it on the audit trail. The CLI's --operator overrides it.
+    operator: str | None = Field(default=None, pattern=r"^[\x21-\x7e]{1,64}$")
 
     @model_validator(mode="after")
     def _production_has_secrets(self) -> Self:

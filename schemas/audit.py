@@ -64,6 +64,7 @@ _FREE_TEXT: Final = (
     "legal_basis",
     "redirected_from",
     "operator",
+    "note",
 )
 
 Hash = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
@@ -83,6 +84,9 @@ class AuditStep(StrEnum):
     REFUSED = "refused"  # a recipient was not sent a message, and why
     RECEIPT = "receipt"  # a recipient acknowledged a message (status)
     REPLAYED = "replayed"  # an operator put a dead-lettered input back (who)
+    DISCARDED = "discarded"  # an operator resolved a dead-letter entry without sending it (why)
+    REVEALED = "revealed"  # an operator saw a dead-letter entry's personal data in clear (why)
+    ACTION_FAILED = "action_failed"  # an operator's action was refused or failed (which, why)
     CHECKPOINT = "checkpoint"  # signed: the chain up to here is as it was written
 
 
@@ -98,7 +102,10 @@ REQUIRED: Final[dict[AuditStep, frozenset[str]]] = {
     ),
     AuditStep.REFUSED: frozenset({"message_id", "recipient", "reason"}),
     AuditStep.RECEIPT: frozenset({"input", "recipient", "delivered_id", "receipt_status"}),
-    AuditStep.REPLAYED: frozenset({"input", "output", "operator"}),
+    AuditStep.REPLAYED: frozenset({"input", "output", "operator", "entry_id"}),
+    AuditStep.DISCARDED: frozenset({"entry_id", "operator", "note"}),
+    AuditStep.REVEALED: frozenset({"entry_id", "operator", "note"}),
+    AuditStep.ACTION_FAILED: frozenset({"action", "reason"}),
     AuditStep.CHECKPOINT: frozenset({"closing"}),
 }
 
@@ -140,6 +147,11 @@ class AuditFacts(BaseModel):
     )
     receipt_status: Code | None = None
     operator: Token | None = None
+    action: Code | None = Field(default=None, description="The operator action: replay, ...")
+    note: Text | None = Field(default=None, description="Why the operator did it, as given.")
+    blocked_by: Token | None = Field(
+        default=None, description="The dead-letter entry an input is parked behind."
+    )
     closing: bool | None = Field(default=None, description="A checkpoint: the writer stopped.")
 
     @model_validator(mode="after")

@@ -27,6 +27,8 @@ from schemas.errors import Reason, TransientError
 
 __all__ = ["Disclosure", "Projection", "TrailRow"]
 
+# Raise with every change to the tables below.
+_SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     id TEXT PRIMARY KEY,
@@ -52,6 +54,9 @@ CREATE TABLE IF NOT EXISTS audit (
     redirected_from TEXT,
     receipt_status TEXT,
     operator TEXT,
+    action TEXT,
+    note TEXT,
+    blocked_by TEXT,
     audit_partition INTEGER NOT NULL,
     audit_offset INTEGER NOT NULL
 );
@@ -72,7 +77,8 @@ _COLUMNS = (
     *("id", "writer", "seq", "time", "step", "stage", "subject", "message_id", "event_type"),
     *("correlation_id", "source_event_id", "input", "output", "reason", "kid", "entry_id"),
     *("recipient", "rule_id", "legal_basis", "delivered_id", "redirected_from"),
-    *("receipt_status", "operator", "audit_partition", "audit_offset"),
+    *("receipt_status", "operator", "action", "note", "blocked_by"),
+    *("audit_partition", "audit_offset"),
 )
 _INSERT = (
     f"INSERT OR IGNORE INTO audit ({', '.join(_COLUMNS)}) "  # noqa: S608 - fixed column names; values are bound
@@ -103,6 +109,9 @@ class TrailRow:
     receipt_status: str | None
     entry_id: str | None
     event_type: str | None
+    operator: str | None
+    note: str | None
+    blocked_by: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +140,7 @@ class Projection:
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            _ensure_schema(db)
             yield db
         except sqlite3.OperationalError as exc:
             raise _translated(exc) from exc
@@ -182,8 +191,13 @@ class Projection:
                     break
                 for row in rows:
                     found[row["id"]] = row
-                    ids |= {v for v in (row["message_id"], row["delivered_id"]) if v}
+                    ids |= {
+                        v for v in (row["message_id"], row["delivered_id"], row["entry_id"]) if v
+                    }
                     inputs |= {row["input"]} if row["input"] else set()
+                    if row["step"] == "replayed" and row["output"]:
+                        # The replayed input's new position: what the stage did with it again.
+                        inputs.add(row["output"])
         ordered = sorted(found.values(), key=lambda r: (r["time"], r["writer"], r["seq"]))
         names = [f.name for f in fields(TrailRow)]
         return [TrailRow(**{name: row[name] for name in names}) for row in ordered]
@@ -199,6 +213,16 @@ class Projection:
         with self._connect() as db:
             rows = db.execute(query, (subject, AuditStep.DELIVERED.value, after)).fetchall()
         return [Disclosure(*row) for row in rows]
+
+
+def _ensure_schema(db: sqlite3.Connection) -> None:
+    # The projection is derived data: a file of another layout is dropped, and the hub (or
+    # `hub audit rebuild`) projects the whole topic again.
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version != _SCHEMA_VERSION:
+        db.executescript("DROP TABLE IF EXISTS audit; DROP TABLE IF EXISTS progress;")
+        db.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+    db.executescript(_SCHEMA)
 
 
 def _related(db: sqlite3.Connection, ids: set[str], inputs: set[str]) -> list[sqlite3.Row]:

@@ -99,6 +99,7 @@ def _dead_lettered(stage: str, record: InboundRecord, entry: Delivery, reason: s
         reason=reason,
         entry_id=_matching(entry.record.header(h.DLQ_ID), _UUID),
         message_id=_matching(record.header(h.EVENT_ID), _UUID),
+        blocked_by=_matching(entry.record.header(h.DLQ_PARKED_BEHIND), _UUID),
     )
 
 

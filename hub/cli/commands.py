@@ -10,6 +10,7 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     """Attach every command group to `app`."""
     from hub.cli import audit, bench, keys, pipeline, policy
+    from hub.cli.dlq import dlq_app
     from hub.cli.kafka import kafka_app
 
     pipeline.register(app)
@@ -18,3 +19,4 @@ def register(app: typer.Typer) -> None:
     keys.register(app)
     audit.register(app)
     policy.register(app)
+    app.add_typer(dlq_app, name="dlq")

@@ -17,10 +17,12 @@ A stage's step is a plain function: one inbound record in, the records to publis
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 
@@ -36,6 +38,7 @@ __all__ = [
     "DeliveryFailed",
     "RecordOutcome",
     "RetryPolicy",
+    "StageObserver",
     "StageRunner",
     "Step",
     "bind_message_ids",
@@ -55,6 +58,16 @@ MESSAGE_ID_HEADERS = {
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class StageObserver(Protocol):
+    """Told what each batch did (metrics); the runner works the same without one."""
+
+    def batch_done(self, stage: str, outcomes: Sequence[RecordOutcome], seconds: float) -> None:
+        """`outcomes` are acknowledged; `seconds` is the batch's processing time."""
+
+    def retried(self, stage: str) -> None:
+        """A transient failure is about to be retried."""
 
 
 class DeliveryFailed(TransientError):
@@ -108,9 +121,11 @@ class StageRunner:
         group: str | None = None,
         parking: Parking | None = None,
         retry: RetryPolicy | None = None,
+        observer: StageObserver | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.stage = stage
+        self.observer = observer
         self.group = group or stage
         self.parking = parking
         self._step = step
@@ -126,12 +141,15 @@ class StageRunner:
 
     async def run_batch(self, records: Sequence[InboundRecord]) -> list[RecordOutcome]:
         """Process `records` in order; return once every resulting record is acknowledged."""
+        started = time.monotonic()
         if self.parking is not None:
             await self.parking.begin_batch()
         planned = [p for record in records if (p := await self._plan(record)) is not None]
         outcomes = await self._deliver(planned)
         failed = sum(1 for o in outcomes if o.dead_lettered)
         log.info("batch.done", stage=self.stage, records=len(records), dead_lettered=failed)
+        if self.observer is not None:
+            self.observer.batch_done(self.stage, outcomes, time.monotonic() - started)
         return outcomes
 
     async def _plan(self, record: InboundRecord) -> _Planned | None:
@@ -172,6 +190,8 @@ class StageRunner:
                     exhausted = _exhausted(exc, attempt)
                     return self._failed(record, exhausted, type(exc), attempt, first_failure)
                 log.warning("step.retry", reason=exc.reason.value, attempt=attempt)
+                if self.observer is not None:
+                    self.observer.retried(self.stage)
                 await asyncio.sleep(self._retry.delay(attempt))
             except HubError as exc:
                 return self._failed(record, exc, type(exc), attempt, first_failure)

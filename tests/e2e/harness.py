@@ -40,11 +40,13 @@ class HubEnv:
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     partitions: int = 3
     max_batch_records: int = 500
+    # Nested settings laid over the defaults, e.g. {"routing": {"municipalities_path": ...}}.
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     def _values(self) -> dict[str, Any]:
         """This test's settings, nested as `HubSettings` takes them."""
         s = self.suffix
-        topics = {
+        topics: dict[str, str] = {
             "in_koda": "in.koda",
             "events": "hub.events",
             "dlq": "hub.dlq",
@@ -55,7 +57,7 @@ class HubEnv:
             "parking": "hub.parking",
             "dlq_state": "hub.dlq.state",
         }
-        return {
+        values: dict[str, Any] = {
             "env": "test",
             "data_dir": str(self.data_dir),
             "kafka": {
@@ -73,6 +75,7 @@ class HubEnv:
             # Frequent checkpoints, so a test sees several within seconds.
             "audit": {"checkpoint_every_records": 500, "checkpoint_every_s": 2.0},
         }
+        return _merged(values, self.overrides)
 
     def settings(self) -> HubSettings:
         return HubSettings.model_validate(self._values())
@@ -97,6 +100,14 @@ class HubEnv:
         return await publish_documents(
             settings, src, documents, context, content_type=src.content_type
         )
+
+
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for name, value in over.items():
+        both_dicts = isinstance(value, dict) and isinstance(merged.get(name), dict)
+        merged[name] = _merged(merged[name], value) if both_dicts else value
+    return merged
 
 
 def _flatten(prefix: str, values: dict[str, Any]) -> dict[str, str]:
