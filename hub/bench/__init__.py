@@ -30,15 +30,22 @@ def execute(
 ) -> tuple[BenchReport, Path]:
     """Run the benchmark on a broker of its own; the report and the JSON file it was written to.
 
-    The work folder (broker data, hub data, process logs) is removed after a run that worked,
-    and kept after one that failed, so its logs can be read.
+    The work folder (broker data, hub data, process logs) is removed after a run that worked
+    or was interrupted, and kept after one that failed, so its logs can be read.
     """
     work_dir = Path(tempfile.mkdtemp(prefix="justishub-bench-"))
     say(f"bench: work folder {work_dir}; starting a broker of its own")
-    with own_broker(
-        work_dir / "kafka", heap=config.broker_heap, timeout=config.start_timeout_s
-    ) as broker:
-        report = asyncio.run(run_bench(config, broker, work_dir=work_dir, command=command, say=say))
+    try:
+        with own_broker(
+            work_dir / "kafka", heap=config.broker_heap, timeout=config.start_timeout_s
+        ) as broker:
+            report = asyncio.run(
+                run_bench(config, broker, work_dir=work_dir, command=command, say=say)
+            )
+    except KeyboardInterrupt:
+        # Asked to stop: nothing to read in the logs of a run cut short.
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
     path = write_json(report, config.results_dir)
     for profile in work_dir.glob("*.prof"):
         # For a closer look: `python -m pstats FILE`, or a viewer such as snakeviz.

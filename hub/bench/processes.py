@@ -71,6 +71,9 @@ class Child:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # Out of reach of the terminal's Ctrl-C: the benchmark stops its children itself
+                # (and reports the interruption, not a child that died under it).
+                start_new_session=True,
                 # Only a prctl call between fork and exec, which is safe even with threads around.
                 preexec_fn=_die_with_parent,
             )

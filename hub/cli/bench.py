@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shlex
+import signal
 import sys
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -94,6 +96,8 @@ def bench(
         seed=seed,
         results_dir=output,
     )
+    # SIGTERM (a CI job's timeout, `kill`) cleans up like Ctrl-C: children, broker, work folder.
+    signal.signal(signal.SIGTERM, _interrupt)
     # The hub's own processes log to their files. Here, the steps timed in this process would
     # print their warnings (alerts about late notices, for one) between the progress lines.
     configure_logging(log_format="console", level="ERROR")
@@ -102,3 +106,7 @@ def bench(
     for line in table(report):
         typer.echo(line)
     typer.echo(f"\nreport: {path}")
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
