@@ -22,6 +22,8 @@ class BenchConfig:
     documents: int = 100_000
     invalid_percent: float = 3.0
     partitions: int = 6
+    # Records a stage (and the limit) takes at once; None: the hub's own default.
+    max_batch_records: int | None = None
     # The same backlog with two processes of the hub (and of the limit).
     scaling: bool = True
     # The latency run: this many documents a second, for this long (after a warm-up whose

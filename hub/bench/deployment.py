@@ -80,6 +80,7 @@ def deployment(
     data_dir: Path,
     partitions: int,
     inbound_tag: str | None = None,
+    max_batch_records: int | None = None,
 ) -> Deployment:
     """The deployment `name` of benchmark run `run_id`."""
     tag = f"bench-{run_id}-{name}"
@@ -94,6 +95,8 @@ def deployment(
         "HUB_KAFKA__PARTITIONS": str(partitions),
         **_topic_values(tag, f"bench-{run_id}-{inbound_tag or name}"),
     }
+    if max_batch_records is not None:
+        values["HUB_KAFKA__MAX_BATCH_RECORDS"] = str(max_batch_records)
     return Deployment(name, values, settings_of(values))
 
 

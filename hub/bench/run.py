@@ -96,6 +96,7 @@ def _deployment(
         data_dir=bench.work_dir / "data",
         partitions=config.partitions,
         inbound_tag=inbound_tag,
+        max_batch_records=config.max_batch_records,
     )
 
 

@@ -42,6 +42,14 @@ def bench(
         float, typer.Option("--warmup-seconds", min=0, help="Published first, not counted.")
     ] = _DEFAULT.warmup_seconds,
     partitions: Annotated[int, typer.Option("--partitions", min=1)] = _DEFAULT.partitions,
+    max_batch_records: Annotated[
+        int | None,
+        typer.Option(
+            "--max-batch-records",
+            min=1,
+            help="Records a stage (and the limit) takes at once; default: the hub's setting.",
+        ),
+    ] = _DEFAULT.max_batch_records,
     scaling: Annotated[
         bool, typer.Option("--scaling/--no-scaling", help="Also run two processes of each.")
     ] = _DEFAULT.scaling,
@@ -84,6 +92,7 @@ def bench(
         documents=documents,
         invalid_percent=invalid_percent,
         partitions=partitions,
+        max_batch_records=max_batch_records,
         scaling=scaling,
         rate=rate,
         latency_seconds=latency_seconds,
