@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run stop test bench lint types unit install clean
+.PHONY: run stop test bench lint types unit install contract-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The independent AsyncAPI validator (the AsyncAPI initiative's parser), pinned by the lock file.
+NODE_DEPS := tests/contract/node_modules/.package-lock.json
+$(NODE_DEPS): tests/contract/package.json tests/contract/package-lock.json
+	npm ci --prefix tests/contract --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $(NODE_DEPS)
+
+contract-deps: $(NODE_DEPS)
 
 ## make run: local Kafka, the topics, the hub in the foreground with the bundled samples.
 run: $(STAMP)
@@ -30,8 +38,8 @@ stop: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/hub bench
 
-## make test: lint, types, then every test (the real broker included).
-test: lint types
+## make test: lint, types, then every test (the real broker and the contract validator included).
+test: lint types contract-deps
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -42,4 +50,4 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tests/contract/node_modules

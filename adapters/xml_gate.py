@@ -1,9 +1,9 @@
 """The one hardened entrance for XML source documents, shared by every XML adapter.
 
 In order, each failure with its own reason code:
-  1. size cap, before anything reads the bytes                          too_large
-  2. not empty                                                          empty_document
-  3. UTF-8, and no XML declaration naming another encoding              invalid_encoding
+  1. size cap, before anything reads the bytes (`adapters.raw`)        too_large
+  2. not empty (`adapters.raw`)                                         empty_document
+  3. UTF-8 (`adapters.raw`); no XML declaration naming another encoding invalid_encoding
   4. no DOCTYPE or entity declaration anywhere, so that libxml2 never
      sees a DTD at all                                                  forbidden_dtd
   5. well-formed, parsed by a parser that resolves nothing              invalid_xml
@@ -29,6 +29,7 @@ from typing import Final
 
 from lxml import etree
 
+from adapters.raw import check_raw
 from schemas.errors import HubError, InputRejected, Reason
 
 __all__ = ["XmlGate"]
@@ -90,9 +91,8 @@ class XmlGate:
 
     def check(self, raw: bytes, *, max_bytes: int) -> etree._Element:
         """The root element of `raw` if it passes every step, else `InputRejected`."""
-        _check_size(raw, max_bytes)
-        _check_not_empty(raw)
-        _check_encoding(raw)
+        check_raw(raw, max_bytes=max_bytes)
+        _check_declared_encoding(raw)
         _refuse_dtd_markers(raw)
         root = _parse(raw)
         _refuse_dtd_in_tree(root)
@@ -134,26 +134,7 @@ def _compile(xsd_path: Path) -> etree.XMLSchema:
         raise HubError(f"cannot compile {xsd_path.name}: {exc}") from exc
 
 
-def _check_size(raw: bytes, max_bytes: int) -> None:
-    if len(raw) > max_bytes:
-        raise InputRejected(
-            f"document is {len(raw)} bytes, the limit is {max_bytes}", reason=Reason.TOO_LARGE
-        )
-
-
-def _check_not_empty(raw: bytes) -> None:
-    if not raw.strip():
-        raise InputRejected("document is empty", reason=Reason.EMPTY_DOCUMENT)
-
-
-def _check_encoding(raw: bytes) -> None:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputRejected(
-            f"document is not valid UTF-8 (first bad byte at offset {exc.start})",
-            reason=Reason.INVALID_ENCODING,
-        ) from exc
+def _check_declared_encoding(raw: bytes) -> None:
     declared = _XML_DECLARATION.match(raw.removeprefix(_UTF8_BOM))
     if declared is not None and declared.group(1).decode().lower() not in _UTF8_NAMES:
         raise InputRejected(

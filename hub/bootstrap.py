@@ -20,10 +20,11 @@ from typing import Self
 import structlog
 from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
+from starlette.applications import Starlette
 
 from adapters.context import TranslationContext
 from hub.audit.service import AuditService
-from hub.kafka.admin import ensure_topics
+from hub.kafka.admin import ensure_topics, list_topics
 from hub.kafka.follow_index import TopicFollower
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
@@ -52,11 +53,16 @@ from hub.signing.signer import Signer
 from hub.signing.verifying import TrustedKeys, verify_record
 from hub.sources import sources
 from hub.topics import catalogue, place_topic_config, recipient_catalogue
+from hub.web.app import ReadinessProbe, build_app, health_routes
+from hub.web.ingress import Ingress, ingress_routes
+from schemas.errors import HubError
 
 __all__ = [
     "Hub",
     "Routing",
+    "broker_ready",
     "build_hub",
+    "build_web_app",
     "load_routing",
     "load_signer",
     "person_keys",
@@ -371,3 +377,26 @@ def _wire_receipts(
         description="Recipients' receipts: checked, recorded, and resolving their alerts.",
     )
     hub.runners.append(runner)
+
+
+def broker_ready(settings: HubSettings) -> ReadinessProbe:
+    """A probe that asks the broker for its topics, within `web.ready_timeout_s`."""
+
+    async def ready() -> bool:
+        try:
+            await list_topics(
+                settings.kafka.bootstrap_servers, timeout=settings.web.ready_timeout_s
+            )
+        except HubError:
+            return False
+        return True
+
+    return ready
+
+
+def build_web_app(
+    settings: HubSettings, *, sink: RecordSink, ready: ReadinessProbe | None = None
+) -> Starlette:
+    """The hub's ASGI app: health checks and the HTTP ingress, publishing through `sink`."""
+    ingress = Ingress(settings, sink=sink, context=translation_context(settings))
+    return build_app(health_routes(ready or broker_ready(settings)), ingress_routes(ingress))

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "DEV_INGRESS_API_KEY",
     "AuditSettings",
     "Environment",
     "HubSettings",
@@ -24,6 +25,7 @@ __all__ = [
     "RoutingSettings",
     "SigningSettings",
     "TopicSettings",
+    "WebSettings",
     "child_environment",
 ]
 
@@ -32,6 +34,9 @@ _DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 
 # Only for dev and test: production refuses to start with it (see `_production_has_secrets`).
 _DEV_PERSON_KEY_SECRET = "justishub-dev-person-key-not-for-production"  # noqa: S105 - a published dev value; production refuses to start with it
+# Outside production, the HTTP ingress's API key of every source not given one; production
+# refuses it.
+DEV_INGRESS_API_KEY = "justishub-dev-ingress-key"
 _DEV_SIGNING_PASSPHRASE = "justishub-dev-signing-passphrase"  # noqa: S105 - a published dev value; production refuses to start with it
 
 
@@ -87,6 +92,8 @@ class TopicSettings(_Group):
     """Topic names. Versioned: a breaking change to a topic's records is a new topic."""
 
     in_koda: str = "in.koda.v1"
+    in_court: str = "in.court.v1"
+    in_police: str = "in.police.v1"
     events: str = "hub.events.v1"
     dlq: str = "hub.dlq.v1"
     # The audit trail (kept forever) and the signed checkpoints that anchor it from outside.
@@ -147,6 +154,26 @@ class AuditSettings(_Group):
     project: bool = True
 
 
+class WebSettings(_Group):
+    """The hub's HTTP server: the ingress for publishers without Kafka, health checks.
+
+    Plain HTTP on loopback by default: TLS belongs to the deployment (a reverse proxy or load
+    balancer in front), which also decides who may reach the port.
+    """
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65_535)
+    # Per source system: the key its publisher sends in the `X-API-Key` header. In production
+    # a source without a key cannot publish over HTTP; elsewhere it gets DEV_INGRESS_API_KEY.
+    api_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    # Documents per second each source may publish over HTTP, and how many at once above it.
+    rate_per_s: float = Field(default=50.0, gt=0)
+    burst: int = Field(default=100, ge=1)
+    # How long /readyz waits for the broker before it says "not ready".
+    ready_timeout_s: float = Field(default=2.0, gt=0)
+
+
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HUB_",
@@ -164,6 +191,7 @@ class HubSettings(BaseSettings):
     local_kafka: LocalKafkaSettings = LocalKafkaSettings()
     topics: TopicSettings = TopicSettings()
     routing: RoutingSettings = RoutingSettings()
+    web: WebSettings = WebSettings()
     signing: SigningSettings = SigningSettings()
     audit: AuditSettings = AuditSettings()
 
@@ -182,6 +210,12 @@ class HubSettings(BaseSettings):
             return self
         if self.person_key_secret.get_secret_value() == _DEV_PERSON_KEY_SECRET:
             raise ValueError("HUB_PERSON_KEY_SECRET must be set in production")
+        for source, key in self.web.api_keys.items():
+            if key.get_secret_value() == DEV_INGRESS_API_KEY or len(key) < 24:
+                raise ValueError(
+                    f"HUB_WEB__API_KEYS: the key of {source} must have at least 24 characters "
+                    "in production, and not be the dev key"
+                )
         if self.signing.passphrase.get_secret_value() == _DEV_SIGNING_PASSPHRASE:
             raise ValueError("HUB_SIGNING__PASSPHRASE must be set in production")
         return self
@@ -198,6 +232,13 @@ class HubSettings(BaseSettings):
     def may_generate_dev_key(self) -> bool:
         """Production never makes its own key: an operator generates it on purpose."""
         return self.signing.generate_dev_key and self.env is not Environment.PRODUCTION
+
+    def ingress_key(self, source: str) -> SecretStr | None:
+        """The API key `source` publishes over HTTP with, or None when it may not."""
+        configured = self.web.api_keys.get(source)
+        if configured is not None or self.env is Environment.PRODUCTION:
+            return configured
+        return SecretStr(DEV_INGRESS_API_KEY)
 
     @property
     def test_identities_allowed(self) -> bool:

@@ -34,6 +34,8 @@ def catalogue(settings: HubSettings) -> list[TopicSpec]:
     return [
         # Inbound documents are replayable from the source for a week.
         spec(topics.in_koda, 7, large=True),
+        spec(topics.in_court, 7, large=True),
+        spec(topics.in_police, 7, large=True),
         spec(topics.events, 30),
         # Operators must have time to fix a cause and replay.
         spec(topics.dlq, 90, large=True),

@@ -79,6 +79,10 @@ class Reason(StrEnum):
     NO_OPERATOR = "no_operator"
     ALREADY_RESOLVED = "already_resolved"
     UNKNOWN_ENTRY = "unknown_entry"
+    # The HTTP ingress: what is wrong with a request before its document is looked at.
+    UNKNOWN_SOURCE = "unknown_source"
+    UNAUTHENTICATED = "unauthenticated"
+    RATE_LIMITED = "rate_limited"
 
 
 class HubError(Exception):

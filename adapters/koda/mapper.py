@@ -12,12 +12,11 @@ Checked in this order, each with its own reason code (the last three as the body
 
 from __future__ import annotations
 
-import datetime as dt
-from enum import StrEnum
-from typing import Final, TypeVar
+from typing import Final
 
 from pydantic import ValidationError
 
+from adapters import rules
 from adapters.context import TranslationContext
 from adapters.koda.record import (
     KodaBody,
@@ -59,7 +58,7 @@ from schemas.events import (
     TransferPlanned,
     Unit,
 )
-from schemas.identity import check_identity_number, check_municipality_number
+from schemas.identity import check_municipality_number
 from schemas.ids import canonical_id
 
 __all__ = ["SOURCE", "to_canonical"]
@@ -96,8 +95,6 @@ _BODY_OF: Final[dict[str, type[KodaBody]]] = {
 }
 _KIND_OF: Final = {"Fodselsnummer": IdentityKind.FNR, "DNummer": IdentityKind.DNR}
 
-_E = TypeVar("_E", bound=StrEnum)
-
 
 def to_canonical(record: KodaHendelse, ctx: TranslationContext) -> CanonicalEvent:
     """The canonical event for `record`, or `InputRejected` naming the rule it breaks."""
@@ -108,7 +105,7 @@ def to_canonical(record: KodaHendelse, ctx: TranslationContext) -> CanonicalEven
         return event_class(
             id=event_id,
             source=SOURCE,
-            time=_timestamp(record.registrert, "Registrert"),
+            time=rules.real_timestamp(record.registrert, "Registrert"),
             subject=ctx.person_key(record.person.identitetsnummer),
             correlationid=ctx.correlation_id or event_id,
             replaces=_replaces(record),
@@ -116,7 +113,7 @@ def to_canonical(record: KodaHendelse, ctx: TranslationContext) -> CanonicalEven
             data=_data(record, person),  # type: ignore[arg-type]  # _data builds the body of this record's type; mypy cannot pair them
         )
     except ValidationError as exc:
-        raise _schema_violation(exc) from exc
+        raise rules.schema_violation(exc) from exc
 
 
 def _event_class(record: KodaHendelse) -> _EventClass:
@@ -137,18 +134,13 @@ def _event_class(record: KodaHendelse) -> _EventClass:
 
 
 def _person(person: KodaPerson, ctx: TranslationContext) -> Person:
-    info = check_identity_number(person.identitetsnummer, allow_synthetic=ctx.allow_test_identities)
-    if info.kind is not _KIND_OF[person.nummertype]:
-        raise InputRejected(
-            f"{person.nummertype} holds a {info.kind.value} number",
-            reason=Reason.INVALID_IDENTITY_NUMBER,
-        )
-    return _build(
-        Person,
-        identity_number=person.identitetsnummer,
-        identity_kind=info.kind,
-        given_name=person.fornavn,
-        family_name=person.etternavn,
+    return rules.person(
+        person.identitetsnummer,
+        person.fornavn,
+        person.etternavn,
+        ctx,
+        declared=_KIND_OF[person.nummertype],
+        where=person.nummertype,
     )
 
 
@@ -163,113 +155,74 @@ def _replaces(record: KodaHendelse) -> str | None:
 def _data(record: KodaHendelse, person: Person) -> CorrectionalData:
     common = {
         "person": person,
-        "case": _build(
+        "case": rules.build(
             Case,
             case_number=record.straffesak.saksnummer,
-            reaction=_code(Reaction, record.straffesak.reaksjon, "Reaksjon"),
+            reaction=rules.code(Reaction, record.straffesak.reaksjon, "Reaksjon"),
             offences=record.straffesak.lovbrudd,
         ),
         "unit": _unit(record.enhet),
-        "execution_form": _code(ExecutionForm, record.gjennomforingsform, "Gjennomforingsform"),
+        "execution_form": rules.code(
+            ExecutionForm, record.gjennomforingsform, "Gjennomforingsform"
+        ),
     }
     body = record.body
     if isinstance(body, KodaIverksettelse):
-        return _build(SentenceStartedData, **common, start=_start(body))
+        return rules.build(SentenceStartedData, **common, start=_start(body))
     if isinstance(body, KodaOverforing):
-        return _build(TransferData, **common, transfer=_transfer(body))
+        return rules.build(TransferData, **common, transfer=_transfer(body))
     if isinstance(body, KodaLoslatelse):
-        return _build(ReleaseData, **common, release=_release(body))
-    return _build(EscapeData, **common, escape=_escape(body))
+        return rules.build(ReleaseData, **common, release=_release(body))
+    return rules.build(EscapeData, **common, escape=_escape(body))
 
 
 def _start(body: KodaIverksettelse) -> SentenceStart:
     expected = body.forventet_loslatelse
-    return _build(
+    return rules.build(
         SentenceStart,
-        start_date=_date(body.startdato, "Iverksettelse/Startdato"),
+        start_date=rules.real_date(body.startdato, "Iverksettelse/Startdato"),
         expected_release_date=(
-            None if expected is None else _date(expected, "Iverksettelse/ForventetLoslatelse")
+            None
+            if expected is None
+            else rules.real_date(expected, "Iverksettelse/ForventetLoslatelse")
         ),
     )
 
 
 def _transfer(body: KodaOverforing) -> Transfer:
-    return _build(
+    return rules.build(
         Transfer,
-        date=_date(body.dato, "Overforing/Dato"),
+        date=rules.real_date(body.dato, "Overforing/Dato"),
         to_unit=_unit(body.til_enhet),
-        to_execution_form=_code(ExecutionForm, body.til_form, "Overforing/TilForm"),
+        to_execution_form=rules.code(ExecutionForm, body.til_form, "Overforing/TilForm"),
         reason=body.arsak,
     )
 
 
 def _release(body: KodaLoslatelse) -> Release:
     municipality = body.oppholdskommune
-    return _build(
+    return rules.build(
         Release,
-        date=_date(body.dato, "Loslatelse/Dato"),
-        kind=_code(ReleaseKind, body.type, "Loslatelse/Type"),
+        date=rules.real_date(body.dato, "Loslatelse/Dato"),
+        kind=rules.code(ReleaseKind, body.type, "Loslatelse/Type"),
         probation_days=body.provetid_dager,
         residence_municipality=(
             None if municipality is None else check_municipality_number(municipality)
         ),
-        consent_recipients=tuple(_code(ConsentRecipient, c, "Mottaker") for c in body.samtykke),
-        needs=tuple(_code(Need, n, "Behov") for n in body.behov),
+        consent_recipients=tuple(
+            rules.code(ConsentRecipient, c, "Mottaker") for c in body.samtykke
+        ),
+        needs=tuple(rules.code(Need, n, "Behov") for n in body.behov),
     )
 
 
 def _escape(body: KodaUnnvikelse) -> Escape:
-    return _build(
+    return rules.build(
         Escape,
-        time=_timestamp(body.tidspunkt, "Unnvikelse/Tidspunkt"),
+        time=rules.real_timestamp(body.tidspunkt, "Unnvikelse/Tidspunkt"),
         description=body.beskrivelse,
     )
 
 
 def _unit(enhet: KodaEnhet) -> Unit:
-    return _build(Unit, code=enhet.kode, name=enhet.navn)
-
-
-_M = TypeVar("_M")
-
-
-def _build(model: type[_M], **fields: object) -> _M:
-    try:
-        return model(**fields)
-    except ValidationError as exc:
-        raise _schema_violation(exc) from exc
-
-
-def _code(enum: type[_E], value: str, where: str) -> _E:
-    try:
-        return enum(value)
-    except ValueError as exc:
-        raise InputRejected(f"{where}: unknown code {value!r}") from exc
-
-
-def _date(value: str, where: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise InputRejected(
-            f"{where} {value!r} is not a calendar date", reason=Reason.INVALID_DATE
-        ) from exc
-
-
-def _timestamp(value: str, where: str) -> dt.datetime:
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InputRejected(
-            f"{where} {value!r} is not a real date and time", reason=Reason.INVALID_DATE
-        ) from exc
-    if parsed.tzinfo is None:
-        raise InputRejected(f"{where} has no UTC offset", reason=Reason.INVALID_DATE)
-    return parsed
-
-
-def _schema_violation(exc: ValidationError) -> InputRejected:
-    errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    first = errors[0]
-    where = ".".join(str(part) for part in first["loc"]) or exc.title
-    return InputRejected(f"{exc.title}.{where}: {first['msg']}", reason=Reason.SCHEMA_VIOLATION)
+    return rules.build(Unit, code=enhet.kode, name=enhet.navn)

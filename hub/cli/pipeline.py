@@ -3,27 +3,31 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from hub.bootstrap import build_hub, translation_context
+from hub.bootstrap import Hub, build_hub, build_web_app, translation_context
 from hub.cli.app import CliError, load_settings, user_errors
 from hub.cli.keys import JwksOption, trusted_keys
 from hub.kafka.admin import ensure_topics
+from hub.kafka.producer import KafkaRecordSink
 from hub.kafka.reader import read_topic
 from hub.logs import configure_logging
 from hub.pipeline.records import InboundRecord
 from hub.reference._csv import ReferenceError
 from hub.routing.policy import PolicyError
-from hub.settings import HubSettings
+from hub.settings import DEV_INGRESS_API_KEY, Environment, HubSettings
 from hub.sources import Source, sources
 from hub.tools.demo import Journey, run_demo
 from hub.tools.publish import expand_paths, publish_documents
 from hub.tools.tail import Verdict, as_json, as_text, signature_verdict
 from hub.topics import catalogue
+from hub.web.server import serving
 
 __all__ = ["register"]
 
@@ -61,7 +65,7 @@ async def _serve(settings: HubSettings, *, demo: bool) -> None:
     except (PolicyError, ReferenceError) as exc:
         # A policy or register the hub cannot route by: refuse to start, in one line.
         raise CliError(str(exc)) from None
-    async with hub:
+    async with hub, _web(settings, hub):
         typer.echo(
             f"hub: running against Kafka at {settings.kafka.bootstrap_servers}; Ctrl-C stops"
         )
@@ -73,10 +77,28 @@ async def _serve(settings: HubSettings, *, demo: bool) -> None:
     typer.echo("hub: stopped")
 
 
+@contextlib.asynccontextmanager
+async def _web(settings: HubSettings, hub: Hub) -> AsyncIterator[None]:
+    """The HTTP ingress and health checks, in this process, while the hub runs."""
+    web = settings.web
+    if not web.enabled:
+        yield
+        return
+    app = build_web_app(settings, sink=KafkaRecordSink(hub.producer))
+    async with serving(app, host=web.host, port=web.port) as server:
+        names = "|".join(sources(settings))
+        typer.echo(f"hub: HTTP ingress at {server.url}/ingest/{{{names}}} (header X-API-Key)")
+        if settings.env is not Environment.PRODUCTION:
+            typer.echo(f"hub: dev API key for every source without one: {DEV_INGRESS_API_KEY}")
+        yield
+
+
 @user_errors
 def publish(
     files: Annotated[list[Path], typer.Argument(help="Documents, or folders of them.")],
-    source: Annotated[str, typer.Option("--source", help="Source system: koda.")] = "koda",
+    source: Annotated[
+        str, typer.Option("--source", help="Source system: koda, court or police.")
+    ] = "koda",
 ) -> None:
     """Put raw source documents on the source's inbound topic (a folder: all its documents)."""
     settings = load_settings()

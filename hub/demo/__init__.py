@@ -8,7 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Final
 
-__all__ = ["KODA_SAMPLES"]
+__all__ = ["COURT_SAMPLES", "KODA_SAMPLES", "POLICE_SAMPLES", "SAMPLES"]
 
-# One KODA document per file; file names sort in publishing order (each person's events in turn).
-KODA_SAMPLES: Final = Path(__file__).parent / "samples" / "koda"
+# One document per file, a folder per source; names sort in publishing order (each person's
+# events in turn).
+SAMPLES: Final = Path(__file__).parent / "samples"
+KODA_SAMPLES: Final = SAMPLES / "koda"
+COURT_SAMPLES: Final = SAMPLES / "court"
+POLICE_SAMPLES: Final = SAMPLES / "police"

@@ -1,5 +1,7 @@
 """Deterministic synthetic KODA traffic for the demo, end-to-end tests and the benchmark.
 
+(Court and police traffic: `hub.demo.court` and `hub.demo.police`, built on the people here.)
+
 The same seed always gives the same documents. Each synthetic person lives through a
 plausible story: sentence started, perhaps a transfer (planned, then completed or cancelled),
 rarely an escape, then a release (planned, sometimes corrected, then completed or cancelled).
@@ -37,7 +39,9 @@ __all__ = [
     "SyntheticDocument",
     "invalid_documents",
     "mixed_documents",
+    "seeded",
     "synthetic_identity_number",
+    "synthetic_person",
     "valid_documents",
     "valid_records",
 ]
@@ -111,7 +115,7 @@ def synthetic_identity_number(rng: random.Random, kind: IdentityKind = IdentityK
 
 def valid_records(count: int, *, seed: int = 0) -> list[KodaHendelse]:
     """`count` valid records: interleaved person stories, each in its own order."""
-    rng = _seeded(seed)
+    rng = seeded(seed)
     ids = (f"SYN{seed}-{n:07d}" for n in itertools.count(1))
     open_stories: list[deque[KodaHendelse]] = []
     records: list[KodaHendelse] = []
@@ -132,7 +136,7 @@ def valid_documents(count: int, *, seed: int = 0) -> list[SyntheticDocument]:
 
 def invalid_documents(count: int, *, seed: int = 0) -> list[SyntheticDocument]:
     """`count` invalid documents, cycling through kinds of fault, each with its reason."""
-    rng = _seeded(seed)
+    rng = seeded(seed)
     bases = valid_records(count, seed=-1 - seed)  # another seed space: other HendelseIds
     documents = []
     for n, base in enumerate(bases):
@@ -144,14 +148,14 @@ def invalid_documents(count: int, *, seed: int = 0) -> list[SyntheticDocument]:
 
 def mixed_documents(valid: int, invalid: int, *, seed: int = 0) -> list[SyntheticDocument]:
     """`valid` good and `invalid` bad documents; the bad ones scattered among the good."""
-    rng = _seeded(seed)
+    rng = seeded(seed)
     documents = valid_documents(valid, seed=seed)
     for bad in invalid_documents(invalid, seed=seed):
         documents.insert(rng.randrange(len(documents) + 1), bad)
     return documents
 
 
-def _seeded(seed: int) -> random.Random:
+def seeded(seed: int) -> random.Random:
     return random.Random(seed)  # noqa: S311 - reproducible test data, never a secret
 
 
@@ -166,7 +170,7 @@ class _Story:
         self._rng = rng
         self._ids = ids
         self._clock = _EPOCH + dt.timedelta(minutes=rng.randrange(0, 60 * 24 * 300))
-        self._person = _person(rng)
+        self._person = synthetic_person(rng)
         self._case = _case(rng)
         self._unit = rng.choice(_UNITS[:-1])
         self._form = rng.choice(_PRISON_FORMS)
@@ -254,7 +258,8 @@ class _Story:
         )
 
 
-def _person(rng: random.Random) -> KodaPerson:
+def synthetic_person(rng: random.Random) -> KodaPerson:
+    """A synthetic person (one in ten with a D-nummer), with a name from many traditions."""
     d_number = rng.random() < 0.1
     kind = IdentityKind.DNR if d_number else IdentityKind.FNR
     return KodaPerson(

@@ -16,7 +16,13 @@ from schemas.recipients import RecipientKind
 
 __all__ = ["Nav"]
 
-_DATES = ("start.start_date", "transfer.date", "release.date")
+_DATES = (
+    "start.start_date",
+    "transfer.date",
+    "release.date",
+    "custody.decided_at",
+    "custody.ended_at",
+)
 
 
 class Nav:
@@ -29,4 +35,4 @@ class Nav:
         if not lookup(data, "person.identity_number"):
             raise ContractViolation("NAV needs the person's identity number")
         if not any(lookup(data, path) for path in _DATES):
-            raise ContractViolation("NAV needs the date of the start, transfer or release")
+            raise ContractViolation("NAV needs the date the person went in or came out")

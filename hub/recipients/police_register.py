@@ -16,6 +16,10 @@ from schemas.recipients import RecipientKind
 __all__ = ["PoliceRegister"]
 
 
+# The correctional case's number, the police's own case reference, or the court's case number.
+_CASE_NUMBERS = ("case.case_number", "case_reference", "judgment.case_number")
+
+
 class PoliceRegister:
     kind = RecipientKind.POLICE_REGISTER
 
@@ -25,5 +29,5 @@ class PoliceRegister:
     def check(self, data: dict[str, Any]) -> None:
         if not lookup(data, "person.identity_number"):
             raise ContractViolation("the police register needs the person's identity number")
-        if not lookup(data, "case.case_number"):
+        if not any(lookup(data, path) for path in _CASE_NUMBERS):
             raise ContractViolation("the police register needs the case number")

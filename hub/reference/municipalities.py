@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +67,10 @@ class MunicipalityRegister:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __iter__(self) -> Iterator[Municipality]:
+        """Every entry, current and retired, in number order."""
+        return iter(sorted(self._entries.values(), key=lambda m: m.code))
+
     def get(self, code: str) -> Municipality | None:
         return self._entries.get(code)
 
@@ -82,7 +87,7 @@ class MunicipalityRegister:
             if entry.current:
                 return Resolved(code, entry)
             if len(entry.successors) != 1:
-                raise _unknown(code, _why_unresolved(entry))
+                raise _unknown(code, _why_unresolved(code, entry))
             seen = entry.successors[0]
             entry = self._entries.get(seen)
         raise _unknown(code, f"municipality number {code}: successors form a loop")
@@ -113,13 +118,17 @@ def _entry(path: Path, number: int, row: dict[str, str]) -> Municipality:
     return Municipality(code, row["name"], status == "current", successors, changed, row["source"])
 
 
-def _why_unresolved(entry: Municipality) -> str:
+def _why_unresolved(given: str, entry: Municipality) -> str:
+    # A merged number can lead to one that later split (1534 -> 1507 -> 1508 and 1580).
+    subject = f"municipality number {entry.code}"
+    if given != entry.code:
+        subject = f"municipality number {given} leads to {entry.code}, which"
     if entry.successors:
         return (
-            f"municipality number {entry.code} was split into {', '.join(entry.successors)}: "
+            f"{subject} was split into {', '.join(entry.successors)}: "
             "the source must send the current number"
         )
-    return f"municipality number {entry.code} is retired and its successor is not in the register"
+    return f"{subject} is retired and its successor is not in the register"
 
 
 def _unknown(code: str, detail: str) -> ContractViolation:

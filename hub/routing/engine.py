@@ -103,4 +103,11 @@ def _failed_condition(rule: Rule, data: Mapping[str, Any]) -> tuple[Refusal, str
         before, after = data.get("execution_form"), lookup(data, "transfer.to_execution_form")
         if after is None or before == after:
             return Refusal.EXECUTION_FORM_UNCHANGED, "the execution form does not change"
+    if when.custody_outcome is not None:
+        outcome = lookup(data, "custody.outcome")
+        if outcome != when.custody_outcome.value:
+            return (
+                Refusal.OTHER_CUSTODY_OUTCOME,
+                f"custody ended as {outcome}, the rule is for {when.custody_outcome.value}",
+            )
     return None

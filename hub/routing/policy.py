@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from hub.routing.paths import descendants, model_paths
 from schemas.events import EVENT_CLASSES, ConsentRecipient, Envelope, event_type_of
+from schemas.events.codes import CustodyOutcome
 from schemas.recipients import RecipientKind, data_model_of
 from schemas.recipients.envelope import RuleId
 
@@ -94,6 +95,8 @@ class Condition(_Strict):
     consent: ConsentRecipient | None = None
     residence_municipality: Literal["present"] | None = None
     execution_form_changes: Literal[True] | None = None
+    # Remand custody ended this way (e.g. RELEASED: out of custody, not on to serve a sentence).
+    custody_outcome: CustodyOutcome | None = None
 
 
 class Rule(_Strict):

@@ -7,7 +7,9 @@ it is published all the same, and the ingest stage dead-letters it with its reas
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiokafka.errors import KafkaError
@@ -20,8 +22,9 @@ from hub.pipeline.records import OutboundRecord, Position, text_headers
 from hub.settings import HubSettings
 from hub.sources import Source
 from schemas.errors import HubError
+from schemas.events import CanonicalEvent
 
-__all__ = ["expand_paths", "inbound_key", "publish_documents"]
+__all__ = ["Prepared", "expand_paths", "inbound_key", "prepare", "publish_documents"]
 
 
 def expand_paths(paths: Iterable[Path], suffix: str) -> list[Path]:
@@ -37,12 +40,48 @@ def expand_paths(paths: Iterable[Path], suffix: str) -> list[Path]:
     return files
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A document ready for its inbound topic, and what the hub will make of it.
+
+    Exactly one of `event` (the canonical event it will become) and `rejection` (why the
+    ingest stage will dead-letter it) is set: the hub's own adapter decided, here and now.
+    """
+
+    record: OutboundRecord
+    event: CanonicalEvent | None
+    rejection: HubError | None
+
+
+def prepare(
+    source: Source,
+    document: bytes,
+    context: TranslationContext,
+    *,
+    content_type: str | None = None,
+    correlation_id: str | None = None,
+) -> Prepared:
+    """The inbound record of `document`, keyed by its person key (none if it cannot be read)."""
+    headers = text_headers(_publisher_headers(content_type, correlation_id))
+    ctx = dataclasses.replace(context, correlation_id=correlation_id)
+    try:
+        event = source.translate(document, ctx)
+    except HubError as exc:
+        return Prepared(OutboundRecord(source.topic, None, document, headers), None, exc)
+    key = event.subject.encode("ascii")
+    return Prepared(OutboundRecord(source.topic, key, document, headers), event, None)
+
+
 def inbound_key(source: Source, document: bytes, context: TranslationContext) -> bytes | None:
     """The person key of `document`, or None when it cannot be read (the hub will say why)."""
-    try:
-        return source.translate(document, context).subject.encode("ascii")
-    except HubError:
-        return None
+    return prepare(source, document, context).record.key
+
+
+def _publisher_headers(
+    content_type: str | None, correlation_id: str | None
+) -> list[tuple[str, str]]:
+    pairs = [(h.CONTENT_TYPE, content_type), (h.CORRELATION_ID, correlation_id)]
+    return [(name, value) for name, value in pairs if value]
 
 
 async def publish_documents(
@@ -60,13 +99,12 @@ async def publish_documents(
     except KafkaError as exc:
         await producer.stop()
         raise unreachable(settings.kafka.bootstrap_servers, exc) from exc
-    headers = text_headers([(h.CONTENT_TYPE, content_type)]) if content_type else ()
     try:
         sink = KafkaRecordSink(producer)
         acks = []
         for document in documents:
-            key = inbound_key(source, document, context)
-            acks.append(await sink.send(OutboundRecord(source.topic, key, document, headers)))
+            prepared = prepare(source, document, context, content_type=content_type)
+            acks.append(await sink.send(prepared.record))
         return [await ack for ack in acks]
     finally:
         await producer.stop()

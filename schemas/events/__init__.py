@@ -1,13 +1,34 @@
 """The canonical events: frozen, versioned pydantic models in CloudEvents 1.0 envelopes.
 
 One module per concern: `codes` (code lists), `parts` (person, case, unit), `envelope`
-(CloudEvents attributes), one module per event family, and `catalog` (the union of them all).
+(CloudEvents attributes), one module per event family (correctional: sentence, transfer,
+release, escape; police: custody; courts: judgment), and `catalog` (the union of them all).
 """
 
 from schemas.events.catalog import EVENT_CLASSES, CanonicalEvent, event_type_of
-from schemas.events.codes import ConsentRecipient, ExecutionForm, Need, Reaction, ReleaseKind
+from schemas.events.codes import (
+    ConsentRecipient,
+    CustodyOutcome,
+    ExecutionForm,
+    Need,
+    Reaction,
+    ReleaseKind,
+)
+from schemas.events.custody import (
+    CustodyEnd,
+    CustodyEnded,
+    CustodyEndedData,
+    CustodyExtended,
+    CustodyExtendedData,
+    CustodyExtension,
+    CustodyOrder,
+    CustodyStarted,
+    CustodyStartedData,
+    PoliceData,
+)
 from schemas.events.envelope import Envelope, dataschema_for
 from schemas.events.escape import Escape, EscapeData, EscapeReported
+from schemas.events.judgment import Judgment, JudgmentFinal, JudgmentFinalData, Sanction
 from schemas.events.parts import Case, CorrectionalData, Person, Unit
 from schemas.events.release import (
     Release,
@@ -32,14 +53,28 @@ __all__ = [
     "Case",
     "ConsentRecipient",
     "CorrectionalData",
+    "CustodyEnd",
+    "CustodyEnded",
+    "CustodyEndedData",
+    "CustodyExtended",
+    "CustodyExtendedData",
+    "CustodyExtension",
+    "CustodyOrder",
+    "CustodyOutcome",
+    "CustodyStarted",
+    "CustodyStartedData",
     "Envelope",
     "Escape",
     "EscapeData",
     "EscapeReported",
     "ExecutionForm",
     "IdentityKind",
+    "Judgment",
+    "JudgmentFinal",
+    "JudgmentFinalData",
     "Need",
     "Person",
+    "PoliceData",
     "Reaction",
     "Release",
     "ReleaseCancelled",
@@ -47,6 +82,7 @@ __all__ = [
     "ReleaseData",
     "ReleaseKind",
     "ReleasePlanned",
+    "Sanction",
     "SentenceStart",
     "SentenceStarted",
     "SentenceStartedData",

@@ -10,8 +10,10 @@ from typing import Annotated, Final
 
 from pydantic import Field
 
+from schemas.events.custody import CustodyEnded, CustodyExtended, CustodyStarted
 from schemas.events.envelope import Envelope
 from schemas.events.escape import EscapeReported
+from schemas.events.judgment import JudgmentFinal
 from schemas.events.release import ReleaseCancelled, ReleaseCompleted, ReleasePlanned
 from schemas.events.sentence import SentenceStarted
 from schemas.events.transfer import TransferCancelled, TransferCompleted, TransferPlanned
@@ -26,7 +28,11 @@ CanonicalEvent = Annotated[
     | ReleasePlanned
     | ReleaseCompleted
     | ReleaseCancelled
-    | EscapeReported,
+    | EscapeReported
+    | CustodyStarted
+    | CustodyExtended
+    | CustodyEnded
+    | JudgmentFinal,
     Field(discriminator="type"),
 ]
 
@@ -39,6 +45,10 @@ EVENT_CLASSES: Final[tuple[type[Envelope], ...]] = (
     ReleaseCompleted,
     ReleaseCancelled,
     EscapeReported,
+    CustodyStarted,
+    CustodyExtended,
+    CustodyEnded,
+    JudgmentFinal,
 )
 
 

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ConsentRecipient", "ExecutionForm", "Need", "Reaction", "ReleaseKind"]
+__all__ = [
+    "ConsentRecipient",
+    "CustodyOutcome",
+    "ExecutionForm",
+    "Need",
+    "Reaction",
+    "ReleaseKind",
+]
 
 
 class Reaction(StrEnum):
@@ -56,3 +63,11 @@ class Need(StrEnum):
     HELSE = "HELSE"  # health
     RUS = "RUS"  # substance abuse
     OKONOMI = "OKONOMI"  # personal finances
+
+
+class CustodyOutcome(StrEnum):
+    """How remand custody ended (the police system's codes)."""
+
+    RELEASED = "RELEASED"  # set free
+    SENTENCE_EXECUTION = "SENTENCE_EXECUTION"  # goes on to serve a sentence
+    TRANSFERRED = "TRANSFERRED"  # handed over elsewhere (another authority, extradition, ...)

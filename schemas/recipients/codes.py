@@ -35,6 +35,7 @@ class Refusal(StrEnum):
     NO_CONSENT = "no_consent"  # a rule needs the person's consent, and there is none
     NO_RESIDENCE_MUNICIPALITY = "no_residence_municipality"  # the event names none
     EXECUTION_FORM_UNCHANGED = "execution_form_unchanged"  # a transfer within the same form
+    OTHER_CUSTODY_OUTCOME = "other_custody_outcome"  # custody ended, but not as the rule is for
 
 
 class ReceiptStatus(StrEnum):

@@ -1,12 +1,13 @@
-"""What NAV may receive: that a person went into prison or came out, or changed execution form,
-with identity, dates and unit. Never the offence, the case, needs or health."""
+"""What NAV may receive: that a person went into prison or came out (remand custody included),
+or changed execution form, with identity, dates and unit. Never the offence, the case, needs or
+health."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Literal
 
-from schemas.events.codes import ExecutionForm, ReleaseKind
+from schemas.events.codes import CustodyOutcome, ExecutionForm, ReleaseKind
 from schemas.recipients.envelope import RecipientEnvelope
 from schemas.recipients.parts import RecipientModel, RecipientPerson, RecipientUnit, StartPart
 
@@ -24,6 +25,13 @@ class _Release(RecipientModel):
     kind: ReleaseKind | None = None
 
 
+class _Custody(RecipientModel):
+    decided_at: dt.date | None = None
+    facility: RecipientUnit | None = None
+    ended_at: dt.datetime | None = None
+    outcome: CustodyOutcome | None = None
+
+
 class NavData(RecipientModel):
     person: RecipientPerson | None = None
     unit: RecipientUnit | None = None
@@ -31,6 +39,7 @@ class NavData(RecipientModel):
     start: StartPart | None = None
     transfer: _Transfer | None = None
     release: _Release | None = None
+    custody: _Custody | None = None
 
 
 class NavMessage(RecipientEnvelope):

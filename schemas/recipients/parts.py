@@ -13,15 +13,18 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from schemas.events.codes import Reaction
+from schemas.events.codes import CustodyOutcome, Reaction
 from schemas.events.parts import CaseNumber, FreeText, IdentityNumber, PersonName, UnitCode
 from schemas.identity import IdentityKind
 
 __all__ = [
     "RecipientCase",
+    "RecipientCustody",
     "RecipientEscape",
+    "RecipientJudgment",
     "RecipientModel",
     "RecipientPerson",
+    "RecipientSanction",
     "RecipientUnit",
     "StartPart",
 ]
@@ -61,3 +64,35 @@ class StartPart(RecipientModel):
 class RecipientEscape(RecipientModel):
     time: AwareDatetime | None = None
     description: FreeText | None = None
+
+
+class RecipientCustody(RecipientModel):
+    """Remand custody as the police reported it: the decision, or how it ended."""
+
+    decided_by: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    decided_at: dt.date | None = None
+    until: dt.date | None = None
+    facility: RecipientUnit | None = None
+    ended_at: AwareDatetime | None = None
+    outcome: CustodyOutcome | None = None
+
+
+class RecipientSanction(RecipientModel):
+    reaction: Reaction | None = None
+    days: int | None = None
+    remand_deduction_days: int | None = None
+    frame_years: int | None = None
+    minimum_years: int | None = None
+
+
+class RecipientJudgment(RecipientModel):
+    """A final judgment to be executed, as the court reported it."""
+
+    court: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    case_number: CaseNumber | None = None
+    pronounced_date: dt.date | None = None
+    final_date: dt.date | None = None
+    sanction: RecipientSanction | None = None
+    offences: tuple[Annotated[str, StringConstraints(min_length=1, max_length=200)], ...] | None = (
+        None
+    )

@@ -1,5 +1,6 @@
 """What the police register (Kripos, SSP) may receive: every sentence-execution event in full,
-except the person's needs and consents, which are for welfare and health services only."""
+remand custody and final judgments, except the person's needs and consents, which are for
+welfare and health services only."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from schemas.identity import MunicipalityNumber
 from schemas.recipients.envelope import RecipientEnvelope
 from schemas.recipients.parts import (
     RecipientCase,
+    RecipientCustody,
     RecipientEscape,
+    RecipientJudgment,
     RecipientModel,
     RecipientPerson,
     RecipientUnit,
@@ -47,6 +50,10 @@ class PoliceRegisterData(RecipientModel):
     transfer: _Transfer | None = None
     release: _Release | None = None
     escape: RecipientEscape | None = None
+    police_district: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    case_reference: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    custody: RecipientCustody | None = None
+    judgment: RecipientJudgment | None = None
 
 
 class PoliceRegisterMessage(RecipientEnvelope):

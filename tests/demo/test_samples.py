@@ -28,7 +28,9 @@ def records() -> list[KodaHendelse]:
 
 def test_every_event_type_and_status_is_shown() -> None:
     shown = {translate(path.read_bytes(), CTX).type for path in SAMPLES}
-    assert shown == {event_type_of(cls) for cls in EVENT_CLASSES}
+    assert shown == {
+        t for t in map(event_type_of, EVENT_CLASSES) if t.startswith("no.kriminalomsorgen.")
+    }
 
 
 def test_every_number_in_every_sample_is_synthetic() -> None:

@@ -41,7 +41,9 @@ def test_a_realistic_mix_of_valid_documents() -> None:
     documents = valid_documents(1000, seed=11)
     events = [translate(d.raw, CTX) for d in documents]
     types = Counter(event.type for event in events)
-    assert set(types) == {event_type_of(cls) for cls in EVENT_CLASSES}
+    assert set(types) == {
+        t for t in map(event_type_of, EVENT_CLASSES) if t.startswith("no.kriminalomsorgen.")
+    }
     assert len({d.hendelse_id for d in documents}) == len(documents)
     assert any(e.replaces is not None for e in events)
     assert any(e.data.person.identity_kind is IdentityKind.DNR for e in events)

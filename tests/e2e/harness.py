@@ -27,6 +27,7 @@ from hub.settings import HubSettings
 from hub.sources import sources
 from hub.tools.publish import publish_documents
 from hub.topics import catalogue
+from tests.support import free_ports
 
 __all__ = ["HubEnv", "HubProcess", "collect", "ingest_only"]
 
@@ -40,6 +41,8 @@ class HubEnv:
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     partitions: int = 3
     max_batch_records: int = 500
+    # The HTTP server of a `hub run` subprocess: a port of its own, never a person's 8080.
+    web_port: int = field(default_factory=lambda: free_ports(1)[0])
     # Nested settings laid over the defaults, e.g. {"routing": {"municipalities_path": ...}}.
     overrides: dict[str, Any] = field(default_factory=dict)
 
@@ -48,6 +51,8 @@ class HubEnv:
         s = self.suffix
         topics: dict[str, str] = {
             "in_koda": "in.koda",
+            "in_court": "in.court",
+            "in_police": "in.police",
             "events": "hub.events",
             "dlq": "hub.dlq",
             "deliveries": "hub.deliveries",
@@ -74,6 +79,7 @@ class HubEnv:
             "routing": {"deadline_check_every_s": 0.5, "topic_discovery_ms": 1000},
             # Frequent checkpoints, so a test sees several within seconds.
             "audit": {"checkpoint_every_records": 500, "checkpoint_every_s": 2.0},
+            "web": {"port": self.web_port},
         }
         return _merged(values, self.overrides)
 

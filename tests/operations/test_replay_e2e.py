@@ -9,6 +9,7 @@ audit trail with the operator.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 from collections import defaultdict
 from datetime import UTC, datetime
@@ -56,8 +57,17 @@ def release_notices(count: int) -> list[KodaHendelse]:
 
 
 def register_without(code: str, source: Path, target: Path) -> Path:
-    kept = [line for line in source.read_text().splitlines() if not line.startswith(f"{code},")]
-    target.write_text("\n".join(kept) + "\n")
+    """`source` without `code`, and without the retired numbers that lead to it (1141 -> 1103)."""
+
+    def leads_to_code(line: str) -> bool:
+        if line.startswith("#"):
+            return False
+        number, _name, _status, successors, *_ = next(csv.reader([line]))
+        return number == code or code in successors.split()
+
+    text = source.read_text(encoding="utf-8")
+    kept = [line for line in text.splitlines() if not leads_to_code(line)]
+    target.write_text("\n".join(kept) + "\n", encoding="utf-8")
     return target
 
 

@@ -32,6 +32,10 @@ async def test_each_sample_shows_every_recipient_decision(
         lines = [line for stage in journey.routes.values() for line in stage]
         assert len(journey.routes) == 4, journey.label
         assert all(line.startswith(("✓", "✗")) for line in lines)
+    trondheim = next(j for j in published if j.label == "koda/11-release-completed.xml")
+    (route,) = trondheim.routes["route_municipality"]
+    assert route.startswith("✓ municipality.5001 → ")
+    assert route.split()[3].endswith("out.municipality.5001.v1")
     escape = next(j for j in published if "escape" in j.label)
     refused = sorted(line for stage in escape.routes.values() for line in stage if "✗" in line)
     assert refused == [
@@ -39,3 +43,13 @@ async def test_each_sample_shows_every_recipient_decision(
         "✗ municipality: refused, no_rule",
         "✗ nav: refused, no_rule",
     ]
+    custody = next(j for j in published if j.label == "police/01-custody-started.json")
+    delivered = sorted(
+        line.split()[1] for stage in custody.routes.values() for line in stage if "✓" in line
+    )
+    assert delivered == ["nav", "police-register"], "remand custody is prison for NAV too"
+    judgment = next(j for j in published if j.label.startswith("court/01-"))
+    delivered = sorted(
+        line.split()[1] for stage in judgment.routes.values() for line in stage if "✓" in line
+    )
+    assert delivered == ["police-register"]

@@ -22,7 +22,7 @@ _MUNICIPALITIES = [m.code for m in _ROUTER.routing.municipalities.current()] + [
 def events(draw: st.DrawFn) -> Any:
     cls = draw(st.sampled_from(EVENT_CLASSES))
     family = event_type_of(cls).split(".")[2]
-    data = sample_data(family)
+    data = sample_data(family, event_type_of(cls).split(".")[3])
     if family == "release":
         release = data.release.model_copy(
             update={

@@ -15,11 +15,13 @@ import pytest
 from schemas.events import (
     EVENT_CLASSES,
     ConsentRecipient,
+    CustodyEnded,
     Envelope,
     Need,
     ReleasePlanned,
     event_type_of,
 )
+from schemas.events.codes import CustodyOutcome
 from schemas.recipients import RecipientKind
 from tests.events import make_event, sample_data
 from tests.recipients.support import Router, leaf_paths
@@ -61,7 +63,7 @@ CONSENTS: list[tuple[ConsentRecipient, ...]] = [
 
 def _event(cls: type[Envelope], consent: tuple[ConsentRecipient, ...]) -> Any:
     family = event_type_of(cls).split(".")[2]
-    data = sample_data(family)
+    data = sample_data(family, event_type_of(cls).split(".")[3])
     if family == "release":
         release = data.release.model_copy(
             update={
@@ -80,6 +82,8 @@ def _event(cls: type[Envelope], consent: tuple[ConsentRecipient, ...]) -> Any:
 def _expected(kind: RecipientKind, event_type: str, consent: tuple[ConsentRecipient, ...]) -> Any:
     """(recipient, fields) when delivered, or the refusal reason."""
     family, status = event_type.split(".")[2:4]
+    if family in ("custody", "judgment"):
+        return _expected_police_source(kind, family, status)
     if kind is RecipientKind.POLICE_REGISTER:
         return "police-register", POLICE_COMMON | POLICE_BODY[family]
     if kind is RecipientKind.NAV:
@@ -100,6 +104,44 @@ def _expected(kind: RecipientKind, event_type: str, consent: tuple[ConsentRecipi
     if ConsentRecipient.HELSE not in consent:
         return "no_consent"
     return "health.sor-ost", PERSON | UNIT | RELEASE_MUNICIPALITY | {"release.needs"}
+
+
+CUSTODY_POLICE = {
+    "started": {"custody.decided_by", "custody.decided_at", "custody.until"}
+    | {"custody.facility.code", "custody.facility.name"},
+    "extended": {"custody.decided_by", "custody.decided_at", "custody.until"},
+    "ended": {"custody.ended_at", "custody.outcome"},
+}
+JUDGMENT = {
+    "judgment.court",
+    "judgment.case_number",
+    "judgment.pronounced_date",
+    "judgment.final_date",
+    "judgment.sanction.reaction",
+    "judgment.sanction.frame_years",
+    "judgment.sanction.minimum_years",
+    "judgment.offences",
+}
+
+
+def _expected_police_source(kind: RecipientKind, family: str, status: str) -> Any:
+    """Remand custody and final judgments: the police register in full; NAV in and out only."""
+    if kind is RecipientKind.POLICE_REGISTER:
+        if family == "judgment":
+            return "police-register", PERSON | JUDGMENT
+        return "police-register", PERSON | {"police_district", "case_reference"} | CUSTODY_POLICE[
+            status
+        ]
+    if kind is RecipientKind.NAV and family == "custody":
+        if status == "started":
+            return "nav", PERSON | {
+                "custody.decided_at",
+                "custody.facility.code",
+                "custody.facility.name",
+            }
+        if status == "ended":
+            return "other_custody_outcome"  # the sample goes on to serve a sentence: still inside
+    return "no_rule"
 
 
 CASES = [
@@ -146,3 +188,13 @@ def test_a_release_far_ahead_raises_no_alert_and_a_late_one_does() -> None:
         )
         routed = router.route(event, RecipientKind.MUNICIPALITY)
         assert sum(r.topic == "hub.alerts.v1" for r in routed.outputs) == alerts
+
+
+def test_nav_is_told_when_remand_custody_ends_in_release() -> None:
+    data = sample_data("custody", "ended")
+    released = data.custody.model_copy(update={"outcome": CustodyOutcome.RELEASED})
+    event = make_event(CustodyEnded, data=data.model_copy(update={"custody": released}))
+    routed = Router().route(event, RecipientKind.NAV)
+    (message,) = routed.messages()
+    assert message["rule"] == "nav.custody-released"
+    assert leaf_paths(message["data"]) == PERSON | {"custody.ended_at", "custody.outcome"}

@@ -32,6 +32,10 @@ EXPECTED_TYPES = {
     "no.kriminalomsorgen.release.completed.v1",
     "no.kriminalomsorgen.release.cancelled.v1",
     "no.kriminalomsorgen.escape.reported.v1",
+    "no.politiet.custody.started.v1",
+    "no.politiet.custody.extended.v1",
+    "no.politiet.custody.ended.v1",
+    "no.domstol.judgment.final.v1",
 }
 
 

@@ -1,0 +1,94 @@
+"""Contract rules every adapter applies the same way, whatever the source format.
+
+Schemas (XSD, JSON Schema) check shapes; these check meaning, each with its own reason code:
+identity numbers (date part, check digits, kind, synthetic numbers only where allowed), real
+dates and times, known codes, and whatever else the canonical models refuse. pydantic's errors
+are translated here and go no further. Rejections name where in the source document the rule
+failed, never the offending value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import TypeVar
+
+from pydantic import ValidationError
+
+from adapters.context import TranslationContext
+from schemas.errors import InputRejected, Reason
+from schemas.events import IdentityKind, Person
+from schemas.identity import check_identity_number
+
+__all__ = ["build", "code", "person", "real_date", "real_timestamp", "schema_violation"]
+
+_M = TypeVar("_M")
+_E = TypeVar("_E", bound=StrEnum)
+
+
+def build(model: type[_M], **fields: object) -> _M:
+    """`model(**fields)`, or `InputRejected` (`schema_violation`) naming the field and rule."""
+    try:
+        return model(**fields)
+    except ValidationError as exc:
+        raise schema_violation(exc) from exc
+
+
+def schema_violation(exc: ValidationError) -> InputRejected:
+    errors = exc.errors(include_url=False, include_input=False, include_context=False)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"]) or exc.title
+    return InputRejected(f"{exc.title}.{where}: {first['msg']}", reason=Reason.SCHEMA_VIOLATION)
+
+
+def person(
+    number: str,
+    given_name: str,
+    family_name: str,
+    ctx: TranslationContext,
+    *,
+    declared: IdentityKind | None = None,
+    where: str = "identity number",
+) -> Person:
+    """The canonical person; `declared` is the kind the source says the number is, if it says."""
+    info = check_identity_number(number, allow_synthetic=ctx.allow_test_identities)
+    if declared is not None and info.kind is not declared:
+        raise InputRejected(
+            f"{where} holds a {info.kind.value} number, not a {declared.value}",
+            reason=Reason.INVALID_IDENTITY_NUMBER,
+        )
+    return build(
+        Person,
+        identity_number=number,
+        identity_kind=info.kind,
+        given_name=given_name,
+        family_name=family_name,
+    )
+
+
+def code(enum: type[_E], value: str, where: str) -> _E:
+    try:
+        return enum(value)
+    except ValueError as exc:
+        raise InputRejected(f"{where}: unknown code {value!r}") from exc
+
+
+def real_date(value: str, where: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise InputRejected(
+            f"{where} {value!r} is not a calendar date", reason=Reason.INVALID_DATE
+        ) from exc
+
+
+def real_timestamp(value: str, where: str) -> dt.datetime:
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise InputRejected(
+            f"{where} {value!r} is not a real date and time", reason=Reason.INVALID_DATE
+        ) from exc
+    if parsed.tzinfo is None:
+        raise InputRejected(f"{where} has no UTC offset", reason=Reason.INVALID_DATE)
+    return parsed
