@@ -93,6 +93,9 @@ def deployment(
         "HUB_KAFKA__GROUP_PREFIX": tag,
         "HUB_KAFKA__CLIENT_ID": tag,
         "HUB_KAFKA__PARTITIONS": str(partitions),
+        # The HTTP ingress on a port the OS picks: never a person's hub's port, and two
+        # processes of one deployment side by side.
+        "HUB_WEB__PORT": "0",
         **_topic_values(tag, f"bench-{run_id}-{inbound_tag or name}"),
     }
     if max_batch_records is not None:
