@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hub.bench.results import BenchReport, LatencyResult, Throughput
 __all__ = ["table", "write_json"]
 
 _MIB = 1024 * 1024
+_WIDTH = 100
 _GIB = 1024 * _MIB
 _NAMES = {"limit": "limit (raw pass-through)", "hub": "hub"}
 
@@ -26,15 +28,18 @@ def write_json(report: BenchReport, folder: Path) -> Path:
 
 
 def table(report: BenchReport) -> list[str]:
-    return [
-        *_heading(report),
-        "",
-        *_throughput(report),
-        *_latency(report.latency),
-        *_latency_caveat(report),
-        *_steps(report),
-        *_profile(report),
+    """The report as lines for the terminal: its sections, a blank line between them."""
+    sections = [
+        list(_heading(report)),
+        list(_throughput(report)),
+        [*_latency(report.latency), *_latency_caveat(report)],
+        list(_steps(report)),
+        list(_profile(report)),
     ]
+    lines: list[str] = []
+    for section in filter(None, sections):
+        lines += [*([""] if lines else []), *section]
+    return lines
 
 
 def _heading(report: BenchReport) -> Iterator[str]:
@@ -77,7 +82,6 @@ def _throughput(report: BenchReport) -> Iterator[str]:
         yield f"  hub / limit, {processes} process{'es' if processes != '1' else ''}: {ratio:.1%}"
     yield from _outputs(report.throughput)
     yield from _memory(report.throughput)
-    yield ""
 
 
 def _outputs(throughput: list[Throughput]) -> Iterator[str]:
@@ -85,7 +89,12 @@ def _outputs(throughput: list[Throughput]) -> Iterator[str]:
         if t.contender == "hub":
             per_doc = t.output_records / t.documents if t.documents else 0.0
             topics = ", ".join(f"{name} {count:,}" for name, count in t.outputs_by_topic.items())
-            yield f"  hub outputs ({t.processes} proc, {per_doc:.2f} per document): {topics}"
+            yield from textwrap.wrap(
+                f"hub outputs ({t.processes} proc, {per_doc:.2f} per document): {topics}",
+                width=_WIDTH,
+                initial_indent="  ",
+                subsequent_indent="    ",
+            )
 
 
 def _memory(throughput: list[Throughput]) -> Iterator[str]:
@@ -117,7 +126,6 @@ def _latency(results: list[LatencyResult]) -> Iterator[str]:
             )
         for topic, count in result.unmatched_topics.items():
             yield f"{result.contender + ' → ' + topic:31} {count:>8,}  (no correlation id)"
-    yield ""
 
 
 def _latency_caveat(report: BenchReport) -> Iterator[str]:
@@ -130,7 +138,6 @@ def _latency_caveat(report: BenchReport) -> Iterator[str]:
         f"throughput ({hub.documents_per_s:,.0f}/s): its latencies above are mostly queueing;"
     )
     yield "  a rate below that throughput (--rate) measures the path itself."
-    yield ""
 
 
 def _steps(report: BenchReport) -> Iterator[str]:
@@ -153,7 +160,6 @@ def _profile(report: BenchReport) -> Iterator[str]:
     if not report.profile:
         return
     count = report.settings["profile_documents"]
-    yield ""
     yield f"Profile: hub under cProfile, {count:,} documents; shares of its busy time"
     titles = {"own_time": "own time", "project_cumulative": "this project's, with callees"}
     for key, title in titles.items():
