@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run stop test lint types unit install contract-deps chromium clean
+.PHONY: run stop test bench lint types unit install contract-deps chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ run: $(STAMP)
 ## make stop: stop the local Kafka that `make run` started.
 stop: $(STAMP)
 	$(BIN)/hub kafka down
+
+## make bench: the hub's throughput and latency beside the raw Kafka limit, on a broker of its
+## own (a few minutes); prints a table and writes bench-results/bench-<time>.json. `make test`
+## only runs it once, tiny, to prove it works. More: `.venv/bin/hub bench --help`.
+bench: $(STAMP)
+	$(BIN)/hub bench
 
 ## make test: lint, types, then every test (the real broker, the contract validator and the
 ## browser included).

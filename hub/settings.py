@@ -6,6 +6,8 @@ underscore (`HUB_KAFKA__BOOTSTRAP_SERVERS`). Nothing else in the project reads t
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Self
@@ -35,6 +37,7 @@ __all__ = [
     "SigningSettings",
     "TopicSettings",
     "WebSettings",
+    "child_environment",
 ]
 
 # The checkout's `deploy/` folder: the bundled routing policy and reference data live there.
@@ -322,3 +325,10 @@ def _no_dev_password(users: dict[str, SecretStr]) -> None:
     for name, hashed in users.items():
         if verify_password(hashed.get_secret_value(), DEV_CONSOLE_PASSWORD):
             raise ValueError(f"HUB_CONSOLE__USERS: {name} has the dev password; not in production")
+
+
+def child_environment(values: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a child `hub` process that must run with exactly the `HUB_*` `values`:
+    this process's environment (PATH, locale, the venv) without its own `HUB_*` settings."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    return inherited | dict(values)

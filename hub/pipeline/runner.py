@@ -134,6 +134,11 @@ class StageRunner:
         self._retry = retry or RetryPolicy()
         self._clock = clock
 
+    @property
+    def step(self) -> Step:
+        """The stage's step, as wired: for tools that time it on its own (`hub bench`)."""
+        return self._step
+
     async def run_batch(self, records: Sequence[InboundRecord]) -> list[RecordOutcome]:
         """Process `records` in order; return once every resulting record is acknowledged."""
         started = time.monotonic()
