@@ -15,13 +15,18 @@ Within a batch, a stage sees its own writes at once through an overlay, which be
 the index only when the batch's outputs are acknowledged, and is dropped when they are not.
 Every entry carries a revision, so a follower reading an older version back never undoes a
 newer one.
+
+The index holds an entry for every message ever sent, so it lives in a private temporary
+SQLite database (an empty file name: on disk, deleted when closed, a bounded page cache in
+memory) rather than in Python objects: the hub's memory stays flat however long it runs.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import sqlite3
 from collections.abc import Iterable, Iterator
+from typing import Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
@@ -94,53 +99,121 @@ def entry_record(entry: DeliveryEntry, topic: str) -> OutboundRecord:
     )
 
 
+_SCHEMA: Final = """
+CREATE TABLE entries (
+    messageid TEXT PRIMARY KEY,
+    rev INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    open INTEGER NOT NULL,
+    due REAL,  -- set while a required receipt is missing and not alerted: the overdue check
+    json TEXT NOT NULL
+);
+CREATE INDEX entries_open ON entries (kind, subject) WHERE open;
+CREATE INDEX entries_due ON entries (due) WHERE due IS NOT NULL;
+"""
+
+# Take the entry unless the index has a later revision of it (an older one read back).
+_PUT: Final = """
+INSERT INTO entries (messageid, rev, kind, subject, open, due, json) VALUES (?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (messageid) DO UPDATE SET
+    rev = excluded.rev, kind = excluded.kind, subject = excluded.subject, open = excluded.open,
+    due = excluded.due, json = excluded.json
+WHERE excluded.rev >= entries.rev
+"""
+
+# Pages kept in memory (KiB when negative); the rest is read back from the file when needed.
+_CACHE_KIB: Final = 16 * 1024
+
+
 class DeliveryIndex:
-    """The in-memory view of the deliveries topic: what is on the topic, as far as read."""
+    """The view of the deliveries topic, as far as read, in a private temporary database."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, DeliveryEntry] = {}
-        self._by_subject: dict[tuple[str, str], set[str]] = defaultdict(set)
+        # "": SQLite's private temporary on-disk database. The index is rebuilt from the
+        # compacted topic at every start, so it needs neither a journal nor durable writes.
+        self._db = sqlite3.connect("", isolation_level=None)
+        self._db.executescript(
+            f"PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
+            f" PRAGMA cache_size = -{_CACHE_KIB};" + _SCHEMA
+        )
 
     def __len__(self) -> int:
-        return len(self._entries)
+        (count,) = self._db.execute("SELECT count(*) FROM entries").fetchone()
+        return int(count)
 
     def get(self, message_id: str) -> DeliveryEntry | None:
-        return self._entries.get(message_id)
+        row = self._db.execute(
+            "SELECT json FROM entries WHERE messageid = ?", (message_id,)
+        ).fetchone()
+        return None if row is None else DeliveryEntry.model_validate_json(row[0])
 
     def put(self, entry: DeliveryEntry) -> bool:
         """Take `entry` unless the index has a later revision of it; True when taken."""
-        known = self._entries.get(entry.messageid)
-        if known is not None and known.rev > entry.rev:
-            return False
-        self._entries[entry.messageid] = entry
-        self._by_subject[(entry.kind, entry.subject)].add(entry.messageid)
-        return True
+        return self.put_all([entry]) == 1
+
+    def put_all(self, entries: Iterable[DeliveryEntry]) -> int:
+        """`put` each of `entries` in one transaction; returns how many were taken."""
+        rows = [_row(entry) for entry in entries]
+        if not rows:
+            return 0
+        self._db.execute("BEGIN")
+        try:
+            taken = self._db.executemany(_PUT, rows).rowcount
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+        return taken
 
     def apply_records(self, records: Iterable[InboundRecord]) -> int:
         """Entries read from the topic; returns how many changed the index."""
-        changed = 0
-        for record in records:
-            try:
-                entry = DeliveryEntry.model_validate_json(record.value)
-            except ValidationError:
-                continue  # not ours to fix here; the topic is written by the hub alone
-            changed += self.put(entry)
-        return changed
+        return self.put_all(_entries_of(records))
 
-    def ids_about(self, kind: str, subject: str) -> set[str]:
-        return set(self._by_subject.get((kind, subject), ()))
+    def open_ids_about(self, kind: str, subject: str) -> set[str]:
+        """The ids of `kind`'s entries about `subject` whose plans are still open."""
+        rows = self._db.execute(
+            "SELECT messageid FROM entries WHERE kind = ? AND subject = ? AND open",
+            (kind, subject),
+        )
+        return {message_id for (message_id,) in rows}
 
     def awaiting_receipt(self, now: dt.datetime) -> list[DeliveryEntry]:
         """Entries whose receipt is overdue and not yet alerted."""
-        return [
-            e
-            for e in self._entries.values()
-            if e.receipt.required
-            and e.receipt.status is None
-            and e.receipt.due is not None
-            and e.receipt.due <= now
-            and "receipt_overdue" not in e.alerts
-        ]
+        rows = self._db.execute(
+            "SELECT json FROM entries WHERE due <= ? ORDER BY due", (now.timestamp(),)
+        )
+        return [DeliveryEntry.model_validate_json(json) for (json,) in rows]
+
+
+def _row(entry: DeliveryEntry) -> tuple[object, ...]:
+    return (
+        entry.messageid,
+        entry.rev,
+        entry.kind,
+        entry.subject,
+        entry.open,
+        _overdue_from(entry),
+        entry.model_dump_json(),
+    )
+
+
+def _overdue_from(entry: DeliveryEntry) -> float | None:
+    """When a missing receipt becomes overdue, if it is still to be alerted."""
+    receipt = entry.receipt
+    if not receipt.required or receipt.status is not None or receipt.due is None:
+        return None
+    if "receipt_overdue" in entry.alerts:
+        return None
+    return receipt.due.timestamp()
+
+
+def _entries_of(records: Iterable[InboundRecord]) -> Iterator[DeliveryEntry]:
+    for record in records:
+        try:
+            yield DeliveryEntry.model_validate_json(record.value)
+        except ValidationError:
+            continue  # not ours to fix here; the topic is written by the hub alone
 
 
 class StagedIndex:
@@ -161,8 +234,7 @@ class StagedIndex:
         self._overlay[entry.messageid] = entry
 
     def commit(self) -> None:
-        for entry in self._overlay.values():
-            self.index.put(entry)
+        self.index.put_all(self._overlay.values())
         self._overlay.clear()
 
     def rollback(self) -> None:
@@ -170,7 +242,8 @@ class StagedIndex:
 
     def open_for(self, kind: str, subject: str) -> Iterator[DeliveryEntry]:
         """The entries of `kind`'s recipients about `subject` whose plans are still open."""
-        ids = self.index.ids_about(kind, subject)
+        # An id the index holds closed can only be open again through this batch's overlay.
+        ids = self.index.open_ids_about(kind, subject)
         ids |= {
             e.messageid for e in self._overlay.values() if (e.kind, e.subject) == (kind, subject)
         }
