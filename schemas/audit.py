@@ -30,8 +30,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal, Self
 
-import rfc8785
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from schemas.canonical import canonical_json
 
 __all__ = [
     "AUDIT_FORMAT",
@@ -195,7 +196,7 @@ class AuditRecord(AuditFacts):
 def encode_record(record: AuditRecord) -> bytes:
     """The canonical bytes of `record`: what is hashed, chained and stored."""
     data: dict[str, Any] = record.model_dump(mode="json", exclude_none=True)
-    return bytes(rfc8785.dumps(data))
+    return canonical_json(data)
 
 
 def decode_record(value: bytes) -> AuditRecord:

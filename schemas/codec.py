@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import functools
 
-import rfc8785
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from schemas.canonical import canonical_json
 from schemas.errors import InputRejected, Reason
 from schemas.events import CanonicalEvent, Envelope
 
@@ -22,7 +22,7 @@ __all__ = ["decode", "encode"]
 
 def encode(event: Envelope) -> bytes:
     """The canonical JSON bytes of `event`."""
-    return rfc8785.dumps(event.model_dump(mode="json"))
+    return canonical_json(event.model_dump(mode="json"))
 
 
 def decode(data: bytes) -> CanonicalEvent:

@@ -17,9 +17,9 @@ import json
 import uuid
 from typing import Annotated, Final, Literal
 
-import rfc8785
 from pydantic import AwareDatetime, Field, StringConstraints
 
+from schemas.canonical import canonical_json
 from schemas.events.envelope import CanonicalId, CorrelationId, PersonKey, SourceUri
 from schemas.recipients.codes import Action
 from schemas.recipients.parts import RecipientModel
@@ -62,7 +62,7 @@ def recipient_message_id(recipient: str, canonical_id: str, action: Action) -> s
 def encode_message(message: RecipientEnvelope) -> bytes:
     """The canonical JSON (RFC 8785) of `message`, without absent members: a recipient sees
     only what it was given, not the names of what it was not."""
-    return bytes(rfc8785.dumps(message.model_dump(mode="json", exclude_none=True)))
+    return canonical_json(message.model_dump(mode="json", exclude_none=True))
 
 
 class RecipientEnvelope(RecipientModel):
