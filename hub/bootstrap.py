@@ -7,11 +7,10 @@ when it is entered (`async with build_hub(settings) as hub: ...`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -19,6 +18,7 @@ from typing import Self
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
 from starlette.applications import Starlette
 
@@ -141,6 +141,8 @@ class Hub:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     _running: AsyncExitStack = field(default_factory=AsyncExitStack)
+    # What the last stop had to give up waiting for (`stop_timeout_s`), if anything.
+    abandoned: list[str] = field(default_factory=list)
 
     async def __aenter__(self) -> Self:
         async with AsyncExitStack() as stack:
@@ -183,15 +185,44 @@ class Hub:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        bound = self.settings.stop_timeout_s
         for task in self._tasks:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         # Consumers first, so no batch is half-way when the producers go; then the index
         # follower, then the audit chain is sealed with its closing checkpoint, then the producer.
-        await self.broker.stop()
-        await self._running.aclose()
-        log.info("hub.stopped")
+        # Each within a bound: with the broker gone, aiokafka may wait for it without end, deaf
+        # to cancellation. Giving up loses nothing: no input was committed before its outputs
+        # were acknowledged, so what was in flight is processed again, and the audit chain is
+        # left open as by a crash.
+        parts = [
+            ("background tasks", asyncio.wait(self._tasks) if self._tasks else asyncio.sleep(0)),
+            ("consumers", self.broker.stop()),
+            ("producers, audit and followers", self._running.aclose()),
+        ]
+        for what, stopping in parts:
+            if not await _within(stopping, bound, what):
+                self.abandoned.append(what)
+        log.info("hub.stopped", abandoned=self.abandoned)
+
+
+async def _within(stopping: Awaitable[object], seconds: float, what: str) -> bool:
+    """Await a part of the stop for at most `seconds`; False when it did not end cleanly."""
+    task = asyncio.ensure_future(stopping)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        log.warning("hub.stop_abandoned", what=what, after_s=seconds)
+        return False
+    if task.cancelled():
+        # aiokafka's fetcher lets the cancellation of its own fetch tasks out of `stop()`.
+        log.warning("hub.stop_incomplete", what=what, error="CancelledError")
+        return False
+    error = task.exception()
+    if isinstance(error, KafkaError):
+        log.warning("hub.stop_incomplete", what=what, error=type(error).__name__)
+        return False
+    if error is not None:
+        raise error
+    return True
 
 
 def build_hub(

@@ -250,6 +250,8 @@ class HubSettings(BaseSettings):
     # Synthetic test identities (month + 40 / + 80): allowed unless production says otherwise.
     allow_test_identities: bool | None = None
     max_document_bytes: int = Field(default=1024 * 1024, ge=1_024)
+    # How long each part of a stop may wait for the broker before the hub stops without it.
+    stop_timeout_s: float = Field(default=10.0, gt=0)
     # Who is at the keyboard: operator actions (replay, discard, reveal) are refused without it
     # and put it on the audit trail. The CLI's --operator overrides it.
     operator: Operator | None = None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -80,7 +82,22 @@ async def _serve(settings: HubSettings, *, demo: bool) -> None:
                 await run_demo(settings, _all_sources(settings), translation_context(settings))
             )
         await stop.wait()
+    if hub.abandoned:
+        _exit_abandoning(hub.abandoned)
     typer.echo("hub: stopped")
+
+
+def _exit_abandoning(abandoned: list[str]) -> NoReturn:
+    """End the process now: the clients left behind would keep the event loop's own clean-up
+    waiting for the broker as well."""
+    typer.echo(
+        f"hub: stopped without the broker ({', '.join(abandoned)} gave up waiting); "
+        "inputs not committed are processed again at the next start",
+        err=True,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(1)
 
 
 @contextlib.asynccontextmanager
