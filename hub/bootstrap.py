@@ -194,20 +194,25 @@ class Hub:
         # to cancellation. Giving up loses nothing: no input was committed before its outputs
         # were acknowledged, so what was in flight is processed again, and the audit chain is
         # left open as by a crash.
-        parts = [
-            ("background tasks", asyncio.wait(self._tasks) if self._tasks else asyncio.sleep(0)),
-            ("consumers", self.broker.stop()),
-            ("producers, audit and followers", self._running.aclose()),
+        parts: list[tuple[str, Callable[[], Awaitable[object]]]] = [
+            ("background tasks", functools.partial(_settled, self._tasks)),
+            ("consumers", self.broker.stop),
+            ("producers, audit and followers", self._running.aclose),
         ]
-        for what, stopping in parts:
-            if not await _within(stopping, bound, what):
+        for what, stop in parts:
+            if not await _within(stop, bound, what):
                 self.abandoned.append(what)
         log.info("hub.stopped", abandoned=self.abandoned)
 
 
-async def _within(stopping: Awaitable[object], seconds: float, what: str) -> bool:
-    """Await a part of the stop for at most `seconds`; False when it did not end cleanly."""
-    task = asyncio.ensure_future(stopping)
+async def _settled(tasks: list[asyncio.Task[None]]) -> None:
+    if tasks:
+        await asyncio.wait(tasks)
+
+
+async def _within(stop: Callable[[], Awaitable[object]], seconds: float, what: str) -> bool:
+    """Run a part of the stop for at most `seconds`; False when it did not end cleanly."""
+    task = asyncio.ensure_future(stop())
     done, _ = await asyncio.wait({task}, timeout=seconds)
     if not done:
         log.warning("hub.stop_abandoned", what=what, after_s=seconds)
