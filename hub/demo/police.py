@@ -13,12 +13,11 @@ import datetime as dt
 import itertools
 import json
 import random
-from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from adapters.police.record import PoliceCustody, PoliceCustodyEvent, PoliceFacility, PolicePerson
-from hub.demo.synthetic import SyntheticDocument, seeded, synthetic_person
+from hub.demo.synthetic import SyntheticDocument, interleaved, seeded, synthetic_person
 from schemas.errors import Reason
 
 __all__ = ["as_json", "invalid_documents", "render", "valid_documents", "valid_records"]
@@ -80,16 +79,7 @@ def valid_records(count: int, *, seed: int = 0) -> list[PoliceCustodyEvent]:
     """`count` valid documents: interleaved custody stories, each in its own order."""
     rng = seeded(seed)
     ids = (f"POL{seed}-{n:07d}" for n in itertools.count(1))
-    open_stories: list[deque[PoliceCustodyEvent]] = []
-    records: list[PoliceCustodyEvent] = []
-    while len(records) < count:
-        if not open_stories or rng.random() < 0.3:
-            open_stories.append(deque(_story(rng, ids)))
-        index = rng.randrange(len(open_stories))
-        records.append(open_stories[index].popleft())
-        if not open_stories[index]:
-            del open_stories[index]
-    return records
+    return interleaved(count, rng, lambda: _story(rng, ids), new_story_share=0.3)
 
 
 def valid_documents(count: int, *, seed: int = 0) -> list[SyntheticDocument]:

@@ -16,9 +16,9 @@ import datetime as dt
 import itertools
 import random
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, TypeVar
 
 from adapters.koda.record import (
     KodaBody,
@@ -37,6 +37,7 @@ from schemas.identity import IdentityKind, check_digits
 
 __all__ = [
     "SyntheticDocument",
+    "interleaved",
     "invalid_documents",
     "mixed_documents",
     "seeded",
@@ -45,6 +46,8 @@ __all__ = [
     "valid_documents",
     "valid_records",
 ]
+
+_T = TypeVar("_T")
 
 _SYNTHETIC_MONTH_OFFSET: Final = 80
 _D_NUMBER_DAY_OFFSET: Final = 40
@@ -117,16 +120,25 @@ def valid_records(count: int, *, seed: int = 0) -> list[KodaHendelse]:
     """`count` valid records: interleaved person stories, each in its own order."""
     rng = seeded(seed)
     ids = (f"SYN{seed}-{n:07d}" for n in itertools.count(1))
-    open_stories: list[deque[KodaHendelse]] = []
-    records: list[KodaHendelse] = []
-    while len(records) < count:
-        if not open_stories or rng.random() < 0.25:
-            open_stories.append(deque(_Story(rng, ids).events()))
+    return interleaved(count, rng, lambda: _Story(rng, ids).events(), new_story_share=0.25)
+
+
+def interleaved(
+    count: int, rng: random.Random, story: Callable[[], Iterable[_T]], *, new_story_share: float
+) -> list[_T]:
+    """`count` items of stories told side by side, each story's items in their order: as a
+    source system sends about many people at once. A new story starts at `new_story_share` of
+    the steps (and whenever none is open)."""
+    open_stories: list[deque[_T]] = []
+    items: list[_T] = []
+    while len(items) < count:
+        if not open_stories or rng.random() < new_story_share:
+            open_stories.append(deque(story()))
         index = rng.randrange(len(open_stories))
-        records.append(open_stories[index].popleft())
+        items.append(open_stories[index].popleft())
         if not open_stories[index]:
             del open_stories[index]
-    return records
+    return items
 
 
 def valid_documents(count: int, *, seed: int = 0) -> list[SyntheticDocument]:
