@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Final, Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -33,6 +33,9 @@ class AppliesRecords(Protocol):
         ...
 
 
+_FETCH_MAX_WAIT_MS: Final = 20
+
+
 class TopicFollower:
     def __init__(self, bootstrap_servers: str, topic: str, view: AppliesRecords) -> None:
         self._bootstrap = bootstrap_servers
@@ -45,7 +48,13 @@ class TopicFollower:
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None
+            bootstrap_servers=self._bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            # `catch_up` asks this consumer for the end offsets before each batch of a stage,
+            # and the broker answers one request per connection at a time: behind an idle
+            # fetch's long poll (500 ms by default) that question waited half a second.
+            fetch_max_wait_ms=_FETCH_MAX_WAIT_MS,
         )
         try:
             await consumer.start()
