@@ -11,6 +11,7 @@ aiokafka's exceptions stop here, translated into `TransientError`.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
@@ -159,8 +160,16 @@ class GroupWatch:
         return TransientError(f"Kafka at {self.bootstrap_servers}: {type(exc).__name__}: {exc}")
 
     async def _close(self) -> None:
-        await self._offsets.stop()
-        await self._admin.close()
+        try:
+            await self._offsets.stop()
+        except asyncio.CancelledError:
+            # aiokafka's coordinator lets the cancellation of its own start-up task out of
+            # `stop()` when stopped right after starting; only this task's own is passed on.
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+        finally:
+            await self._admin.close()
 
 
 def _described(responses: Iterable[Any], group_id: str) -> tuple[str, int, set[str]]:
