@@ -19,19 +19,12 @@ from hub.pipeline.sink import MemorySink
 from hub.settings import DEV_CONSOLE_PASSWORD, DEV_CONSOLE_USER, HubSettings
 from hub.web.console.app import Console
 from schemas.audit import GENESIS, AuditFacts, AuditRecord, AuditStep, encode_record
+from tests.web.conftest import Clock
 
 __all__ = ["Clock", "ConsoleClient", "csrf_token", "make_console_client", "seed_projection"]
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 PAGE = {"accept": "text/html"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
