@@ -24,7 +24,8 @@ from starlette.applications import Starlette
 
 from adapters.context import TranslationContext
 from hub.audit.service import AuditService
-from hub.kafka.admin import ensure_topics, list_topics
+from hub.kafka.admin import TopicSpec, broker_count, describe_topics, ensure_topics, list_topics
+from hub.kafka.connection import KafkaConnection
 from hub.kafka.follow_index import TopicFollower
 from hub.kafka.groups import GroupWatch
 from hub.kafka.producer import KafkaRecordSink, build_producer
@@ -53,11 +54,18 @@ from hub.signing.keys import key_store
 from hub.signing.signer import Signer
 from hub.signing.verifying import TrustedKeys, verify_record
 from hub.sources import sources
-from hub.topics import catalogue, place_topic_config, recipient_catalogue
+from hub.topics import (
+    Severity,
+    catalogue,
+    check_topics,
+    place_topic_config,
+    recipient_catalogue,
+    replicas_of,
+)
 from hub.web.app import ReadinessProbe, build_app, health_routes
 from hub.web.console.app import Console, console_middleware, console_routes
 from hub.web.ingress import Ingress, ingress_routes
-from schemas.errors import HubError
+from schemas.errors import HubError, PermanentError, Reason
 
 __all__ = [
     "Hub",
@@ -126,6 +134,7 @@ class Hub:
     """Every stage of the pipeline in one process, and the clients they share."""
 
     settings: HubSettings
+    connection: KafkaConnection
     broker: KafkaBroker
     producer: AIOKafkaProducer
     routing: Routing
@@ -155,24 +164,34 @@ class Hub:
             specs = catalogue(self.settings) + recipient_catalogue(
                 self.settings, self.routing.policy
             )
-            created = await ensure_topics(
-                self.settings.kafka.bootstrap_servers, specs, timeout=30.0
-            )
+            created = await ensure_topics(self.connection, specs, timeout=30.0)
             if created:
                 log.info("topics.created", topics=created)
+            await self._check_topics(specs)
             await self.producer.start()
             await self.audit.start()
             await self.follower.start()
             await self.parking.start()
             await self.broker.start()
-            groups = await stack.enter_async_context(
-                GroupWatch(self.settings.kafka.bootstrap_servers)
-            )
+            groups = await stack.enter_async_context(GroupWatch(self.connection))
             self._running = stack.pop_all()
         self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
         self._tasks.append(asyncio.create_task(self._follow_lag(groups), name="consumer-lag"))
         log.info("hub.started", stages=[r.stage for r in self.runners])
         return self
+
+    async def _check_topics(self, specs: list[TopicSpec]) -> None:
+        """Refuse to start on a topic whose settings risk data; warn of the rest."""
+        found = await describe_topics(self.connection, [spec.name for spec in specs])
+        brokers = await broker_count(self.connection)
+        findings = check_topics(self.settings, specs, found, brokers)
+        for finding in findings:
+            if finding.severity is Severity.WARN:
+                log.warning("topics.check", detail=finding.line())
+        refusals = [f for f in findings if f.severity is Severity.REFUSE]
+        if refusals:
+            more = f" (and {len(refusals) - 1} more: `hub topics check`)" if refusals[1:] else ""
+            raise PermanentError(refusals[0].line() + more, reason=Reason.TOPIC_MISCONFIGURED)
 
     async def _follow_lag(self, groups: GroupWatch) -> None:
         # The trailing dot: this deployment's groups, not another's whose prefix starts alike.
@@ -237,9 +256,11 @@ def build_hub(
     clock: Callable[[], dt.datetime] = _utcnow,
 ) -> Hub:
     kafka = settings.kafka
+    connection = settings.kafka_connection()
     routing = load_routing(settings)
     broker = KafkaBroker(
-        kafka.bootstrap_servers,
+        connection.bootstrap_servers,
+        security=connection.faststream_security(),
         client_id=kafka.client_id,
         request_timeout_ms=kafka.request_timeout_ms,
         # Outputs go through our own producer (exact header bytes); topics are made explicitly.
@@ -251,13 +272,13 @@ def build_hub(
         # Receipts topics are made on first use; this is how soon their consumer finds them.
         metadata_max_age_ms=settings.routing.topic_discovery_ms,
     )
-    producer = build_producer(kafka)
+    producer = build_producer(connection, kafka)
     signer = load_signer(settings)
     audit_service = AuditService(settings, signer)
     sink = KafkaRecordSink(producer)
     index = DeliveryIndex()
-    follower = TopicFollower(kafka.bootstrap_servers, settings.topics.deliveries, index)
-    parking = TopicFollower(kafka.bootstrap_servers, settings.topics.parking, ParkingBook())
+    follower = TopicFollower(connection, settings.topics.deliveries, index)
+    parking = TopicFollower(connection, settings.topics.parking, ParkingBook())
     watcher = DeadlineWatcher(
         index=index,
         sink=sink,
@@ -269,6 +290,7 @@ def build_hub(
     )
     hub = Hub(
         settings=settings,
+        connection=connection,
         broker=broker,
         producer=producer,
         routing=routing,
@@ -338,11 +360,11 @@ def _wire_recipients(
     place_topics: dict[str, tuple[str, ...]] = {}
     provisioning = ProvisioningSink(
         sink,
-        bootstrap_servers=kafka.bootstrap_servers,
+        connection=hub.connection,
         place_topics=place_topics,
         partitions=settings.routing.place_topic_partitions,
-        replication_factor=kafka.replication_factor,
-        config=place_topic_config(),
+        replication_factor=replicas_of(settings),
+        config=place_topic_config(settings),
     )
     for contract in _contracts(hub.routing):
         kind = contract.kind.value
@@ -432,9 +454,9 @@ def broker_ready(settings: HubSettings) -> ReadinessProbe:
 
     async def ready() -> bool:
         try:
-            await list_topics(
-                settings.kafka.bootstrap_servers, timeout=settings.web.ready_timeout_s
-            )
+            # Asked anew each time: no credentials is "not ready" too, not a failed start.
+            connection = settings.kafka_connection()
+            await list_topics(connection, timeout=settings.web.ready_timeout_s)
         except HubError:
             return False
         return True

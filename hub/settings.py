@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -21,6 +21,9 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.kafka.connection import KafkaConnection, SecurityProtocol
+from schemas.errors import PermanentError, Reason
 
 __all__ = [
     "DEV_CONSOLE_PASSWORD",
@@ -54,6 +57,12 @@ _DEV_SIGNING_PASSPHRASE = "justishub-dev-signing-passphrase"  # noqa: S105 - a p
 DEV_CONSOLE_USER = "ops"
 DEV_CONSOLE_PASSWORD = "justishub-dev-console"  # noqa: S105 - a published dev value; production refuses it
 
+# A Kafka principal's name (`hub`, `source.koda`, `recipient.municipality.0301`).
+PRINCIPAL_PATTERN = r"^[a-z][a-z0-9.-]{0,99}$"
+
+# A Kafka principal's name (`hub`, `source.koda`, `recipient.municipality.0301`).
+PRINCIPAL_PATTERN = r"^[a-z][a-z0-9.-]{0,99}$"
+
 # Who is at the keyboard: printable ASCII without spaces, as the audit trail records it.
 Operator = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,64}$")]
 
@@ -86,12 +95,49 @@ class KafkaSettings(_Group):
     # still reaches the hub and is dead-lettered as `too_large` instead of vanishing at the
     # publisher. The document limit itself is `max_document_bytes`.
     max_record_bytes: int = Field(default=8 * 1024 * 1024, ge=1024 * 1024)
-    replication_factor: int = Field(default=1, ge=1)
+    # Replicas of every topic the hub makes. None: as many as the cluster has brokers, up to
+    # 3 (1 on the local single node, 3 on the local cluster of three and in production).
+    replication_factor: int | None = Field(default=None, ge=1)
+    # min.insync.replicas the hub expects of its topics; None: 2 when replicated 3 or more
+    # times, else 1. Set on the topics the hub makes only when the replication factor is set.
+    min_insync_replicas: int | None = Field(default=None, ge=1)
+
+    # Security: TLS with SASL/SCRAM-SHA-512 unless a test broker says otherwise on purpose.
+    security_protocol: SecurityProtocol = SecurityProtocol.SASL_SSL
+    # The principal this process connects as. Unset, each command uses its own: `hub run` the
+    # hub's, `hub dlq` and `hub audit` the operator's, `hub topics` and `hub acl` the admin's.
+    username: str | None = Field(default=None, pattern=PRINCIPAL_PATTERN)
+    password: SecretStr | None = None
+    # A file holding the password (a mounted secret); read once, at start-up.
+    password_file: Path | None = None
+    # The CA that signed the brokers' certificates. Default outside production: the local
+    # cluster's, `<data_dir>/kafka/tls/ca.pem`.
+    ca_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_password(self) -> Self:
+        if self.password is not None and self.password_file is not None:
+            raise ValueError("set password or password_file, not both")
+        return self
+
+    def needed_replicas(self, brokers: int) -> int:
+        """How many replicas each topic needs on a cluster of `brokers`."""
+        return self.replication_factor or min(3, brokers)
+
+    def needed_min_isr(self, replicas: int) -> int:
+        if self.min_insync_replicas is not None:
+            return self.min_insync_replicas
+        return 2 if replicas >= 3 else 1
 
 
 class LocalKafkaSettings(_Group):
-    """The single-node broker `hub kafka up` runs on this machine (never in production)."""
+    """The local cluster `hub kafka up` runs on this machine (never in production).
 
+    Node n (from 1) listens on `port + 2(n-1)` for clients and `controller_port + 2(n-1)` for
+    the KRaft quorum; the ports are fixed when the cluster is first formatted."""
+
+    # 1, or 3 for replication and failover (a quorum of three controllers).
+    brokers: Literal[1, 3] = 1
     port: int = Field(default=9092, ge=1, le=65_535)
     controller_port: int = Field(default=9093, ge=1, le=65_535)
     # The JVM's -Xmx, checked here so that a typo is a settings error and not a JVM that
@@ -274,7 +320,74 @@ class HubSettings(BaseSettings):
         if token is not None and len(token) < 24:
             raise ValueError("HUB_METRICS__TOKEN must have at least 24 characters in production")
         _no_dev_password(self.console.users)
+        _secure_kafka(self.kafka)
+        if self.person_key_secret.get_secret_value() == self.signing.passphrase.get_secret_value():
+            raise ValueError(
+                "HUB_PERSON_KEY_SECRET and HUB_SIGNING__PASSPHRASE must differ in production"
+            )
+        if len(self.person_key_secret) < 32:
+            raise ValueError("HUB_PERSON_KEY_SECRET must have at least 32 characters in production")
+        if len(self.signing.passphrase) < 16:
+            raise ValueError(
+                "HUB_SIGNING__PASSPHRASE must have at least 16 characters in production"
+            )
         return self
+
+    @property
+    def local_kafka_dir(self) -> Path:
+        """Where `hub kafka up` keeps the local cluster: nodes, certificates, credentials."""
+        return self.data_dir / "kafka"
+
+    def kafka_connection(self) -> KafkaConnection:
+        """How this process reaches the cluster, as `kafka.username` (see `with_principal`).
+
+        Outside production a principal without a configured password uses the one `hub kafka
+        up` or `hub kafka credentials` stored for it under the local cluster's folder."""
+        kafka = self.kafka
+        username = kafka.username or "hub"
+        ca_file = kafka.ca_file or self._local_ca()
+        if ca_file is not None and not ca_file.is_file():
+            raise PermanentError(
+                f"the cluster's CA certificate {ca_file} is missing: set HUB_KAFKA__CA_FILE, or "
+                "for the local cluster run `hub kafka up`",
+                reason=Reason.NO_CREDENTIALS,
+            )
+        return KafkaConnection(
+            bootstrap_servers=kafka.bootstrap_servers,
+            protocol=kafka.security_protocol,
+            username=username,
+            password=self._kafka_password(username),
+            ca_file=ca_file,
+        )
+
+    def with_principal(self, principal: str) -> HubSettings:
+        """These settings for a command that acts as `principal`, unless one was configured."""
+        if self.kafka.username is not None:
+            return self
+        kafka = self.kafka.model_copy(update={"username": principal})
+        return self.model_copy(update={"kafka": kafka})
+
+    def _kafka_password(self, username: str) -> SecretStr | None:
+        kafka = self.kafka
+        if kafka.security_protocol is SecurityProtocol.PLAINTEXT:
+            return None
+        if kafka.password is not None:
+            return kafka.password
+        if kafka.password_file is not None:
+            return SecretStr(_read_secret(kafka.password_file, "HUB_KAFKA__PASSWORD_FILE"))
+        stored = self.local_kafka_dir / "credentials" / f"{username}.password"
+        if self.env is not Environment.PRODUCTION and stored.is_file():
+            return SecretStr(_read_secret(stored, f"the local password of {username}"))
+        raise PermanentError(
+            f"no Kafka password for principal {username}: set HUB_KAFKA__PASSWORD_FILE, or for "
+            f"the local cluster run `hub kafka credentials {username}`",
+            reason=Reason.NO_CREDENTIALS,
+        )
+
+    def _local_ca(self) -> Path | None:
+        if self.kafka.security_protocol is SecurityProtocol.PLAINTEXT:
+            return None
+        return self.local_kafka_dir / "tls" / "ca.pem"
 
     @property
     def dev_console_login(self) -> bool:
@@ -327,6 +440,32 @@ def _no_dev_password(users: dict[str, SecretStr]) -> None:
     for name, hashed in users.items():
         if verify_password(hashed.get_secret_value(), DEV_CONSOLE_PASSWORD):
             raise ValueError(f"HUB_CONSOLE__USERS: {name} has the dev password; not in production")
+
+
+def _secure_kafka(kafka: KafkaSettings) -> None:
+    if kafka.security_protocol is not SecurityProtocol.SASL_SSL:
+        raise ValueError("HUB_KAFKA__SECURITY_PROTOCOL must be SASL_SSL in production")
+    if kafka.ca_file is None:
+        raise ValueError("HUB_KAFKA__CA_FILE must name the cluster's CA certificate in production")
+    if kafka.username is None:
+        raise ValueError("HUB_KAFKA__USERNAME must name this process's principal in production")
+    if kafka.password is None and kafka.password_file is None:
+        # The local cluster's stored passwords are development credentials.
+        raise ValueError("HUB_KAFKA__PASSWORD_FILE (or _PASSWORD) must be set in production")
+    if kafka.password is not None and len(kafka.password) < 16:
+        raise ValueError("HUB_KAFKA__PASSWORD must have at least 16 characters in production")
+
+
+def _read_secret(path: Path, what: str) -> str:
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise PermanentError(
+            f"cannot read {what} ({path}): {exc.strerror}", reason=Reason.NO_CREDENTIALS
+        ) from None
+    if not text:
+        raise PermanentError(f"{what} ({path}) is empty", reason=Reason.NO_CREDENTIALS)
+    return text
 
 
 def child_environment(values: Mapping[str, str]) -> dict[str, str]:

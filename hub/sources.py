@@ -33,6 +33,11 @@ class Source:
     description: str
 
     @property
+    def principal(self) -> str:
+        """The Kafka principal the source system publishes as: its own inbound topic only."""
+        return f"source.{self.name}"
+
+    @property
     def content_type(self) -> str:
         """What `hub publish` declares for this source's documents."""
         return min(self.content_types)

@@ -73,6 +73,12 @@ class Reason(StrEnum):
     PORT_IN_USE = "port_in_use"
     BROKER_START_FAILED = "broker_start_failed"
     TOPIC_REJECTED = "topic_rejected"
+    # Access to the cluster: a principal without credentials, a refused login, an ACL's "no".
+    NO_CREDENTIALS = "no_credentials"
+    AUTHENTICATION_FAILED = "authentication_failed"
+    NOT_AUTHORIZED = "not_authorized"
+    # A topic whose settings put data at risk (replication, min ISR, retention, cleanup).
+    TOPIC_MISCONFIGURED = "topic_misconfigured"
     # Per-person order: held back because an earlier input of the same person failed.
     PARKED = "parked"
     # Operators' actions.

@@ -1,7 +1,8 @@
 """Fixtures for the whole suite.
 
-`kafka` is one real broker per test session, on ports the OS hands out and in a temporary folder,
-so it never meets a broker a person is running. It is stopped when the session ends, also after
+`kafka` is one real broker per test session, secured as production is (TLS, SASL/SCRAM-SHA-512,
+the StandardAuthorizer), on ports the OS hands out and in a temporary folder, so it never meets a
+broker a person is running. It is stopped when the session ends, also after
 failures and Ctrl-C (a finalizer), after SIGTERM (turned into Ctrl-C below), and by the kernel
 when the test process dies outright (`stop_with_parent`).
 """
@@ -48,7 +49,7 @@ def kafka(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     # Before the start, so that a start that fails half-way is cleaned up too.
     request.addfinalizer(broker.stop)  # noqa: PT021 -- a yield's teardown would not run then
     broker.start(timeout=_START_TIMEOUT_S)
-    return RunningKafka(broker.bootstrap_servers, broker.work_dir, port, controller_port)
+    return RunningKafka(broker.admin_connection(), broker.work_dir, port, controller_port)
 
 
 @pytest.fixture
@@ -60,7 +61,7 @@ def new_topic(kafka: RunningKafka) -> NewTopic:
     ) -> str:
         name = f"{prefix}.{uuid.uuid4().hex[:12]}"
         spec = TopicSpec(name, partitions, config=dict(config or {}))
-        await ensure_topics(kafka.bootstrap_servers, [spec], timeout=_TOPIC_TIMEOUT_S)
+        await ensure_topics(kafka.connection, [spec], timeout=_TOPIC_TIMEOUT_S)
         return name
 
     return create

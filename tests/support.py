@@ -11,10 +11,14 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hub.kafka import LocalKafka
+from hub.kafka.connection import KafkaConnection
+from hub.settings import KafkaSettings
 
 __all__ = [
+    "PRODUCTION_KAFKA",
     "NewTopic",
     "RunningKafka",
     "broker_guard",
@@ -26,21 +30,62 @@ __all__ = [
 
 NewTopic = Callable[..., Awaitable[str]]
 
+# The `kafka` settings a production hub must have: SASL_SSL, its principal, a password, a CA.
+PRODUCTION_KAFKA = {
+    "bootstrap_servers": "kafka-0.example:9093",
+    "username": "hub",
+    "password": "a production kafka password",
+    "ca_file": "/etc/justishub/kafka-ca.pem",
+}
+
 _HUB_TIMEOUT_S = 180.0
 
 
 @dataclass(frozen=True)
 class RunningKafka:
-    bootstrap_servers: str
+    """The session's secured broker, and the admin principal's connection to it.
+
+    Tests act as the admin (a super user) unless they are about access: they make topics and
+    groups of their own names, which no policy-derived ACL foresees. The tests of access, the
+    end-to-end run on three brokers and `make run` connect as the policy's principals."""
+
+    connection: KafkaConnection
     work_dir: Path
     port: int
     controller_port: int
+    brokers: int = 1
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.connection.bootstrap_servers
 
     def handle(self) -> LocalKafka:
-        """Another LocalKafka for the same broker, as a second `hub kafka` would make one."""
+        """Another LocalKafka for the same cluster, as a second `hub kafka` would make one."""
         return LocalKafka(
-            work_dir=self.work_dir, port=self.port, controller_port=self.controller_port
+            work_dir=self.work_dir,
+            brokers=self.brokers,
+            port=self.port,
+            controller_port=self.controller_port,
         )
+
+    def values(self, **overrides: Any) -> dict[str, Any]:
+        """The `kafka` group of `HubSettings` for the admin's connection, plus `overrides`."""
+        connection = self.connection
+        assert connection.password is not None
+        return {
+            "bootstrap_servers": connection.bootstrap_servers,
+            "username": connection.username,
+            "password": connection.password.get_secret_value(),
+            "ca_file": str(connection.ca_file),
+            **overrides,
+        }
+
+    def kafka_settings(self, **overrides: Any) -> KafkaSettings:
+        return KafkaSettings.model_validate(self.values(**overrides))
+
+    def environ(self) -> dict[str, str]:
+        """`HUB_KAFKA__*` variables for a `hub` subprocess connecting as the admin."""
+        return {f"HUB_KAFKA__{k.upper()}": str(v) for k, v in self.values().items()}
 
 
 def free_ports(count: int) -> list[int]:

@@ -33,8 +33,9 @@ class AuditService:
         self._settings = settings
         self._signer = signer
         self.writer_id = new_writer_id()
+        self._connection = settings.kafka_connection()
         self._producer = build_chain_producer(
-            settings.kafka, client_id=f"{settings.kafka.client_id}-audit"
+            self._connection, settings.kafka, client_id=f"{settings.kafka.client_id}-audit"
         )
         self._writer: AuditWriter | None = None
         self._stop = asyncio.Event()
@@ -115,8 +116,8 @@ class AuditService:
         while not self._stop.is_set():
             try:
                 start = await asyncio.to_thread(self.projection.next_offsets, topic)
-                bootstrap = self._settings.kafka.bootstrap_servers
-                async for batch in follow_topic(bootstrap, topic, start=start, stop=self._stop):
+                connection = self._connection
+                async for batch in follow_topic(connection, topic, start=start, stop=self._stop):
                     await asyncio.to_thread(self.projection.apply, batch)
             except HubError as exc:
                 log.warning("audit.projection_paused", reason=exc.reason.value, detail=exc.detail)

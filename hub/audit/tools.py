@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hub.audit.projection import Projection
 from hub.audit.verify import Finding, TrailReport, WriterReport, verify_trail
+from hub.kafka.connection import KafkaConnection
 from hub.kafka.reader import read_topic
 from hub.pipeline.records import InboundRecord
 from schemas.signature import PublicKeys
@@ -14,26 +15,28 @@ __all__ = ["read_all", "rebuild_projection", "report_lines", "verify_topics"]
 _REBUILD_BATCH = 2_000
 
 
-async def read_all(bootstrap_servers: str, topic: str) -> list[InboundRecord]:
-    return [record async for record in read_topic(bootstrap_servers, topic)]
+async def read_all(connection: KafkaConnection, topic: str) -> list[InboundRecord]:
+    return [record async for record in read_topic(connection, topic)]
 
 
 async def verify_topics(
-    bootstrap_servers: str, topic: str, checkpoints_topic: str, keys: PublicKeys
+    connection: KafkaConnection, topic: str, checkpoints_topic: str, keys: PublicKeys
 ) -> TrailReport:
     """Read the whole audit topic and its checkpoint topic, and check every writer's chain."""
-    records = await read_all(bootstrap_servers, topic)
-    anchors = await read_all(bootstrap_servers, checkpoints_topic)
+    records = await read_all(connection, topic)
+    anchors = await read_all(connection, checkpoints_topic)
     records.sort(key=lambda r: (r.position.partition, r.position.offset))
     anchors.sort(key=lambda r: (r.position.partition, r.position.offset))
     return verify_trail(records, anchors, keys)
 
 
-async def rebuild_projection(bootstrap_servers: str, topic: str, projection: Projection) -> int:
+async def rebuild_projection(
+    connection: KafkaConnection, topic: str, projection: Projection
+) -> int:
     """Make the projection again from the topic; returns how many distinct records it holds."""
     projection.reset()
     batch: list[InboundRecord] = []
-    async for record in read_topic(bootstrap_servers, topic):
+    async for record in read_topic(connection, topic):
         batch.append(record)
         if len(batch) >= _REBUILD_BATCH:
             projection.apply(batch)

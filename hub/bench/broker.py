@@ -32,7 +32,7 @@ def own_broker(work_dir: Path, *, heap: str, timeout: float) -> Iterator[BrokerH
         status = kafka.start(timeout=timeout)
         if status.pid is None:
             raise LocalKafkaError(f"the benchmark's broker at {kafka.bootstrap_servers} is gone")
-        yield BrokerHandle(kafka.bootstrap_servers, status.pid)
+        yield BrokerHandle(kafka.admin_connection(), status.pid)
     finally:
         kafka.stop()
 

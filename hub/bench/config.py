@@ -5,15 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub.kafka.connection import KafkaConnection
+
 __all__ = ["BenchConfig", "BrokerHandle"]
 
 
 @dataclass(frozen=True)
 class BrokerHandle:
-    """A running broker the benchmark may use: its address, and its pid for CPU readings."""
+    """A running broker the benchmark may use: how to reach it (as its admin, the same TLS and
+    SCRAM for the hub and the limit), and its pid for CPU readings."""
 
-    bootstrap_servers: str
+    connection: KafkaConnection
     pid: int
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.connection.bootstrap_servers
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,6 +20,7 @@ from typing import Any
 
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from hub.kafka.connection import KafkaConnection
 from hub.settings import HubSettings, TopicSettings, child_environment
 from hub.sources import sources
 
@@ -76,7 +77,7 @@ def deployment(
     name: str,
     *,
     run_id: str,
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     data_dir: Path,
     partitions: int,
     inbound_tag: str | None = None,
@@ -89,7 +90,7 @@ def deployment(
         "HUB_DATA_DIR": str(data_dir / name),
         "HUB_LOG_FORMAT": "json",
         "HUB_LOG_LEVEL": "INFO",
-        "HUB_KAFKA__BOOTSTRAP_SERVERS": bootstrap_servers,
+        **kafka_environment(connection),
         "HUB_KAFKA__GROUP_PREFIX": tag,
         "HUB_KAFKA__CLIENT_ID": tag,
         "HUB_KAFKA__PARTITIONS": str(partitions),
@@ -101,6 +102,21 @@ def deployment(
     if max_batch_records is not None:
         values["HUB_KAFKA__MAX_BATCH_RECORDS"] = str(max_batch_records)
     return Deployment(name, values, settings_of(values))
+
+
+def kafka_environment(connection: KafkaConnection) -> dict[str, str]:
+    """`HUB_KAFKA__*` values that make a `hub` process connect as `connection` does."""
+    values = {
+        "HUB_KAFKA__BOOTSTRAP_SERVERS": connection.bootstrap_servers,
+        "HUB_KAFKA__SECURITY_PROTOCOL": connection.protocol.value,
+    }
+    if connection.username is not None:
+        values["HUB_KAFKA__USERNAME"] = connection.username
+    if connection.password is not None:
+        values["HUB_KAFKA__PASSWORD"] = connection.password.get_secret_value()
+    if connection.ca_file is not None:
+        values["HUB_KAFKA__CA_FILE"] = str(connection.ca_file)
+    return values
 
 
 def settings_of(values: Mapping[str, str]) -> HubSettings:

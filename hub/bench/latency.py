@@ -71,7 +71,7 @@ class Arrivals:
         self._topics = topics
         self._pattern = re.compile(re.escape(tag.encode()) + rb"-(\d+)(?!\d)")
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=watch.bootstrap_servers,
+            **watch.connection.aiokafka(),
             group_id=None,
             enable_auto_commit=False,
             fetch_max_wait_ms=_FETCH_WAIT_MS,

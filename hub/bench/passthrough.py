@@ -45,10 +45,10 @@ async def pass_through(
     stop: asyncio.Event,
 ) -> int:
     """Copy records from `topics` to `out_topic` until `stop`; return how many were copied."""
-    kafka = settings.kafka
+    kafka, connection = settings.kafka, settings.kafka_connection()
     consumer = AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=kafka.bootstrap_servers,
+        **connection.aiokafka(),
         client_id=kafka.client_id,
         group_id=group_id,
         enable_auto_commit=False,
@@ -56,7 +56,7 @@ async def pass_through(
         request_timeout_ms=kafka.request_timeout_ms,
         max_partition_fetch_bytes=kafka.max_record_bytes + 64 * 1024,
     )
-    producer = build_producer(kafka)
+    producer = build_producer(connection, kafka)
     await producer.start()
     await consumer.start()
     # The signal the benchmark waits for.

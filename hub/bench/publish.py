@@ -40,13 +40,13 @@ class Published:
 @asynccontextmanager
 async def publisher(settings: HubSettings) -> AsyncIterator[KafkaRecordSink]:
     """A started producer as the hub builds it (idempotent, acks=all), as a record sink."""
-    kafka = settings.kafka
-    producer = build_producer(kafka, client_id=f"{kafka.client_id}-publisher")
+    kafka, connection = settings.kafka, settings.kafka_connection()
+    producer = build_producer(connection, kafka, client_id=f"{kafka.client_id}-publisher")
     try:
         await producer.start()
     except KafkaError as exc:
         await producer.stop()
-        raise unreachable(kafka.bootstrap_servers, exc) from exc
+        raise unreachable(connection, exc) from exc
     try:
         yield KafkaRecordSink(producer)
     finally:

@@ -60,7 +60,7 @@ async def run_bench(
 ) -> BenchReport:
     started, started_at, at_start = time.monotonic(), datetime.now(UTC), machine()
     run_id = started_at.strftime("%H%M%S") + secrets.token_hex(2)
-    async with GroupWatch(broker.bootstrap_servers) as watch:
+    async with GroupWatch(broker.connection) as watch:
         bench = Bench(run_id, broker, watch, work_dir, config.start_timeout_s, say)
         steps = [] if config.memory_run else await _steps(bench, config)
         published, throughput = await _backlogs(bench, config)
@@ -92,7 +92,7 @@ def _deployment(
     return deployment(
         name,
         run_id=bench.run_id,
-        bootstrap_servers=bench.broker.bootstrap_servers,
+        connection=bench.broker.connection,
         data_dir=bench.work_dir / "data",
         partitions=config.partitions,
         inbound_tag=inbound_tag,
@@ -171,7 +171,7 @@ async def _create_inbound(dep: Deployment) -> None:
     """The inbound topics as the hub makes them, before the hub runs: the documents wait there."""
     inbound = set(dep.inbound_topics)
     specs = [spec for spec in catalogue(dep.settings) if spec.name in inbound]
-    await ensure_topics(dep.settings.kafka.bootstrap_servers, specs, timeout=30.0)
+    await ensure_topics(dep.settings.kafka_connection(), specs, timeout=30.0)
 
 
 def _chunks(
@@ -201,7 +201,16 @@ def _ratios(throughput: list[Throughput]) -> dict[str, float]:
 
 def _settings(config: BenchConfig, dep: Deployment) -> dict[str, Any]:
     kafka = dep.settings.kafka.model_dump(
-        exclude={"bootstrap_servers", "client_id", "group_prefix"}
+        exclude={
+            "bootstrap_servers",
+            "client_id",
+            "group_prefix",
+            "username",
+            "password",
+            "password_file",
+            "ca_file",
+        },
+        mode="json",
     )
     return {
         "documents": config.memory_documents if config.memory_run else config.documents,

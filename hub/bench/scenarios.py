@@ -28,6 +28,7 @@ from hub.bench.publish import publish_paced, publisher
 from hub.bench.results import LatencyResult, RssMark, Throughput
 from hub.kafka.admin import TopicSpec, ensure_topics
 from hub.kafka.groups import GroupWatch, Partition
+from hub.topics import replicas_of
 
 __all__ = [
     "HUB",
@@ -222,8 +223,8 @@ def profile_path(bench: Bench, dep: Deployment) -> Path:
 async def _passthrough_topic(bench: Bench, dep: Deployment) -> str:
     kafka = dep.settings.kafka
     name = f"{PASSTHROUGH_TOPIC}.{bench.tag(dep)}"
-    spec = TopicSpec(name, kafka.partitions, kafka.replication_factor)
-    await ensure_topics(kafka.bootstrap_servers, [spec], timeout=30.0)
+    spec = TopicSpec(name, kafka.partitions, replicas_of(dep.settings))
+    await ensure_topics(dep.settings.kafka_connection(), [spec], timeout=30.0)
     return name
 
 

@@ -52,8 +52,10 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def load_settings() -> HubSettings:
-    """Build the settings once for a command; a bad value is a user error, not a traceback."""
+def load_settings(principal: str | None = None) -> HubSettings:
+    """Build the settings once for a command; a bad value is a user error, not a traceback.
+
+    `principal`: whom the command connects to Kafka as, unless HUB_KAFKA__USERNAME says."""
     from pydantic import ValidationError
 
     try:
@@ -64,7 +66,7 @@ def load_settings() -> HubSettings:
         raise fail(f"invalid setting {where}: {first['msg']}") from None
     # One-shot commands log warnings only; `hub run` configures its own level.
     configure_logging(log_format=settings.effective_log_format, level="WARNING", quiet_clients=True)
-    return settings
+    return settings.with_principal(principal) if principal else settings
 
 
 def main() -> None:

@@ -38,12 +38,12 @@ def verify(
     jwks_file: JwksOption = None,
 ) -> None:
     """Read the whole audit topic and check every writer's chain; exit 1 unless intact."""
-    settings = load_settings()
+    settings = load_settings("operator")
     topic = topic or settings.topics.audit
     keys = trusted_keys(jwks_file)
     report = asyncio.run(
         verify_topics(
-            settings.kafka.bootstrap_servers,
+            settings.kafka_connection(),
             topic,
             checkpoints or settings.topics.audit_checkpoints,
             keys,
@@ -62,7 +62,7 @@ def trail(
     ],
 ) -> None:
     """The journey of one message: source, canonical event, every recipient, receipts."""
-    rows = Projection(load_settings().projection_path).trail(message_id)
+    rows = Projection(load_settings("operator").projection_path).trail(message_id)
     if not rows:
         raise CliError(f"no audit record names {message_id} (is the projection current?)")
     for row in rows:
@@ -99,7 +99,7 @@ def disclosures(
     """Every disclosure about a person: when, to whom, which event, under which rule and basis."""
     if not _NATIONAL_ID.fullmatch(person):
         raise CliError("--person must be an 11-digit national identity number or D-number")
-    settings = load_settings()
+    settings = load_settings("operator")
     subject = person_keys(settings)(person)
     start = datetime.combine(since.date(), time(), UTC) if since else None
     found = Projection(settings.projection_path).disclosures(subject, start)
@@ -116,9 +116,9 @@ def disclosures(
 @user_errors
 def rebuild() -> None:
     """Make the SQLite projection again from the audit topic."""
-    settings = load_settings()
+    settings = load_settings("operator")
     projection = Projection(settings.projection_path)
     count = asyncio.run(
-        rebuild_projection(settings.kafka.bootstrap_servers, settings.topics.audit, projection)
+        rebuild_projection(settings.kafka_connection(), settings.topics.audit, projection)
     )
     typer.echo(f"audit: projection {projection.path} rebuilt, {count} records")

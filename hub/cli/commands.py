@@ -9,12 +9,13 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     """Attach every command group to `app`."""
-    from hub.cli import audit, bench, keys, pipeline, policy
+    from hub.cli import audit, bench, cluster, keys, pipeline, policy
     from hub.cli.console import console_app
     from hub.cli.dlq import dlq_app
     from hub.cli.kafka import kafka_app
 
     pipeline.register(app)
+    cluster.register(app)
     bench.register(app)
     app.add_typer(kafka_app, name="kafka")
     keys.register(app)

@@ -68,7 +68,7 @@ def list_entries(
     include_all: Annotated[bool, typer.Option("--all", help="Resolved entries too.")] = False,
 ) -> None:
     """A table of dead-letter entries: open ones unless --all."""
-    settings = load_settings()
+    settings = load_settings("operator")
     entries = asyncio.run(load_dead_letters(settings))
     selection = Selection(
         stage=stage,
@@ -101,7 +101,7 @@ def show(
     operator: OperatorOpt = None,
 ) -> None:
     """One entry: where it came from, why it failed, its payload (masked unless --reveal)."""
-    settings = load_settings()
+    settings = load_settings("operator")
     entries = asyncio.run(load_dead_letters(settings))
     entry = _one(entries, entry_id)
     _print_entry(entry, parked_counts(entries).get(entry.id, 0))
@@ -136,7 +136,7 @@ def replay_entries(
     operator: OperatorOpt = None,
 ) -> None:
     """Put entries back at the start of their stage, with replay headers (dry run by default)."""
-    settings = load_settings()
+    settings = load_settings("operator")
     entries = asyncio.run(load_dead_letters(settings))
     selection = Selection(
         ids=resolve_ids(entries, entry_ids or []),
@@ -170,7 +170,7 @@ def discard_entries(
 ) -> None:
     """Mark entries resolved without sending them (dry run by default); whoever they held back
     is released and sent on."""
-    settings = load_settings()
+    settings = load_settings("operator")
     entries = asyncio.run(load_dead_letters(settings))
     chosen = select(entries, Selection(ids=resolve_ids(entries, entry_ids)))
     who = operator or settings.operator or "(dry run)"

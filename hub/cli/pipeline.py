@@ -16,7 +16,6 @@ import typer
 from hub.bootstrap import Hub, build_console, build_hub, build_web_app, translation_context
 from hub.cli.app import CliError, load_settings, user_errors
 from hub.cli.keys import JwksOption, trusted_keys
-from hub.kafka.admin import ensure_topics
 from hub.kafka.producer import KafkaRecordSink
 from hub.kafka.reader import read_topic
 from hub.logs import configure_logging
@@ -34,7 +33,6 @@ from hub.sources import Source, sources
 from hub.tools.demo import Journey, run_demo
 from hub.tools.publish import expand_paths, publish_documents
 from hub.tools.tail import Verdict, as_json, as_text, signature_verdict
-from hub.topics import catalogue
 from hub.web.server import serving
 
 __all__ = ["register"]
@@ -45,9 +43,6 @@ def register(app: typer.Typer) -> None:
     app.command("publish")(publish)
     app.command("tail")(tail)
     app.command("demo")(demo)
-    topics_app = typer.Typer(help="The hub's Kafka topics.", no_args_is_help=True)
-    topics_app.command("ensure")(topics_ensure)
-    app.add_typer(topics_app, name="topics")
 
 
 @user_errors
@@ -58,7 +53,7 @@ def run(
     ] = False,
 ) -> None:
     """Run every stage of the hub in this process until Ctrl-C (or SIGTERM)."""
-    settings = load_settings()
+    settings = load_settings("hub")
     configure_logging(log_format=settings.effective_log_format, level=settings.log_level)
     asyncio.run(_serve(settings, demo=demo))
 
@@ -75,7 +70,8 @@ async def _serve(settings: HubSettings, *, demo: bool) -> None:
         raise CliError(str(exc)) from None
     async with hub, _web(settings, hub):
         typer.echo(
-            f"hub: running against Kafka at {settings.kafka.bootstrap_servers}; Ctrl-C stops"
+            f"hub: running against Kafka at {settings.kafka.bootstrap_servers} as "
+            f"{settings.kafka_connection().principal}; Ctrl-C stops"
         )
         if demo:
             _print_journeys(
@@ -159,16 +155,21 @@ def tail(
         bool, typer.Option("--verify", help="Verify each record's signature; show the key.")
     ] = False,
     jwks_file: JwksOption = None,
+    principal: Annotated[
+        str,
+        typer.Option(
+            "--as",
+            help="Read as this principal (an agency's: recipient.nav); default the operator's.",
+        ),
+    ] = "operator",
 ) -> None:
     """Print what is on a topic, decoded, from the beginning to its current end."""
-    settings = load_settings()
+    settings = load_settings(principal)
     keys = trusted_keys(jwks_file) if check else None
 
     async def show() -> int:
         count = 0
-        async for record in read_topic(
-            settings.kafka.bootstrap_servers, topic, max_records=max_records
-        ):
+        async for record in read_topic(settings.kafka_connection(), topic, max_records=max_records):
             verdict = signature_verdict(record, keys) if keys is not None else None
             typer.echo(_shown(record, verdict, as_json_lines=as_json_lines))
             count += 1
@@ -193,17 +194,6 @@ def demo() -> None:
     _print_journeys(
         asyncio.run(run_demo(settings, _all_sources(settings), translation_context(settings)))
     )
-
-
-@user_errors
-def topics_ensure() -> None:
-    """Create every topic the hub uses that does not exist yet."""
-    settings = load_settings()
-    created = asyncio.run(
-        ensure_topics(settings.kafka.bootstrap_servers, catalogue(settings), timeout=30.0)
-    )
-    names = [spec.name for spec in catalogue(settings)]
-    typer.echo(f"topics: {len(names)} in place ({len(created)} created now)")
 
 
 def _print_journeys(journeys: list[Journey]) -> None:

@@ -55,7 +55,7 @@ def explain_message(
     message_id: Annotated[str, typer.Argument(help="The canonical event's id.")],
 ) -> None:
     """Which rules matched a canonical event, and why the others did not."""
-    settings = load_settings()
+    settings = load_settings("operator")
     policy = _policy()
     record = asyncio.run(find_event(settings, message_id))
     if record is None:
@@ -71,7 +71,7 @@ def alerts(
     ] = False,
 ) -> None:
     """List open alerts: late notices, overdue and rejected receipts."""
-    found = asyncio.run(open_alerts(load_settings(), include_resolved=include_resolved))
+    found = asyncio.run(open_alerts(load_settings("operator"), include_resolved=include_resolved))
     for alert in found:
         typer.echo(
             f"{alert.raisedat.isoformat()}  {alert.state.value:<8} {alert.kind.value:<16} "

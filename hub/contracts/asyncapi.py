@@ -69,9 +69,9 @@ def build_document(settings: HubSettings | None = None) -> dict[str, Any]:
     document: dict[str, Any] = _skeleton(specs).to_jsonable()
     document["servers"] = _servers()
     topics = {t.name: t for t in (*catalogue(settings), *recipient_catalogue(settings, policy))}
-    document["channels"] = {channel_key(s): _channel(document, s, topics) for s in specs}
+    document["channels"] = {channel_key(s): _channel(document, s, topics, settings) for s in specs}
     document["operations"] = {name: operation for s in specs for name, operation in _operations(s)}
-    document["components"] = _components(specs)
+    document["components"] = _components(specs) | {"securitySchemes": _SECURITY_SCHEMES}
     return document
 
 
@@ -87,6 +87,14 @@ def render(document: dict[str, Any]) -> str:
 def main() -> None:
     ASYNCAPI_PATH.write_text(render(build_document()), encoding="utf-8")
     sys.stdout.write(f"wrote {ASYNCAPI_PATH}\n")
+
+
+_SECURITY_SCHEMES: Final = {
+    "scram": {
+        "type": "scramSha512",
+        "description": "SASL/SCRAM-SHA-512 over TLS; the cluster's ACLs follow the routing policy.",
+    }
+}
 
 
 def _skeleton(specs: Iterable[Channel]) -> Any:
@@ -120,9 +128,11 @@ def _servers() -> dict[str, Any]:
     return {
         _SERVER: {
             "host": "{bootstrap}",
-            "protocol": "kafka",
-            "description": "The deployment's Kafka cluster (TLS and authentication are set by "
-            "the deployment).",
+            "protocol": "kafka-secure",
+            "description": "The deployment's Kafka cluster: TLS, and SASL/SCRAM-SHA-512 with one "
+            "principal per source system and per recipient, each allowed its own topics only "
+            "(`hub kafka credentials PRINCIPAL` prints a client's configuration).",
+            "security": [{"$ref": "#/components/securitySchemes/scram"}],
             "variables": {
                 "bootstrap": {
                     "default": "127.0.0.1:9092",
@@ -133,10 +143,15 @@ def _servers() -> dict[str, Any]:
     }
 
 
-def _channel(document: dict[str, Any], spec: Channel, topics: dict[str, TopicSpec]) -> Any:
+def _channel(
+    document: dict[str, Any],
+    spec: Channel,
+    topics: dict[str, TopicSpec],
+    settings: HubSettings,
+) -> Any:
     generated = document["channels"][channel_key(spec)]["bindings"]["kafka"]
     binding = {} if spec.parameters else {"topic": generated["topic"]}
-    config = topics[spec.address].config if spec.address in topics else place_topic_config()
+    config = topics[spec.address].config if spec.address in topics else place_topic_config(settings)
     channel: dict[str, Any] = {
         "address": spec.address,
         "title": spec.address,

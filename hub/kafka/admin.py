@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import (
     KafkaConnectionError,
     KafkaError,
@@ -24,9 +25,19 @@ from aiokafka.errors import (
     for_code,
 )
 
+from hub.kafka.connection import KafkaConnection
 from schemas.errors import PermanentError, Reason, TransientError
 
-__all__ = ["TopicSpec", "ensure_topics", "list_topics", "partition_count"]
+__all__ = [
+    "TopicSpec",
+    "TopicState",
+    "broker_count",
+    "describe_topics",
+    "ensure_topics",
+    "list_topics",
+    "partition_count",
+    "translate",
+]
 
 T = TypeVar("T")
 
@@ -43,19 +54,23 @@ class TopicSpec:
 
     name: str
     partitions: int
-    replication_factor: int = 1
+    # -1: as many as the cluster has brokers, up to 3.
+    replication_factor: int = -1
     # Left out of the hash: a dict has none, and equal specs still hash alike without it.
     config: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not _TOPIC_NAME.fullmatch(self.name) or self.name in {".", ".."}:
             raise ValueError(f"not a valid Kafka topic name: {self.name!r}")
-        if self.partitions < 1 or self.replication_factor < 1:
-            raise ValueError(f"topic {self.name}: partitions and replication factor must be >= 1")
+        if self.partitions < 1 or (self.replication_factor < 1 and self.replication_factor != -1):
+            raise ValueError(
+                f"topic {self.name}: partitions and replication factor must be >= 1 "
+                "(replication factor -1: the cluster's default)"
+            )
 
 
 async def ensure_topics(
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     specs: Iterable[TopicSpec],
     *,
     timeout: float = 30.0,  # noqa: ASYNC109 -- also Kafka's own request timeout, which asyncio.timeout cannot set
@@ -76,18 +91,19 @@ async def ensure_topics(
         missing = [spec for spec in wanted if spec.name not in existing]
         if not missing:
             return []
+        brokers = len((await admin.describe_cluster())["brokers"])
         response = await admin.create_topics(
-            [_new_topic(spec) for spec in missing], timeout_ms=int(timeout * 1000)
+            [_new_topic(spec, brokers) for spec in missing], timeout_ms=int(timeout * 1000)
         )
         created = _created_names(response.topic_errors)
         await _wait_for_leaders(admin, created)
         return created
 
-    return await _with_admin(bootstrap_servers, timeout, create)
+    return await _with_admin(connection, timeout, create)
 
 
 async def list_topics(
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     *,
     timeout: float = 30.0,  # noqa: ASYNC109 -- also Kafka's own request timeout, which asyncio.timeout cannot set
 ) -> set[str]:
@@ -96,11 +112,11 @@ async def list_topics(
     async def names(admin: Any) -> set[str]:
         return set(await admin.list_topics())
 
-    return await _with_admin(bootstrap_servers, timeout, names)
+    return await _with_admin(connection, timeout, names)
 
 
 async def partition_count(
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     topic: str,
     *,
     timeout: float = 30.0,  # noqa: ASYNC109 -- also Kafka's own request timeout, which asyncio.timeout cannot set
@@ -113,14 +129,72 @@ async def partition_count(
             raise PermanentError(f"topic {topic!r} does not exist", reason=Reason.TOPIC_REJECTED)
         return len(described["partitions"])
 
-    return await _with_admin(bootstrap_servers, timeout, count)
+    return await _with_admin(connection, timeout, count)
 
 
-def _new_topic(spec: TopicSpec) -> NewTopic:
+@dataclass(frozen=True)
+class TopicState:
+    """A topic as the cluster has it: what `hub topics check` compares with a `TopicSpec`."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    config: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+
+async def describe_topics(
+    connection: KafkaConnection,
+    names: Iterable[str],
+    *,
+    timeout: float = 30.0,  # noqa: ASYNC109 -- also Kafka's own request timeout, which asyncio.timeout cannot set
+) -> dict[str, TopicState]:
+    """The topics of `names` that exist, with their partitions, replicas and settings."""
+    wanted = sorted(set(names))
+
+    async def describe(admin: Any) -> dict[str, TopicState]:
+        existing = [t for t in await admin.describe_topics(wanted) if t.get("error_code") == 0]
+        if not existing:
+            return {}
+        resources = [ConfigResource(ConfigResourceType.TOPIC, t["topic"]) for t in existing]
+        configs: dict[str, dict[str, str]] = {}
+        for response in await admin.describe_configs(resources):
+            for _code, _message, _type, name, entries in response.resources:
+                configs[name] = {entry[0]: entry[1] for entry in entries if entry[1] is not None}
+        return {
+            t["topic"]: TopicState(
+                name=t["topic"],
+                partitions=len(t["partitions"]),
+                replication_factor=min(len(p["replicas"]) for p in t["partitions"]),
+                config=configs.get(t["topic"], {}),
+            )
+            for t in existing
+        }
+
+    return await _with_admin(connection, timeout, describe)
+
+
+async def broker_count(
+    connection: KafkaConnection,
+    *,
+    timeout: float = 30.0,  # noqa: ASYNC109 -- also Kafka's own request timeout, which asyncio.timeout cannot set
+) -> int:
+    """How many brokers the cluster has registered (those up now)."""
+
+    async def count(admin: Any) -> int:
+        return len((await admin.describe_cluster())["brokers"])
+
+    return await _with_admin(connection, timeout, count)
+
+
+def _new_topic(spec: TopicSpec, brokers: int) -> NewTopic:
     return NewTopic(
         name=spec.name,
         num_partitions=spec.partitions,
-        replication_factor=spec.replication_factor,
+        # aiokafka cannot ask for the cluster's default; this is what the local clusters and
+        # the Strimzi deployment default to, and what `hub topics check` expects.
+        replication_factor=spec.replication_factor
+        if spec.replication_factor > 0
+        else min(3, brokers),
         topic_configs=dict(spec.config),
     )
 
@@ -157,13 +231,14 @@ def _has_leaders(topic: Mapping[str, Any]) -> bool:
 
 
 async def _with_admin(
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     timeout: float,  # noqa: ASYNC109 -- also Kafka's own request timeout, which asyncio.timeout cannot set
     call: Callable[[Any], Awaitable[T]],
 ) -> T:
     """Run `call` with a started admin client, within `timeout`, translating aiokafka's errors."""
+    bootstrap_servers = connection.bootstrap_servers
     admin = AIOKafkaAdminClient(
-        bootstrap_servers=bootstrap_servers,
+        **connection.aiokafka(),
         client_id=_CLIENT_ID,
         request_timeout_ms=max(1_000, int(timeout * 1000)),
     )
@@ -185,7 +260,17 @@ async def _with_admin(
 
 
 def _translate(bootstrap_servers: str, exc: KafkaError) -> TransientError | PermanentError:
-    detail = f"Kafka at {bootstrap_servers}: {type(exc).__name__}: {exc}"
+    return translate(f"Kafka at {bootstrap_servers}", exc)
+
+
+def translate(where: str, exc: KafkaError) -> TransientError | PermanentError:
+    """aiokafka's error as ours: a refused login or ACL is permanent and says so."""
+    name = type(exc).__name__
+    detail = f"{where}: {name}: {exc}"
+    if "Authorization" in name:
+        return PermanentError(detail, reason=Reason.NOT_AUTHORIZED)
+    if "Authentication" in name or "Sasl" in name:
+        return PermanentError(detail, reason=Reason.AUTHENTICATION_FAILED)
     if exc.retriable:
         return TransientError(detail)
     return PermanentError(detail, reason=Reason.INTERNAL_ERROR)

@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from hub.audit.writer import MAX_SEGMENT_BYTES, ChainEntry
+from hub.kafka.connection import KafkaConnection
 from hub.kafka.producer import transient
 from hub.pipeline.records import Position
 from hub.settings import KafkaSettings
@@ -24,9 +25,11 @@ from schemas.errors import Reason, TransientError
 __all__ = ["KafkaChainLog", "build_chain_producer", "writer_partition"]
 
 
-def build_chain_producer(kafka: KafkaSettings, *, client_id: str) -> AIOKafkaProducer:
+def build_chain_producer(
+    connection: KafkaConnection, kafka: KafkaSettings, *, client_id: str
+) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **connection.aiokafka(),
         client_id=client_id,
         # Idempotence implies acks=all; both stated so no one has to remember that.
         enable_idempotence=True,

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from hub.kafka.admin import partition_count
+from hub.kafka.connection import KafkaConnection
 from hub.kafka.reader import unreachable
 from hub.pipeline.records import InboundRecord
 
@@ -17,7 +18,7 @@ __all__ = ["follow_topic"]
 
 
 async def follow_topic(
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     topic: str,
     *,
     start: Mapping[int, int],
@@ -25,13 +26,11 @@ async def follow_topic(
     max_records: int = 1_000,
 ) -> AsyncIterator[list[InboundRecord]]:
     """Yield batches of `topic`'s records from `start` (else the beginning) until `stop` is set."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**connection.aiokafka(), group_id=None, enable_auto_commit=False)
     try:
         await consumer.start()
         # Asked of the cluster, not of the consumer's metadata, which only knows topics it saw.
-        count = await partition_count(bootstrap_servers, topic)
+        count = await partition_count(connection, topic)
         assigned = [TopicPartition(topic, p) for p in range(count)]
         consumer.assign(assigned)
         for tp in assigned:
@@ -45,6 +44,6 @@ async def follow_topic(
             if records:
                 yield records
     except KafkaError as exc:
-        raise unreachable(bootstrap_servers, exc) from exc
+        raise unreachable(connection, exc) from exc
     finally:
         await consumer.stop()

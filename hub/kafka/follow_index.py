@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from hub.kafka.admin import partition_count
+from hub.kafka.connection import KafkaConnection
 from hub.kafka.reader import unreachable
 from hub.pipeline.records import InboundRecord
 
@@ -37,8 +38,8 @@ _FETCH_MAX_WAIT_MS: Final = 20
 
 
 class TopicFollower:
-    def __init__(self, bootstrap_servers: str, topic: str, view: AppliesRecords) -> None:
-        self._bootstrap = bootstrap_servers
+    def __init__(self, connection: KafkaConnection, topic: str, view: AppliesRecords) -> None:
+        self._connection = connection
         self._topic = topic
         self.view = view
         self._consumer: AIOKafkaConsumer | None = None
@@ -48,7 +49,7 @@ class TopicFollower:
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
+            **self._connection.aiokafka(),
             enable_auto_commit=False,
             group_id=None,
             # `catch_up` asks this consumer for the end offsets before each batch of a stage,
@@ -58,13 +59,13 @@ class TopicFollower:
         )
         try:
             await consumer.start()
-            count = await partition_count(self._bootstrap, self._topic)
+            count = await partition_count(self._connection, self._topic)
             partitions = [TopicPartition(self._topic, p) for p in range(count)]
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
         except KafkaError as exc:
             await consumer.stop()
-            raise unreachable(self._bootstrap, exc) from exc
+            raise unreachable(self._connection, exc) from exc
         self._consumer = consumer
         self._task = asyncio.create_task(self._follow(), name=f"follow-{self._topic}")
         await self.catch_up()
@@ -84,7 +85,7 @@ class TopicFollower:
         try:
             ends = await consumer.end_offsets(list(consumer.assignment()))
         except KafkaError as exc:
-            raise unreachable(self._bootstrap, exc) from exc
+            raise unreachable(self._connection, exc) from exc
         async with self._progress:
             await self._progress.wait_for(
                 lambda: all(self._positions.get(tp, -1) >= end for tp, end in ends.items())

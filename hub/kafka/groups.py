@@ -22,6 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberMetadata
 from aiokafka.errors import KafkaError
 
+from hub.kafka.connection import KafkaConnection
 from schemas.errors import TransientError
 
 __all__ = ["GroupLag", "GroupWatch", "Partition"]
@@ -63,15 +64,16 @@ class GroupLag:
 class GroupWatch:
     """A long-lived admin client and offset reader, for asking about groups again and again."""
 
-    def __init__(self, bootstrap_servers: str, *, request_timeout_ms: int = 15_000) -> None:
-        self.bootstrap_servers = bootstrap_servers
+    def __init__(self, connection: KafkaConnection, *, request_timeout_ms: int = 15_000) -> None:
+        self.connection = connection
+        self.bootstrap_servers = connection.bootstrap_servers
         self._admin = AIOKafkaAdminClient(
-            bootstrap_servers=bootstrap_servers,
+            **connection.aiokafka(),
             client_id=_CLIENT_ID,
             request_timeout_ms=request_timeout_ms,
         )
         self._offsets = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            **connection.aiokafka(),
             client_id=_CLIENT_ID,
             group_id=None,
             enable_auto_commit=False,

@@ -13,6 +13,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError, KafkaTimeoutError
 
+from hub.kafka.connection import KafkaConnection
 from hub.pipeline.records import OutboundRecord, Position
 from hub.settings import KafkaSettings
 from schemas.errors import Reason, TransientError
@@ -20,9 +21,11 @@ from schemas.errors import Reason, TransientError
 __all__ = ["KafkaRecordSink", "build_producer", "transient"]
 
 
-def build_producer(kafka: KafkaSettings, *, client_id: str | None = None) -> AIOKafkaProducer:
+def build_producer(
+    connection: KafkaConnection, kafka: KafkaSettings, *, client_id: str | None = None
+) -> AIOKafkaProducer:
     return AIOKafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        **connection.aiokafka(),
         client_id=client_id or kafka.client_id,
         # Idempotence implies acks=all; both stated so no one has to remember that.
         enable_idempotence=True,

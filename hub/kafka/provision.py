@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Mapping
 import structlog
 
 from hub.kafka.admin import TopicSpec, ensure_topics
+from hub.kafka.connection import KafkaConnection
 from hub.pipeline.records import OutboundRecord, Position
 from hub.pipeline.sink import RecordSink
 from schemas.errors import HubError, TransientError
@@ -29,14 +30,14 @@ class ProvisioningSink:
         self,
         inner: RecordSink,
         *,
-        bootstrap_servers: str,
+        connection: KafkaConnection,
         place_topics: Mapping[str, tuple[str, ...]],
         partitions: int,
         replication_factor: int,
         config: Mapping[str, str],
     ) -> None:
         self._inner = inner
-        self._bootstrap = bootstrap_servers
+        self._connection = connection
         self._place_topics = place_topics
         self._partitions = partitions
         self._replicas = replication_factor
@@ -52,7 +53,7 @@ class ProvisioningSink:
     async def _make(self, names: tuple[str, ...]) -> None:
         specs = [TopicSpec(n, self._partitions, self._replicas, self._config) for n in names]
         try:
-            created = await ensure_topics(self._bootstrap, specs, timeout=30.0)
+            created = await ensure_topics(self._connection, specs, timeout=30.0)
         except HubError as exc:
             # Not the message's fault: the batch is retried while an operator fixes the cause.
             raise TransientError(f"cannot make topics {', '.join(names)}: {exc}") from exc

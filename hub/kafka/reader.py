@@ -14,25 +14,28 @@ from contextlib import asynccontextmanager
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from hub.kafka.admin import partition_count
+from hub.kafka.admin import partition_count, translate
+from hub.kafka.connection import KafkaConnection
 from hub.pipeline.records import InboundRecord
-from schemas.errors import Reason, TransientError
+from schemas.errors import HubError, Reason, TransientError
 
 __all__ = ["end_offsets", "read_topic", "unreachable"]
 
 
-def unreachable(bootstrap_servers: str, exc: BaseException) -> TransientError:
+def unreachable(connection: KafkaConnection, exc: BaseException) -> HubError:
+    if isinstance(exc, KafkaError) and _refused(exc):
+        return translate(f"Kafka at {connection.bootstrap_servers} as {connection.username}", exc)
     return TransientError(
-        f"cannot reach Kafka at {bootstrap_servers} ({type(exc).__name__}); "
+        f"cannot reach Kafka at {connection.bootstrap_servers} ({type(exc).__name__}); "
         "is it running? (`hub kafka status`)",
         reason=Reason.BROKER_UNAVAILABLE,
     )
 
 
 @asynccontextmanager
-async def _consumer(bootstrap_servers: str, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
+async def _consumer(connection: KafkaConnection, topic: str) -> AsyncIterator[AIOKafkaConsumer]:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **connection.aiokafka(),
         enable_auto_commit=False,
         group_id=None,
         request_timeout_ms=15_000,
@@ -43,25 +46,25 @@ async def _consumer(bootstrap_servers: str, topic: str) -> AsyncIterator[AIOKafk
         await consumer.start()
     except KafkaError as exc:
         await consumer.stop()
-        raise unreachable(bootstrap_servers, exc) from exc
+        raise unreachable(connection, exc) from exc
     try:
         # Asked of the cluster, not of the consumer's metadata, which only knows topics it saw.
-        count = await partition_count(bootstrap_servers, topic)
+        count = await partition_count(connection, topic)
         consumer.assign([TopicPartition(topic, p) for p in range(count)])
         yield consumer
     finally:
         await consumer.stop()
 
 
-async def end_offsets(bootstrap_servers: str, topic: str) -> dict[int, int]:
+async def end_offsets(connection: KafkaConnection, topic: str) -> dict[int, int]:
     """The offset the next record of each partition of `topic` will get."""
-    async with _consumer(bootstrap_servers, topic) as consumer:
+    async with _consumer(connection, topic) as consumer:
         ends = await consumer.end_offsets(list(consumer.assignment()))
         return {tp.partition: offset for tp, offset in ends.items()}
 
 
 async def read_topic(
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     topic: str,
     *,
     start: Mapping[int, int] | None = None,
@@ -73,7 +76,7 @@ async def read_topic(
     With `follow_s`, keep waiting for new records until none has come for that many seconds.
     Records of one partition come in offset order; partitions are interleaved.
     """
-    async with _consumer(bootstrap_servers, topic) as consumer:
+    async with _consumer(connection, topic) as consumer:
         assigned = list(consumer.assignment())
         from_start = [tp for tp in assigned if start is None or tp.partition not in start]
         for tp in assigned:
@@ -106,3 +109,9 @@ async def _at_end(consumer: AIOKafkaConsumer, ends: Mapping[TopicPartition, int]
         if await consumer.position(tp) < end:
             return False
     return True
+
+
+def _refused(exc: KafkaError) -> bool:
+    # A refused login or ACL is no outage: saying "is it running?" would send a person astray.
+    name = type(exc).__name__
+    return "Authorization" in name or "Authentication" in name or "Sasl" in name

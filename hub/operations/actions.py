@@ -217,7 +217,7 @@ async def _send_run(
 
 
 async def _partition_for(settings: HubSettings, topic: str, key: bytes | None) -> int:
-    count = await partition_count(settings.kafka.bootstrap_servers, topic)
+    count = await partition_count(settings.kafka_connection(), topic)
     partitions = list(range(count))
     # The producer's own partitioner: the run lands where the person's records always land.
     return int(DefaultPartitioner()(key, partitions, partitions)) if key else 0
@@ -303,7 +303,11 @@ async def _operator_audit(
     """A chain of this action's own, and a producer; a failure goes on the trail, then raises."""
     audit_settings = settings.audit.model_copy(update={"project": False})
     service = AuditService(settings.model_copy(update={"audit": audit_settings}), signer)
-    producer = build_producer(settings.kafka, client_id=f"{settings.kafka.client_id}-operator")
+    producer = build_producer(
+        settings.kafka_connection(),
+        settings.kafka,
+        client_id=f"{settings.kafka.client_id}-operator",
+    )
     try:
         await service.start()
         await producer.start()

@@ -126,7 +126,7 @@ class Selection:
 
 
 async def load_dead_letters(settings: HubSettings) -> list[DeadLetter]:
-    bootstrap, topics = settings.kafka.bootstrap_servers, settings.topics
+    bootstrap, topics = settings.kafka_connection(), settings.topics
     resolutions: dict[str, Resolution | None] = {}
     async for record in read_topic(bootstrap, topics.dlq_state):
         entry_id = (record.key or b"").decode("utf-8", errors="replace")

@@ -65,7 +65,8 @@ async def run_demo(
     timeout_s: float = 60.0,
 ) -> list[Journey]:
     """Publish every bundled sample and wait (up to `timeout_s`) until each has an outcome."""
-    bootstrap, topics = settings.kafka.bootstrap_servers, settings.topics
+    # What became of the samples is read as the operator's tools read it.
+    bootstrap, topics = settings.with_principal("operator").kafka_connection(), settings.topics
     starts = {t: await end_offsets(bootstrap, t) for t in (topics.events, topics.dlq)}
     audit_start = await end_offsets(bootstrap, topics.audit)
     journeys: list[Journey] = []

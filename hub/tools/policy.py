@@ -43,7 +43,7 @@ def rule_rows(policy: Policy) -> list[list[str]]:
 
 async def find_event(settings: HubSettings, message_id: str) -> InboundRecord | None:
     """The canonical event `message_id`: at the position the audit trail names, else a scan."""
-    bootstrap, topic = settings.kafka.bootstrap_servers, settings.topics.events
+    bootstrap, topic = settings.kafka_connection(), settings.topics.events
     for row in Projection(settings.projection_path).trail(message_id):
         if row.step == "published" and row.output and row.message_id == message_id:
             partition, offset = _position(row.output)
@@ -70,7 +70,7 @@ def explain_lines(policy: Policy, event: dict[str, Any]) -> list[str]:
 
 async def open_alerts(settings: HubSettings, *, include_resolved: bool = False) -> list[Alert]:
     values = [
-        r.value async for r in read_topic(settings.kafka.bootstrap_servers, settings.topics.alerts)
+        r.value async for r in read_topic(settings.kafka_connection(), settings.topics.alerts)
     ]
     alerts = fold_alerts(values)
     return alerts if include_resolved else [a for a in alerts if a.state is AlertState.RAISED]

@@ -93,12 +93,16 @@ async def publish_documents(
     content_type: str | None = None,
 ) -> list[Position]:
     """Publish `documents` in order; return where each landed, once all are acknowledged."""
-    producer = build_producer(settings.kafka, client_id=f"{settings.kafka.client_id}-publish")
+    # As the source itself, unless this process has a principal of its own (the hub's ingress).
+    connection = settings.with_principal(source.principal).kafka_connection()
+    producer = build_producer(
+        connection, settings.kafka, client_id=f"{settings.kafka.client_id}-publish"
+    )
     try:
         await producer.start()
     except KafkaError as exc:
         await producer.stop()
-        raise unreachable(settings.kafka.bootstrap_servers, exc) from exc
+        raise unreachable(connection, exc) from exc
     try:
         sink = KafkaRecordSink(producer)
         acks = []

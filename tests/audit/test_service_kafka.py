@@ -20,7 +20,7 @@ from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
 from hub.pipeline.runner import RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
-from hub.settings import AuditSettings, HubSettings, KafkaSettings, TopicSettings
+from hub.settings import AuditSettings, HubSettings, TopicSettings
 from hub.topics import catalogue
 from schemas.audit import AuditStep, decode_record
 from schemas.errors import InputRejected
@@ -35,7 +35,7 @@ def settings_for(kafka: Any, tmp_path: Path) -> HubSettings:
     suffix = uuid.uuid4().hex[:8]
     return HubSettings(
         data_dir=tmp_path,
-        kafka=KafkaSettings(bootstrap_servers=kafka.bootstrap_servers, partitions=2),
+        kafka=kafka.kafka_settings(partitions=2),
         topics=TopicSettings(
             in_koda=f"in-{suffix}",
             events=f"events-{suffix}",
@@ -64,7 +64,7 @@ async def wait_for(predicate: Any, within_s: float = 20.0) -> None:
 
 async def test_a_batch_is_on_record_projected_and_sealed(kafka: Any, tmp_path: Path) -> None:
     settings = settings_for(kafka, tmp_path)
-    await ensure_topics(kafka.bootstrap_servers, catalogue(settings))
+    await ensure_topics(kafka.connection, catalogue(settings))
     service = AuditService(settings, SIGNER)
     runner = StageRunner(
         stage="ingest", step=step, sink=MemorySink(), dlq_topic="dlq", retry=RetryPolicy(1)
@@ -75,7 +75,7 @@ async def test_a_batch_is_on_record_projected_and_sealed(kafka: Any, tmp_path: P
         hook = service.hook("ingest")
         await hook(await runner.run_batch(records[:60]))
         await hook(await runner.run_batch(records[60:]))
-        on_topic = await read_all(kafka.bootstrap_servers, settings.topics.audit)
+        on_topic = await read_all(kafka.connection, settings.topics.audit)
         steps = [decode_record(r.value).step for r in on_topic]
         # acknowledged before the hook returned: nothing to wait for
         assert steps.count(AuditStep.RECEIVED) == 100
@@ -89,7 +89,7 @@ async def test_a_batch_is_on_record_projected_and_sealed(kafka: Any, tmp_path: P
         await service.stop()
 
     report = await verify_topics(
-        kafka.bootstrap_servers,
+        kafka.connection,
         settings.topics.audit,
         settings.topics.audit_checkpoints,
         public_keys(SIGNER),
@@ -98,5 +98,5 @@ async def test_a_batch_is_on_record_projected_and_sealed(kafka: Any, tmp_path: P
     (writer,) = report.writers
     assert writer.closed
     rebuilt = Projection(tmp_path / "rebuilt.sqlite")
-    count = await rebuild_projection(kafka.bootstrap_servers, settings.topics.audit, rebuilt)
+    count = await rebuild_projection(kafka.connection, settings.topics.audit, rebuilt)
     assert count == writer.last_seq + 1

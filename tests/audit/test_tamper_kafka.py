@@ -22,7 +22,6 @@ from hub.audit.writer import AuditWriter
 from hub.kafka.admin import TopicSpec, ensure_topics
 from hub.kafka.chain import KafkaChainLog, build_chain_producer, writer_partition
 from hub.pipeline.records import InboundRecord
-from hub.settings import KafkaSettings
 from hub.signing.signer import Signer
 from tests.audit.helpers import facts, new_signer, public_keys
 
@@ -34,7 +33,7 @@ EVERY = 1_000
 
 class Trail:
     def __init__(self, kafka: Any, signer: Signer, topic: str, anchors: str) -> None:
-        self.bootstrap = kafka.bootstrap_servers
+        self.bootstrap = kafka.connection
         self.signer, self.topic, self.anchors = signer, topic, anchors
         self.records: list[InboundRecord] = []
 
@@ -42,7 +41,7 @@ class Trail:
         """A new one-partition topic holding `records`' bytes in the given order."""
         name = f"audit-copy-{uuid.uuid4().hex[:8]}"
         await ensure_topics(self.bootstrap, [TopicSpec(name, 1)])
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, max_batch_size=1 << 20)
+        producer = AIOKafkaProducer(**self.bootstrap.aiokafka(), max_batch_size=1 << 20)
         await producer.start()
         try:
             for start in range(0, len(records), 1_000):
@@ -62,10 +61,10 @@ class Trail:
 async def trail(kafka: Any) -> Trail:
     suffix = uuid.uuid4().hex[:8]
     topic, anchors = f"audit-{suffix}", f"audit-anchors-{suffix}"
-    await ensure_topics(kafka.bootstrap_servers, [TopicSpec(topic, 3), TopicSpec(anchors, 3)])
+    await ensure_topics(kafka.connection, [TopicSpec(topic, 3), TopicSpec(anchors, 3)])
     made = Trail(kafka, new_signer(), topic, anchors)
     producer = build_chain_producer(
-        KafkaSettings(bootstrap_servers=kafka.bootstrap_servers), client_id="tamper-test"
+        kafka.connection, kafka.kafka_settings(), client_id="tamper-test"
     )
     await producer.start()
     try:
@@ -87,9 +86,7 @@ async def trail(kafka: Any) -> Trail:
         await writer.close()
     finally:
         await producer.stop()
-    made.records = sorted(
-        await read_all(kafka.bootstrap_servers, topic), key=lambda r: r.position.offset
-    )
+    made.records = sorted(await read_all(kafka.connection, topic), key=lambda r: r.position.offset)
     return made
 
 
@@ -158,7 +155,7 @@ def test_hub_audit_verify_names_the_position_and_exits_non_zero(
     broken = asyncio.run(trail.copy(records))
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps({"keys": [trail.signer.public_jwk]}))
-    env = {**os.environ, "HUB_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers}
+    env = {**os.environ, **kafka.environ()}
     args = ["--checkpoints", trail.anchors, "--jwks", str(jwks)]
 
     def hub_verify(topic: str) -> subprocess.CompletedProcess[str]:

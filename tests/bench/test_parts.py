@@ -9,6 +9,7 @@ import pytest
 from hub.bench.corpus import chunks
 from hub.bench.deployment import Deployment, deployment
 from hub.bench.latency import latency_stats
+from hub.kafka.connection import KafkaConnection
 from hub.privacy import PersonKeys
 from hub.settings import TopicSettings
 
@@ -19,7 +20,7 @@ def make(name: str, inbound_tag: str | None = None) -> Deployment:
     return deployment(
         name,
         run_id="r1",
-        bootstrap_servers="127.0.0.1:1",
+        connection=KafkaConnection("127.0.0.1:1", username="admin"),
         data_dir=Path("/nonexistent"),
         partitions=6,
         inbound_tag=inbound_tag,

@@ -24,7 +24,7 @@ _JOURNEY_S = 30.0
 
 @pytest.fixture
 def env(kafka: RunningKafka, tmp_path: Path) -> HubEnv:
-    return HubEnv(kafka.bootstrap_servers, tmp_path / "hub")
+    return HubEnv(kafka.connection, tmp_path / "hub")
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ async def entry_id(env: HubEnv, hub: str) -> str:
     """The dead-letter entry of the invalid sample, published to the running hub."""
     await env.publish([INVALID.read_bytes()])
     (entry,) = await collect(
-        env.bootstrap_servers, env.settings().topics.dlq, until=lambda rs: len(rs) == 1
+        env.connection, env.settings().topics.dlq, until=lambda rs: len(rs) == 1
     )
     header = entry.header("hub-dlq-id")
     assert header

@@ -21,6 +21,7 @@ from typing import Any
 
 from hub.bootstrap import translation_context
 from hub.kafka.admin import ensure_topics
+from hub.kafka.connection import KafkaConnection
 from hub.kafka.reader import read_topic
 from hub.pipeline.records import InboundRecord, Position
 from hub.settings import HubSettings
@@ -36,7 +37,7 @@ __all__ = ["HubEnv", "HubProcess", "collect", "ingest_only"]
 class HubEnv:
     """Settings for one test's hub: its own topics, groups and data folder."""
 
-    bootstrap_servers: str
+    connection: KafkaConnection
     data_dir: Path
     suffix: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     partitions: int = 3
@@ -66,7 +67,7 @@ class HubEnv:
             "env": "test",
             "data_dir": str(self.data_dir),
             "kafka": {
-                "bootstrap_servers": self.bootstrap_servers,
+                **_connection_values(self.connection),
                 "group_prefix": f"test-{s}",
                 "client_id": f"test-{s}",
                 "partitions": self.partitions,
@@ -97,7 +98,7 @@ class HubEnv:
 
     async def create_topics(self) -> None:
         settings = self.settings()
-        await ensure_topics(settings.kafka.bootstrap_servers, catalogue(settings), timeout=30)
+        await ensure_topics(settings.kafka_connection(), catalogue(settings), timeout=30)
 
     async def publish(self, documents: Sequence[bytes], source: str = "koda") -> list[Position]:
         settings = self.settings()
@@ -106,6 +107,16 @@ class HubEnv:
         return await publish_documents(
             settings, src, documents, context, content_type=src.content_type
         )
+
+
+def _connection_values(connection: KafkaConnection) -> dict[str, Any]:
+    assert connection.password is not None
+    return {
+        "bootstrap_servers": connection.bootstrap_servers,
+        "username": connection.username,
+        "password": connection.password.get_secret_value(),
+        "ca_file": str(connection.ca_file),
+    }
 
 
 def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -128,7 +139,7 @@ def _flatten(prefix: str, values: dict[str, Any]) -> dict[str, str]:
 
 
 async def collect(
-    bootstrap_servers: str,
+    connection: KafkaConnection,
     topic: str,
     *,
     until: Callable[[list[InboundRecord]], bool],
@@ -137,7 +148,7 @@ async def collect(
     """Read `topic` from the beginning, again and again, until `until(records)` or the timeout."""
     deadline = time.monotonic() + timeout_s
     while True:
-        records = [r async for r in read_topic(bootstrap_servers, topic)]
+        records = [r async for r in read_topic(connection, topic)]
         if until(records) or time.monotonic() > deadline:
             return records
         await asyncio.sleep(0.5)

@@ -37,7 +37,7 @@ class Run:
     """One test's hub environment, its documents and what came of them."""
 
     def __init__(self, kafka: Any, tmp_path: Path, docs: list[SyntheticDocument]) -> None:
-        self.env = HubEnv(kafka.bootstrap_servers, tmp_path / "data")
+        self.env = HubEnv(kafka.connection, tmp_path / "data")
         self.settings = self.env.settings()
         self.docs = docs
         self.log_path = tmp_path / "hub.log"
@@ -54,7 +54,7 @@ class Run:
         self.inputs = await self.env.publish([d.raw for d in self.docs])
 
     async def outputs(self, *, events: int) -> tuple[list[InboundRecord], list[InboundRecord]]:
-        topics, bootstrap = self.settings.topics, self.settings.kafka.bootstrap_servers
+        topics, bootstrap = self.settings.topics, self.settings.kafka_connection()
         found = await collect(
             bootstrap, topics.events, until=lambda rs: len(_ids(rs)) >= events, timeout_s=180
         )
@@ -67,7 +67,7 @@ class Run:
         return found, ingest_only(dlq)
 
     async def trail(self) -> list[AuditRecord]:
-        stored = await read_all(self.settings.kafka.bootstrap_servers, self.settings.topics.audit)
+        stored = await read_all(self.settings.kafka_connection(), self.settings.topics.audit)
         # The ingest stage's records; the recipient stages' have tests of their own.
         return [r for r in (decode_record(v.value) for v in stored) if r.stage == "ingest"]
 
@@ -125,7 +125,7 @@ async def test_every_event_and_dead_letter_has_exactly_one_audit_record(
     keys = run.keys()
     assert all(verify_record(e, keys).message_id == e.header(h.EVENT_ID) for e in events)
     report = await verify_topics(
-        kafka.bootstrap_servers,
+        kafka.connection,
         run.settings.topics.audit,
         run.settings.topics.audit_checkpoints,
         keys,
@@ -133,7 +133,7 @@ async def test_every_event_and_dead_letter_has_exactly_one_audit_record(
     assert report.intact
     (writer,) = report.writers
     assert writer.closed, "a clean stop seals the chain"
-    stored = await read_all(kafka.bootstrap_servers, run.settings.topics.audit)
+    stored = await read_all(kafka.connection, run.settings.topics.audit)
     assert_no_identity_number_anywhere(run, stored=stored, events=events)
     assert_tail_verifies(run, count=len(events))
 
@@ -149,7 +149,7 @@ async def assert_trail_accounts_for_every_input(
     """After a run with `writers - 1` kills: the trail verifies (only the last chain is sealed)
     and holds exactly one outcome for every input. Called by the kill test (test_kill.py)."""
     settings = env.settings()
-    bootstrap = settings.kafka.bootstrap_servers
+    bootstrap = settings.kafka_connection()
     keys = key_store(settings).load().public_keys()
     topics = settings.topics
     report = await verify_topics(bootstrap, topics.audit, topics.audit_checkpoints, keys)

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.kafka]
 
 @pytest.fixture
 async def env(kafka: RunningKafka, tmp_path: Path) -> HubEnv:
-    hub_env = HubEnv(kafka.bootstrap_servers, tmp_path / "hub")
+    hub_env = HubEnv(kafka.connection, tmp_path / "hub")
     await hub_env.create_topics()
     return hub_env
 
@@ -56,14 +56,12 @@ async def test_a_thousand_valid_and_fifty_invalid_documents(env: HubEnv) -> None
 
     async with build_hub(settings):
         events = await collect(
-            env.bootstrap_servers,
+            env.connection,
             topics.events,
             until=lambda rs: len(distinct_events(rs)) >= 1000,
         )
         dead = ingest_only(
-            await collect(
-                env.bootstrap_servers, topics.dlq, until=lambda rs: len(ingest_only(rs)) >= 50
-            )
+            await collect(env.connection, topics.dlq, until=lambda rs: len(ingest_only(rs)) >= 50)
         )
 
     valid = [d for d in docs if d.expected_reason is None]
@@ -115,13 +113,13 @@ async def test_hostile_documents_are_dead_lettered_and_the_next_document_comes_t
         async with build_hub(settings):
             dead = ingest_only(
                 await collect(
-                    env.bootstrap_servers,
+                    env.connection,
                     settings.topics.dlq,
                     until=lambda rs: len(ingest_only(rs)) >= len(hostile),
                 )
             )
             events = await collect(
-                env.bootstrap_servers,
+                env.connection,
                 settings.topics.events,
                 until=lambda rs: len(distinct_events(rs)) >= len(valid),
             )

@@ -22,7 +22,7 @@ TOTAL, INVALID = 5000, 100
 
 async def outputs_so_far(env: HubEnv) -> int:
     topics = env.settings().topics
-    counts = [await end_offsets(env.bootstrap_servers, t) for t in (topics.events, topics.dlq)]
+    counts = [await end_offsets(env.connection, t) for t in (topics.events, topics.dlq)]
     return sum(sum(c.values()) for c in counts)
 
 
@@ -36,7 +36,7 @@ async def wait_for_outputs(env: HubEnv, at_least: int, timeout_s: float = 60.0) 
 
 async def test_sigkill_mid_run_loses_nothing(kafka: RunningKafka, tmp_path: Path) -> None:
     # Small batches: many commits, so the kill lands between a batch's outputs and its commit.
-    env = HubEnv(kafka.bootstrap_servers, tmp_path / "hub", max_batch_records=20)
+    env = HubEnv(kafka.connection, tmp_path / "hub", max_batch_records=20)
     await env.create_topics()
     docs = mixed_documents(TOTAL - INVALID, INVALID, seed=5)
     positions = await env.publish([d.raw for d in docs])
@@ -51,14 +51,14 @@ async def test_sigkill_mid_run_loses_nothing(kafka: RunningKafka, tmp_path: Path
     second.start()
     topics = env.settings().topics
     events = await collect(
-        env.bootstrap_servers,
+        env.connection,
         topics.events,
         until=lambda rs: len(distinct_events(rs)) >= TOTAL - INVALID,
         timeout_s=120,
     )
     dead = ingest_only(
         await collect(
-            env.bootstrap_servers,
+            env.connection,
             topics.dlq,
             until=lambda rs: len(dead_letters_by_origin(ingest_only(rs))) >= INVALID,
             timeout_s=60,

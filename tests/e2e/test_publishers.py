@@ -40,7 +40,7 @@ pytestmark = [pytest.mark.kafka]
 
 @pytest.fixture
 async def env(kafka: RunningKafka, tmp_path: Path) -> HubEnv:
-    hub_env = HubEnv(kafka.bootstrap_servers, tmp_path / "hub")
+    hub_env = HubEnv(kafka.connection, tmp_path / "hub")
     await hub_env.create_topics()
     return hub_env
 
@@ -62,10 +62,10 @@ async def test_every_kind_of_bad_input_is_dead_lettered_with_its_reason(
         settings = env.settings()
         async with build_hub(settings):
             dead = await collect(
-                env.bootstrap_servers, settings.topics.dlq, until=lambda rs: len(rs) >= bad
+                env.connection, settings.topics.dlq, until=lambda rs: len(rs) >= bad
             )
             events = await collect(
-                env.bootstrap_servers,
+                env.connection,
                 settings.topics.events,
                 until=lambda rs: len(distinct_events(rs)) >= 40,
             )
@@ -200,7 +200,7 @@ async def test_one_person_through_police_court_and_correctional_service_in_order
 
 async def _arrived(env: HubEnv, event_id: str) -> list[InboundRecord]:
     records = await collect(
-        env.bootstrap_servers,
+        env.connection,
         env.settings().topics.events,
         until=lambda rs: any(r.header(h.EVENT_ID) == event_id for r in rs),
     )
@@ -209,7 +209,7 @@ async def _arrived(env: HubEnv, event_id: str) -> list[InboundRecord]:
 
 
 def test_hub_publish_takes_police_and_court_documents(kafka: RunningKafka, tmp_path: Path) -> None:
-    env = HubEnv(kafka.bootstrap_servers, tmp_path / "hub")
+    env = HubEnv(kafka.connection, tmp_path / "hub")
     environ = env.environ()
     assert run_hub("topics", "ensure", env=environ).returncode == 0
     police = run_hub("publish", "--source", "police", str(POLICE_SAMPLES), env=environ)

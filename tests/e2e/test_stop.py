@@ -31,7 +31,9 @@ async def test_the_hub_stops_within_its_bound_when_the_broker_went_first(tmp_pat
     try:
         await asyncio.to_thread(broker.start, 120)  # it runs an event loop of its own
         env = HubEnv(
-            f"127.0.0.1:{port}", tmp_path / "data", overrides={"stop_timeout_s": STOP_TIMEOUT_S}
+            broker.admin_connection(),
+            tmp_path / "data",
+            overrides={"stop_timeout_s": STOP_TIMEOUT_S},
         )
         await env.create_topics()
         hub = HubProcess(env, tmp_path / "hub.log")

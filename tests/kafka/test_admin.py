@@ -9,6 +9,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from hub.kafka import TopicSpec, ensure_topics, list_topics
+from hub.kafka.connection import KafkaConnection
 from schemas.errors import PermanentError, Reason, TransientError
 from tests.support import NewTopic, RunningKafka, free_ports
 
@@ -19,9 +20,9 @@ def unique(prefix: str) -> str:
     return f"{prefix}.{uuid.uuid4().hex[:12]}"
 
 
-async def describe(bootstrap_servers: str, topic: str) -> tuple[int, dict[str, str]]:
+async def describe(connection: KafkaConnection, topic: str) -> tuple[int, dict[str, str]]:
     """Partition count and explicitly set configs of `topic`, as the broker reports them."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**connection.aiokafka())
     await admin.start()
     try:
         (described,) = await admin.describe_topics([topic])
@@ -40,17 +41,15 @@ async def test_ensure_topics_creates_and_is_idempotent(kafka: RunningKafka) -> N
     events = TopicSpec(unique("events"), 3, config={"retention.ms": "3600000"})
     compacted = TopicSpec(unique("state"), 1, config={"cleanup.policy": "compact"})
 
-    created = await ensure_topics(kafka.bootstrap_servers, [events, compacted], timeout=30)
+    created = await ensure_topics(kafka.connection, [events, compacted], timeout=30)
     assert sorted(created) == sorted([events.name, compacted.name])
-    assert await ensure_topics(kafka.bootstrap_servers, [events, compacted], timeout=30) == []
+    assert await ensure_topics(kafka.connection, [events, compacted], timeout=30) == []
 
-    assert {events.name, compacted.name} <= await list_topics(kafka.bootstrap_servers)
-    partitions, configs = await describe(kafka.bootstrap_servers, events.name)
+    assert {events.name, compacted.name} <= await list_topics(kafka.connection)
+    partitions, configs = await describe(kafka.connection, events.name)
     assert partitions == 3
     assert configs["retention.ms"] == "3600000"
-    assert (await describe(kafka.bootstrap_servers, compacted.name))[1]["cleanup.policy"] == (
-        "compact"
-    )
+    assert (await describe(kafka.connection, compacted.name))[1]["cleanup.policy"] == ("compact")
 
 
 @pytest.mark.kafka
@@ -58,7 +57,7 @@ async def test_only_missing_topics_are_created(kafka: RunningKafka, new_topic: N
     existing = await new_topic("existing")
     fresh = unique("fresh")
     specs = [TopicSpec(existing, 1), TopicSpec(fresh, 2)]
-    assert await ensure_topics(kafka.bootstrap_servers, specs, timeout=30) == [fresh]
+    assert await ensure_topics(kafka.connection, specs, timeout=30) == [fresh]
 
 
 @pytest.mark.kafka
@@ -67,14 +66,14 @@ async def test_new_topic_gives_each_test_its_own(kafka: RunningKafka, new_topic:
     second = await new_topic("orders")
     assert first != second
     assert first.startswith("orders.")
-    assert (await describe(kafka.bootstrap_servers, first))[0] == 4
+    assert (await describe(kafka.connection, first))[0] == 4
 
 
 @pytest.mark.kafka
 async def test_a_topic_kafka_refuses_is_a_permanent_error(kafka: RunningKafka) -> None:
     spec = TopicSpec(unique("replicated"), 1, replication_factor=3)
     with pytest.raises(PermanentError) as caught:
-        await ensure_topics(kafka.bootstrap_servers, [spec], timeout=30)
+        await ensure_topics(kafka.connection, [spec], timeout=30)
     assert caught.value.reason is Reason.TOPIC_REJECTED
     assert spec.name in caught.value.detail
     assert "InvalidReplicationFactorError" in caught.value.detail
@@ -83,7 +82,9 @@ async def test_a_topic_kafka_refuses_is_a_permanent_error(kafka: RunningKafka) -
 async def test_an_unreachable_broker_is_a_transient_error() -> None:
     (port,) = free_ports(1)
     with pytest.raises(TransientError) as caught:
-        await ensure_topics(f"127.0.0.1:{port}", [TopicSpec("never", 1)], timeout=5)
+        await ensure_topics(
+            KafkaConnection(f"127.0.0.1:{port}"), [TopicSpec("never", 1)], timeout=5
+        )
     assert caught.value.reason is Reason.BROKER_UNAVAILABLE
 
 

@@ -46,23 +46,32 @@ def test_up_status_down(hub_env: dict[str, str]) -> None:
 
     started = run_hub("kafka", "up", env=hub_env)
     assert started.returncode == 0, started.stderr
-    assert started.stdout.startswith(f"kafka: running at {address} (pid ")
-    pid = int(started.stdout.split("(pid ")[1].split(",")[0])
+    assert started.stdout.startswith(f"kafka: node 1 started at {address} (pid ")
+    pid = int(started.stdout.split("(pid ")[1].split(")")[0])
+    assert "TLS and SCRAM-SHA-512" in started.stdout
 
     again = run_hub("kafka", "up", env=hub_env)
     assert again.returncode == 0, again.stderr
-    assert again.stdout.startswith(f"kafka: already running at {address} (pid {pid},")
+    assert again.stdout.startswith(f"kafka: node 1 already running at {address} (pid {pid})")
 
     status = run_hub("kafka", "status", env=hub_env)
     assert status.returncode == 0
-    assert f"(pid {pid}, data " in status.stdout
+    assert status.stdout.splitlines()[1].split() == [
+        "1",
+        address,
+        str(pid),
+        "broker,controller",
+        "up",
+    ]
 
     stopped = run_hub("kafka", "down", env=hub_env)
     assert stopped.returncode == 0, stopped.stderr
-    assert stopped.stdout == f"kafka: stopped (pid {pid})\n"
+    assert stopped.stdout == "kafka: stopped\n"
     assert process_ends(pid, within=5)
 
-    assert run_hub("kafka", "status", env=hub_env).returncode == 1
+    down = run_hub("kafka", "status", env=hub_env)
+    assert down.returncode == 1
+    assert down.stdout.splitlines()[1].split()[-1] == "down"
 
 
 def test_down_when_not_running(hub_env: dict[str, str]) -> None:
@@ -74,7 +83,12 @@ def test_down_when_not_running(hub_env: dict[str, str]) -> None:
 def test_status_when_not_running(hub_env: dict[str, str]) -> None:
     result = run_hub("kafka", "status", env=hub_env)
     assert result.returncode == 1
-    assert result.stdout.startswith("kafka: not running (address 127.0.0.1:")
+    assert result.stdout.splitlines()[1].split()[1:] == [
+        f"127.0.0.1:{hub_env['HUB_LOCAL_KAFKA__PORT']}",
+        "-",
+        "broker,controller",
+        "down",
+    ]
 
 
 @pytest.mark.parametrize("setting", ["PORT", "CONTROLLER_PORT"])
@@ -104,7 +118,7 @@ def test_java_older_than_17(hub_env: dict[str, str], tmp_path: Path) -> None:
     assert "is Java 11" in result.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["up"], ["down"], ["status"]])
+@pytest.mark.parametrize("command", [[], ["up"], ["down"], ["status"], ["credentials"]])
 def test_help(hub_env: dict[str, str], command: list[str]) -> None:
     result = run_hub("kafka", *command, "--help", env=hub_env)
     assert result.returncode == 0

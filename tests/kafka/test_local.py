@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from hub.kafka import LocalKafka, LocalKafkaError, wait_until_ready
+from hub.kafka.connection import KafkaConnection
 from schemas.errors import Reason, TransientError
 from tests.support import RunningKafka, free_ports, process_ends
 
@@ -27,13 +28,13 @@ def test_status_of_the_running_broker(kafka: RunningKafka) -> None:
     assert status.running
     assert status.pid is not None
     assert status.address == kafka.bootstrap_servers
-    assert status.data_dir == kafka.work_dir / "data"
+    assert status.data_dir == kafka.work_dir / "node-1" / "data"
     assert (status.data_dir / "meta.properties").exists()
 
 
 @pytest.mark.kafka
 def test_the_broker_is_found_without_its_pid_file(kafka: RunningKafka) -> None:
-    pid_file = kafka.work_dir / "kafka.pid"
+    pid_file = kafka.work_dir / "node-1" / "kafka.pid"
     recorded = pid_file.read_text()
     pid_file.unlink()
     try:
@@ -48,7 +49,7 @@ def test_the_broker_is_found_without_its_pid_file(kafka: RunningKafka) -> None:
 def test_second_up_leaves_the_running_broker_alone(kafka: RunningKafka) -> None:
     before = kafka.handle().status()
     result = kafka.handle().up(timeout=5)
-    assert not result.started
+    assert result.started == ()
     assert result.status == before
 
 
@@ -60,25 +61,26 @@ def test_start_when_running_is_an_error(kafka: RunningKafka) -> None:
 
 @pytest.mark.kafka
 async def test_wait_until_ready_returns_for_a_running_broker(kafka: RunningKafka) -> None:
-    await wait_until_ready(kafka.bootstrap_servers, timeout=10)
+    await wait_until_ready(kafka.connection, timeout=10)
 
 
 async def test_wait_until_ready_gives_up_on_a_closed_port() -> None:
     (port,) = free_ports(1)
     began = time.monotonic()
     with pytest.raises(TransientError) as caught:
-        await wait_until_ready(f"127.0.0.1:{port}", timeout=0.5)
+        await wait_until_ready(KafkaConnection(f"127.0.0.1:{port}"), timeout=0.5)
     assert caught.value.reason is Reason.TIMEOUT
     assert time.monotonic() - began < 3
 
 
 def test_a_stale_pid_file_names_no_broker(tmp_path: Path) -> None:
     # A live process that is not our broker, like a pid reused after a reboot.
-    (tmp_path / "kafka.pid").write_text(f"{os.getpid()}\n")
+    (tmp_path / "node-1").mkdir()
+    (tmp_path / "node-1" / "kafka.pid").write_text(f"{os.getpid()}\n")
     broker = LocalKafka(work_dir=tmp_path)
     assert not broker.status().running
     assert broker.stop() is None
-    assert not (tmp_path / "kafka.pid").exists()
+    assert not (tmp_path / "node-1" / "kafka.pid").exists()
 
 
 @pytest.mark.kafka
@@ -88,10 +90,12 @@ def test_a_broker_that_dies_while_starting_is_reported_with_its_log(tmp_path: Pa
     with pytest.raises(LocalKafkaError) as caught:
         broker.start(timeout=60)
     message = str(caught.value)
-    assert message.startswith("broker_start_failed: kafka exited with status 1 while starting:")
+    assert message.startswith(
+        "broker_start_failed: kafka node 1 exited with status 1 while starting:"
+    )
     assert "Invalid maximum heap size: -Xmx1x" in message
     assert "\n" not in message
-    assert not (tmp_path / "kafka.pid").exists()
+    assert not (tmp_path / "node-1" / "kafka.pid").exists()
 
 
 def test_missing_maven_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

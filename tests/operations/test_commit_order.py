@@ -12,12 +12,12 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from faststream.kafka import KafkaBroker
 
+from hub.kafka.connection import KafkaConnection
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.reader import end_offsets
 from hub.kafka.subscriber import subscribe_stage
 from hub.pipeline.records import InboundRecord, OutboundRecord
 from hub.pipeline.runner import RetryPolicy, StageRunner
-from hub.settings import KafkaSettings
 from schemas.errors import Reason, TransientError
 from tests.support import NewTopic, RunningKafka
 
@@ -34,14 +34,14 @@ async def test_the_failed_record_is_dead_lettered_before_the_offset_passes_it(
 ) -> None:
     source, out, dlq = [await new_topic(prefix) for prefix in ("in", "out", "dlq")]
     group = f"test-commit-{uuid.uuid4().hex[:8]}"
-    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap_servers, max_batch_records=1)
+    settings = kafka.kafka_settings(max_batch_records=1)
 
     def step(record: InboundRecord) -> Sequence[OutboundRecord]:
         if record.value == b"fails":
             raise TransientError("a store that stays locked", reason=Reason.TIMEOUT)
         return [OutboundRecord(out, record.key, record.value)]
 
-    producer = build_producer(settings)
+    producer = build_producer(kafka.connection, settings)
     runner = StageRunner(
         stage="test",
         group=group,
@@ -51,12 +51,15 @@ async def test_the_failed_record_is_dead_lettered_before_the_offset_passes_it(
         retry=RetryPolicy(max_attempts=4, base_delay_s=0.2),
     )
     broker = KafkaBroker(
-        kafka.bootstrap_servers, consumer_only=True, allow_auto_create_topics=False
+        kafka.bootstrap_servers,
+        security=kafka.connection.faststream_security(),
+        consumer_only=True,
+        allow_auto_create_topics=False,
     )
     subscribe_stage(broker, runner, topic=source, group_id=group, kafka=settings)
-    await _publish(kafka.bootstrap_servers, source, [b"fails", b"succeeds"])
+    await _publish(kafka.connection, source, [b"fails", b"succeeds"])
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.connection.aiokafka())
     await admin.start()
     observations: list[tuple[int, int]] = []
     await producer.start()
@@ -65,7 +68,7 @@ async def test_the_failed_record_is_dead_lettered_before_the_offset_passes_it(
             await broker.start()
             for _ in range(600):
                 position = await committed(admin, group)
-                in_dlq = sum((await end_offsets(kafka.bootstrap_servers, dlq)).values())
+                in_dlq = sum((await end_offsets(kafka.connection, dlq)).values())
                 observations.append((position, in_dlq))
                 if position >= 2:
                     break
@@ -81,8 +84,8 @@ async def test_the_failed_record_is_dead_lettered_before_the_offset_passes_it(
     assert all(in_dlq == 1 for in_dlq in passed), "never past it before its dead-letter entry"
 
 
-async def _publish(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+async def _publish(connection: KafkaConnection, topic: str, values: list[bytes]) -> None:
+    producer = AIOKafkaProducer(**connection.aiokafka(), enable_idempotence=True)
     await producer.start()
     try:
         for value in values:

@@ -27,16 +27,14 @@ INVALID = KODA_SAMPLES / "invalid" / "01-wrong-check-digit.xml"
 @pytest.fixture
 def env(kafka: RunningKafka, tmp_path: Path) -> HubEnv:
     """A hub whose dead-letter topic holds the invalid sample's entry."""
-    hub_env = HubEnv(kafka.bootstrap_servers, tmp_path / "hub")
+    hub_env = HubEnv(kafka.connection, tmp_path / "hub")
 
     async def dead_letter_one() -> None:
         await hub_env.create_topics()
         await hub_env.publish([INVALID.read_bytes()])
         settings = hub_env.settings()
         async with build_hub(settings):
-            await collect(
-                hub_env.bootstrap_servers, settings.topics.dlq, until=lambda rs: len(rs) == 1
-            )
+            await collect(hub_env.connection, settings.topics.dlq, until=lambda rs: len(rs) == 1)
 
     asyncio.run(dead_letter_one())
     return hub_env
@@ -45,7 +43,7 @@ def env(kafka: RunningKafka, tmp_path: Path) -> HubEnv:
 @pytest.fixture
 def bare_env(kafka: RunningKafka, tmp_path: Path) -> HubEnv:
     """A hub's topics, nothing on them."""
-    hub_env = HubEnv(kafka.bootstrap_servers, tmp_path / "hub")
+    hub_env = HubEnv(kafka.connection, tmp_path / "hub")
     asyncio.run(hub_env.create_topics())
     return hub_env
 
@@ -119,7 +117,7 @@ def test_unknown_ids_and_empty_selections_are_one_line_errors(bare_env: HubEnv) 
 async def _trail_steps(env: HubEnv) -> dict[AuditStep, list[str | None]]:
     steps: dict[AuditStep, list[str | None]] = {}
     settings = env.settings()
-    async for stored in read_topic(settings.kafka.bootstrap_servers, settings.topics.audit):
+    async for stored in read_topic(settings.kafka_connection(), settings.topics.audit):
         record = decode_record(stored.value)
         steps.setdefault(record.step, []).append(record.operator)
     return steps

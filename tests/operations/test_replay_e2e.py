@@ -73,7 +73,7 @@ def register_without(code: str, source: Path, target: Path) -> Path:
 
 async def dead_letters(settings: HubSettings, count: int) -> None:
     await collect(
-        settings.kafka.bootstrap_servers,
+        settings.kafka_connection(),
         settings.topics.dlq,
         until=lambda rs: len({r.header(h.DLQ_ID) for r in rs}) >= count,
         timeout_s=120,
@@ -86,7 +86,7 @@ async def test_fixed_entries_are_replayed_exactly_once_in_order(
     full_register = HubSettings().routing.municipalities_path
     broken = register_without(STAVANGER, full_register, tmp_path / "municipalities.csv")
     env = HubEnv(
-        kafka.bootstrap_servers,
+        kafka.connection,
         tmp_path / "hub",
         overrides={"routing": {"municipalities_path": str(broken)}, "operator": OPERATOR},
     )
@@ -113,16 +113,14 @@ async def test_fixed_entries_are_replayed_exactly_once_in_order(
         assert len(plan.items) == NOTICES
         await replay(settings, plan, operator=OPERATOR, signer=signer)
         delivered = await collect(
-            settings.kafka.bootstrap_servers, out, until=lambda rs: len(rs) >= NOTICES
+            settings.kafka_connection(), out, until=lambda rs: len(rs) >= NOTICES
         )
         again = await load_dead_letters(settings)
         same = select(again, Selection(ids=tuple(e.id for e in chosen)))
         second = plan_replay(again, same, operator=OPERATOR, now=datetime.now(UTC))
         assert second.items == [], "replaying the same entries again sends nothing"
         assert {held.entry.status for held in second.held} == {Status.REPLAYED}
-        late = await collect(
-            settings.kafka.bootstrap_servers, out, until=lambda rs: False, timeout_s=3
-        )
+        late = await collect(settings.kafka_connection(), out, until=lambda rs: False, timeout_s=3)
 
     assert len(late) == NOTICES, "each notice delivered exactly once"
     assert len({r.header(h.EVENT_ID) for r in late}) == NOTICES
@@ -149,7 +147,7 @@ def _assert_in_order_per_person(
 
 async def _assert_replays_on_trail(settings: HubSettings, count: int) -> None:
     replayed = []
-    async for stored in read_topic(settings.kafka.bootstrap_servers, settings.topics.audit):
+    async for stored in read_topic(settings.kafka_connection(), settings.topics.audit):
         record = decode_record(stored.value)
         if record.step is AuditStep.REPLAYED:
             replayed.append(record)

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 from prometheus_client import generate_latest
 
+from hub.kafka.connection import KafkaConnection
 from hub.kafka.groups import GroupWatch
 from hub.metrics import HubMetrics, update_lag
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
@@ -65,7 +66,7 @@ async def test_consumer_lag_per_group_of_this_deployment(
     kafka: RunningKafka, new_topic: NewTopic
 ) -> None:
     topic = await new_topic("lag", partitions=1)
-    producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers)
+    producer = AIOKafkaProducer(**kafka.connection.aiokafka())
     await producer.start()
     try:
         for i in range(5):
@@ -73,21 +74,19 @@ async def test_consumer_lag_per_group_of_this_deployment(
     finally:
         await producer.stop()
     prefix = f"lag-{uuid.uuid4().hex[:8]}."
-    await _commit(kafka.bootstrap_servers, f"{prefix}ingest.koda", topic, offset=2)
-    await _commit(kafka.bootstrap_servers, f"other-{prefix}x", topic, offset=0)
+    await _commit(kafka.connection, f"{prefix}ingest.koda", topic, offset=2)
+    await _commit(kafka.connection, f"other-{prefix}x", topic, offset=0)
 
     metrics = HubMetrics()
-    async with GroupWatch(kafka.bootstrap_servers) as watch:
+    async with GroupWatch(kafka.connection) as watch:
         await update_lag(metrics, watch, prefix)
     assert metrics.throughput().lag == {f"{prefix}ingest.koda": 3}, "only this deployment's"
     value = metrics.registry.get_sample_value
     assert value("hub_consumer_lag", {"group": f"{prefix}ingest.koda"}) == 3
 
 
-async def _commit(bootstrap_servers: str, group: str, topic: str, *, offset: int) -> None:
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, group_id=group, enable_auto_commit=False
-    )
+async def _commit(connection: KafkaConnection, group: str, topic: str, *, offset: int) -> None:
+    consumer = AIOKafkaConsumer(**connection.aiokafka(), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         partition = TopicPartition(topic, 0)
@@ -102,5 +101,5 @@ async def test_a_group_watch_closed_at_once_closes_quietly(kafka: RunningKafka) 
     # aiokafka lets its coordinator's start-up task's cancellation out of a stop that follows
     # the start at once; the hub closes a watch like that whenever it stops early.
     for _ in range(5):
-        async with GroupWatch(kafka.bootstrap_servers):
+        async with GroupWatch(kafka.connection):
             pass

@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 async def test_each_sample_shows_every_recipient_decision(
     kafka: RunningKafka, tmp_path: Path
 ) -> None:
-    env = HubEnv(kafka.bootstrap_servers, tmp_path)
+    env = HubEnv(kafka.connection, tmp_path)
     await env.create_topics()
     settings = env.settings()
     async with build_hub(settings):

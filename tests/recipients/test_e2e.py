@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, Producer
 
 from hub.bootstrap import build_hub
 from hub.demo import KODA_SAMPLES
+from hub.kafka.connection import KafkaConnection
 from hub.kafka.reader import read_topic
 from hub.signing.keys import key_store
 from schemas.alerts import Alert
@@ -33,7 +34,7 @@ SAMPLES = sorted(KODA_SAMPLES.glob("*.xml"))
 KINDS = ("police-register", "nav", "municipality", "health")
 
 
-async def _trail(bootstrap: str, topic: str) -> list[Any]:
+async def _trail(bootstrap: KafkaConnection, topic: str) -> list[Any]:
     return [decode_record(r.value) async for r in read_topic(bootstrap, topic)]
 
 
@@ -50,10 +51,10 @@ async def _read(bootstrap: str, topic: str, count: int) -> list[Any]:
     return await collect(bootstrap, topic, until=lambda records: len(records) >= count)
 
 
-def _consume_with_librdkafka(bootstrap: str, topic: str, count: int) -> list[Any]:
+def _consume_with_librdkafka(bootstrap: KafkaConnection, topic: str, count: int) -> list[Any]:
     consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
+        bootstrap.properties()
+        | {
             "group.id": f"recipient-{topic}",
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
@@ -76,10 +77,10 @@ def _consume_with_librdkafka(bootstrap: str, topic: str, count: int) -> list[Any
 async def test_samples_reach_exactly_whom_the_policy_says(
     kafka: RunningKafka, tmp_path: Path
 ) -> None:
-    env = HubEnv(kafka.bootstrap_servers, tmp_path)
+    env = HubEnv(kafka.connection, tmp_path)
     await env.create_topics()
     settings = env.settings()
-    bootstrap = kafka.bootstrap_servers
+    bootstrap = kafka.connection
     async with build_hub(settings):
         await env.publish([p.read_bytes() for p in SAMPLES])
 
@@ -136,7 +137,7 @@ async def test_samples_reach_exactly_whom_the_policy_says(
         )
         message = json.loads(first.value())
         assert claims.message_id == message["id"]
-        producer = Producer({"bootstrap.servers": bootstrap})
+        producer = Producer(bootstrap.properties())
         receipt = {"messageid": message["id"], "status": "received"}
         producer.produce(
             env.topic("receipts.municipality.4204.v1"),

@@ -8,8 +8,9 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from hub.bootstrap import load_signer
-from hub.settings import Environment, HubSettings, SigningSettings
+from hub.settings import Environment, HubSettings, KafkaSettings, SigningSettings
 from hub.signing.keys import KeyringError
+from tests.support import PRODUCTION_KAFKA
 
 
 def test_outside_production_a_first_key_is_made_once(tmp_path: Path) -> None:
@@ -23,7 +24,8 @@ def test_production_refuses_to_start_without_a_key(tmp_path: Path) -> None:
     settings = HubSettings(
         env=Environment.PRODUCTION,
         data_dir=tmp_path,
-        person_key_secret=SecretStr("a production person key secret"),
+        person_key_secret=SecretStr("a production person key secret, long enough"),
+        kafka=KafkaSettings.model_validate(PRODUCTION_KAFKA),
         signing=SigningSettings(passphrase=SecretStr("a production passphrase")),
     )
     with pytest.raises(KeyringError, match="hub keys generate"):
@@ -36,5 +38,6 @@ def test_production_refuses_the_published_dev_passphrase(tmp_path: Path) -> None
         HubSettings(
             env=Environment.PRODUCTION,
             data_dir=tmp_path,
-            person_key_secret=SecretStr("a production person key secret"),
+            person_key_secret=SecretStr("a production person key secret, long enough"),
+            kafka=KafkaSettings.model_validate(PRODUCTION_KAFKA),
         )

@@ -19,6 +19,7 @@ from hub.settings import (
     DEV_INGRESS_API_KEY,
     Environment,
     HubSettings,
+    KafkaSettings,
     SigningSettings,
     WebSettings,
 )
@@ -27,6 +28,7 @@ from hub.web.ingress import Ingress, ingress_routes
 from hub.web.ratelimit import TokenBucket
 from schemas.ids import canonical_id
 from tests.identities import SYNTHETIC_FNR
+from tests.support import PRODUCTION_KAFKA
 from tests.web.conftest import Client, Clock, make_client
 
 JUDGMENT = (COURT_SAMPLES / "01-judgment-prison.xml").read_bytes()
@@ -131,7 +133,8 @@ async def test_each_source_has_its_own_key() -> None:
 async def test_production_has_no_dev_key() -> None:
     settings = HubSettings(
         env=Environment.PRODUCTION,
-        person_key_secret=SecretStr("a production person key secret"),
+        person_key_secret=SecretStr("a production person key secret, long enough"),
+        kafka=KafkaSettings.model_validate(PRODUCTION_KAFKA),
         signing=SigningSettings(passphrase=SecretStr("a production passphrase")),
     )
     made = make_client(settings)
@@ -283,7 +286,8 @@ def test_production_refuses_weak_ingress_keys(key: str) -> None:
     with pytest.raises(ValueError, match="HUB_WEB__API_KEYS"):
         HubSettings(
             env=Environment.PRODUCTION,
-            person_key_secret=SecretStr("a production person key secret"),
+            person_key_secret=SecretStr("a production person key secret, long enough"),
+            kafka=KafkaSettings.model_validate(PRODUCTION_KAFKA),
             signing=SigningSettings(passphrase=SecretStr("a production passphrase")),
             web=WebSettings(api_keys={"court": SecretStr(key)}),
         )

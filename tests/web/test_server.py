@@ -29,10 +29,13 @@ CUSTODY = (POLICE_SAMPLES / "01-custody-started.json").read_bytes()
 JUDGMENT = (COURT_SAMPLES / "01-judgment-prison.xml").read_bytes()
 KEY = {"x-api-key": DEV_INGRESS_API_KEY}
 
+# Nothing listens at its address: no password is ever checked.
+_UNUSED_PASSWORD = "unused"  # noqa: S105 - see above
+
 
 @pytest.fixture
 async def env(kafka: RunningKafka, tmp_path: Path) -> HubEnv:
-    hub_env = HubEnv(kafka.bootstrap_servers, tmp_path / "hub")
+    hub_env = HubEnv(kafka.connection, tmp_path / "hub")
     await hub_env.create_topics()
     return hub_env
 
@@ -40,7 +43,7 @@ async def env(kafka: RunningKafka, tmp_path: Path) -> HubEnv:
 @pytest.fixture
 async def server(env: HubEnv) -> AsyncIterator[Serving]:
     settings = env.settings()
-    producer = build_producer(settings.kafka)
+    producer = build_producer(settings.kafka_connection(), settings.kafka)
     await producer.start()
     try:
         app = build_web_app(settings, sink=KafkaRecordSink(producer))
@@ -67,7 +70,7 @@ async def test_a_document_posted_over_http_is_on_its_inbound_topic(
     assert (
         response.json()["id"] == again.json()["id"] == canonical_id(POLICE, "POL-OSLO-2025-118842")
     )
-    records = [r async for r in read_topic(env.bootstrap_servers, settings.topics.in_police)]
+    records = [r async for r in read_topic(env.connection, settings.topics.in_police)]
     assert [r.value for r in records] == [CUSTODY, CUSTODY]
     first = records[0]
     assert (first.position.partition, first.position.offset) == (
@@ -118,7 +121,7 @@ async def test_a_streamed_body_over_the_cap_is_cut_off(env: HubEnv, server: Serv
         assert response.status_code == 413
     # Socket buffers take some, but nowhere near the 64 MiB offered.
     assert sent < 16 * limit
-    records = [r async for r in read_topic(env.bootstrap_servers, env.settings().topics.in_court)]
+    records = [r async for r in read_topic(env.connection, env.settings().topics.in_court)]
     assert records == []
 
 
@@ -131,7 +134,8 @@ async def test_ready_when_the_broker_answers(server: Serving) -> None:
 async def test_not_ready_when_the_broker_is_away(tmp_path: Path) -> None:
     (dead,) = free_ports(1)
     settings = HubSettings(
-        data_dir=tmp_path, kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{dead}")
+        data_dir=tmp_path,
+        kafka=KafkaSettings(bootstrap_servers=f"127.0.0.1:{dead}", password=_UNUSED_PASSWORD),
     )
     settings = settings.model_copy(
         update={"web": settings.web.model_copy(update={"ready_timeout_s": 0.5})}

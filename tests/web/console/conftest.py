@@ -14,6 +14,9 @@ from tests.web.console.support import ConsoleClient, make_console_client
 
 METRICS_TOKEN = "scraper-token-of-at-least-24-chars"  # noqa: S105 - a test value
 
+# Nothing listens at its address: no password is ever checked.
+_UNUSED_PASSWORD = "unused"  # noqa: S105 - see above
+
 
 @pytest.fixture
 def console_settings(tmp_path: Path) -> HubSettings:
@@ -23,7 +26,9 @@ def console_settings(tmp_path: Path) -> HubSettings:
         console=ConsoleSettings(idle_timeout_s=600, absolute_timeout_s=3600, login_burst=5),
         metrics=MetricsSettings(token=METRICS_TOKEN),
         # Nothing listens here: pages that would need the broker are not asked for.
-        kafka=KafkaSettings(bootstrap_servers="127.0.0.1:9", request_timeout_ms=1000),
+        kafka=KafkaSettings(
+            bootstrap_servers="127.0.0.1:9", password=_UNUSED_PASSWORD, request_timeout_ms=1000
+        ),
     )
 
 
@@ -36,5 +41,5 @@ async def console(console_settings: HubSettings) -> AsyncIterator[ConsoleClient]
 
 @pytest.fixture
 def kafka_settings(kafka: RunningKafka, console_settings: HubSettings) -> HubSettings:
-    kafka_group = KafkaSettings(bootstrap_servers=kafka.bootstrap_servers)
+    kafka_group = kafka.kafka_settings()
     return console_settings.model_copy(update={"kafka": kafka_group})

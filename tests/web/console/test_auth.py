@@ -22,6 +22,7 @@ from hub.settings import (
     MetricsSettings,
 )
 from schemas.audit import AuditStep
+from tests.support import PRODUCTION_KAFKA
 from tests.web.console.conftest import METRICS_TOKEN
 from tests.web.console.support import PAGE, ConsoleClient, make_console_client
 
@@ -199,8 +200,9 @@ def test_hash_password_makes_a_hash_the_settings_take() -> None:
 
 def test_production_refuses_dev_credentials() -> None:
     secrets = {
-        "person_key_secret": "a-production-person-key-secret",
+        "person_key_secret": "a-production-person-key-secret-of-some-length",
         "signing": {"passphrase": "a-production-passphrase"},
+        "kafka": PRODUCTION_KAFKA,
     }
     production = HubSettings.model_validate({"env": "production", **secrets})
     assert not production.dev_console_login

@@ -31,12 +31,12 @@ _PLANNED = re.compile(r'<input type="hidden" name="entry" value="([0-9a-f-]{36})
 @pytest.fixture
 async def env(kafka: RunningKafka, tmp_path: Path) -> HubEnv:
     """A hub whose dead-letter topic holds the invalid sample's entry."""
-    hub_env = HubEnv(kafka.bootstrap_servers, tmp_path / "hub")
+    hub_env = HubEnv(kafka.connection, tmp_path / "hub")
     await hub_env.create_topics()
     await hub_env.publish([INVALID.read_bytes()])
     settings = hub_env.settings()
     async with build_hub(settings):
-        await collect(hub_env.bootstrap_servers, settings.topics.dlq, until=lambda rs: len(rs) == 1)
+        await collect(hub_env.connection, settings.topics.dlq, until=lambda rs: len(rs) == 1)
     return hub_env
 
 
@@ -122,7 +122,7 @@ async def test_discard_needs_a_reason_and_a_changed_plan_is_not_carried_out(
 
 async def _operator_steps(settings: HubSettings) -> dict[AuditStep, list[str | None]]:
     steps: dict[AuditStep, list[str | None]] = {}
-    async for stored in read_topic(settings.kafka.bootstrap_servers, settings.topics.audit):
+    async for stored in read_topic(settings.kafka_connection(), settings.topics.audit):
         record = decode_record(stored.value)
         if record.operator is not None:
             steps.setdefault(record.step, []).append(record.operator)
