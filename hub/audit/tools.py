@@ -1,15 +1,26 @@
-"""Operator tools over the trail, each a plain function the CLI calls: verify the topic, rebuild
-the projection, and the lines that show a report."""
+"""Operator tools over the trail, each a plain function the CLI calls: verify the topic, export
+the anchors an auditor keeps, rebuild the projection, and the lines that show a report."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from hub.audit.anchors import PinnedCheckpoint
 from hub.audit.projection import Projection
-from hub.audit.verify import Finding, TrailReport, WriterReport, verify_trail
+from hub.audit.verify import DEFAULT_GRACE, Finding, TrailReport, WriterReport, verify_trail
 from hub.kafka.reader import read_topic
 from hub.pipeline.records import InboundRecord
 from schemas.signature import PublicKeys
 
-__all__ = ["read_all", "rebuild_projection", "report_lines", "verify_topics"]
+__all__ = [
+    "anchor_lines",
+    "pinned_checkpoints",
+    "read_all",
+    "rebuild_projection",
+    "report_lines",
+    "verify_topics",
+]
 
 _REBUILD_BATCH = 2_000
 
@@ -19,14 +30,46 @@ async def read_all(bootstrap_servers: str, topic: str) -> list[InboundRecord]:
 
 
 async def verify_topics(
-    bootstrap_servers: str, topic: str, checkpoints_topic: str, keys: PublicKeys
+    bootstrap_servers: str,
+    topic: str,
+    checkpoints_topic: str,
+    keys: PublicKeys,
+    *,
+    pinned: Sequence[PinnedCheckpoint] = (),
+    now: datetime | None = None,
+    grace: timedelta = DEFAULT_GRACE,
 ) -> TrailReport:
-    """Read the whole audit topic and its checkpoint topic, and check every writer's chain."""
+    """Read the whole audit topic and its checkpoint topic, and check every writer's chain
+    (against the checkpoints an auditor `pinned` outside the cluster, if any)."""
     records = await read_all(bootstrap_servers, topic)
     anchors = await read_all(bootstrap_servers, checkpoints_topic)
     records.sort(key=lambda r: (r.position.partition, r.position.offset))
     anchors.sort(key=lambda r: (r.position.partition, r.position.offset))
-    return verify_trail(records, anchors, keys)
+    return verify_trail(records, anchors, keys, pinned=pinned, now=now, grace=grace)
+
+
+def pinned_checkpoints(report: TrailReport) -> list[PinnedCheckpoint]:
+    """What an auditor keeps: every writer's latest checkpoint within its verified range."""
+    return [w.last_checkpoint for w in report.writers if w.last_checkpoint is not None]
+
+
+def anchor_lines(report: TrailReport, pinned: Sequence[PinnedCheckpoint]) -> list[str]:
+    """What `hub audit anchor export` prints: per writer what was pinned, and what was not."""
+    by_writer = {p.writer: p for p in pinned}
+    lines = []
+    for writer in report.writers:
+        anchor = by_writer.get(writer.writer)
+        lines.append(
+            f"  writer {writer.writer}: checkpoint seq {anchor.seq} at {anchor.position}"
+            if anchor
+            else f"  writer {writer.writer}: no verified checkpoint to anchor"
+        )
+    if not report.intact:
+        lines.append(
+            f"warning: the trail is NOT INTACT ({_count(report)}; see `hub audit verify`): "
+            "each writer is anchored only within its verified range"
+        )
+    return lines
 
 
 async def rebuild_projection(bootstrap_servers: str, topic: str, projection: Projection) -> int:
@@ -44,7 +87,8 @@ async def rebuild_projection(bootstrap_servers: str, topic: str, projection: Pro
 
 def report_lines(report: TrailReport, topic: str) -> list[str]:
     """What `hub audit verify` prints: per writer its verified range, then every finding."""
-    lines = [f"{topic}: {report.records} records, {len(report.writers)} writers"]
+    kept = f"kept {report.retention_days} days" if report.retention_days else "kept forever"
+    lines = [f"{topic}: {report.records} records, {len(report.writers)} writers, {kept}"]
     lines += [f"  {finding}" for finding in report.findings]
     for writer in report.writers:
         lines.append(_writer_line(writer))
@@ -57,18 +101,23 @@ def report_lines(report: TrailReport, topic: str) -> list[str]:
 def _writer_line(writer: WriterReport) -> str:
     if writer.last_seq is None:
         return f"  writer {writer.writer}: no records on the topic"
-    state = "closed" if writer.closed else "open"
+    state = "closed" if writer.closed else f"open since {_moment(writer.started)}"
     verified = (
         f"verified seq 0..{writer.verified_to}"
         if writer.verified_to is not None and writer.verified_to >= 0
         else "nothing verified"
     )
     anchored = f", anchored to seq {writer.anchored_to}" if writer.anchored_to is not None else ""
+    signed = f", signed to seq {writer.signed_to}" if writer.signed_to is not None else ""
     dupes = f", {writer.duplicates} benign duplicates" if writer.duplicates else ""
     return (
         f"  writer {writer.writer}: seq {writer.first_seq}..{writer.last_seq}, {verified}"
-        f"{anchored}, {state}{dupes}"
+        f"{signed}{anchored}, {state}{dupes}"
     )
+
+
+def _moment(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "?"
 
 
 def _count(report: TrailReport) -> str:

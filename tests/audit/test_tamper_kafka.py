@@ -1,6 +1,7 @@
 """Tamper tests on a real audit topic of more than 10,000 records: a writer fills it on the
-real broker, then copies with one record altered, one deleted, two reordered and the tail cut
-off are each caught by the verifier at the right position; the untouched copy verifies."""
+real broker, then copies with one record altered, one deleted, two reordered, the tail cut off
+and a forged writer's chain written straight to the topic are each caught by the verifier at the
+right position; the untouched copy verifies."""
 
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ from aiokafka import AIOKafkaProducer
 
 from hub.audit.tools import read_all, verify_topics
 from hub.audit.verify import TrailReport
-from hub.audit.writer import AuditWriter
+from hub.audit.writer import AuditWriter, MemoryChainLog
 from hub.kafka.admin import TopicSpec, ensure_topics
 from hub.kafka.chain import KafkaChainLog, build_chain_producer, writer_partition
 from hub.pipeline.records import InboundRecord
 from hub.settings import KafkaSettings
 from hub.signing.signer import Signer
-from tests.audit.helpers import facts, new_signer, public_keys
+from tests.audit.helpers import as_inbound, facts, make_writer, new_signer, public_keys
 
 pytestmark = [pytest.mark.kafka]
 
@@ -99,14 +100,16 @@ def errors(report: TrailReport) -> list[tuple[str, int | None, int | None]]:
 
 
 async def test_the_trail_as_written_verifies(trail: Trail) -> None:
-    assert len(trail.records) == RECORDS + RECORDS // EVERY + 1
+    # The start record, the records, a checkpoint every EVERY and the closing one.
+    assert len(trail.records) == 1 + RECORDS + RECORDS // EVERY + 1
     assert {r.position.partition for r in trail.records} == {trail.records[0].position.partition}
     report = await trail.verify(trail.topic)
     assert report.intact, errors(report)
     (writer,) = report.writers
-    assert (writer.verified_to, writer.anchored_to, writer.closed) == (
-        RECORDS + 10,
-        RECORDS + 10,
+    assert (writer.verified_to, writer.signed_to, writer.anchored_to, writer.closed) == (
+        RECORDS + 11,
+        RECORDS + 11,
+        RECORDS + 11,
         True,
     )
 
@@ -144,7 +147,29 @@ async def test_a_truncated_tail_is_found_through_the_anchors(trail: Trail) -> No
     records = trail.records[:-300]
     report = await trail.verify(await trail.copy(records))
     last = len(records) - 1
-    assert errors(report) == [("truncated", last + 1, last)]
+    # Segments of 500 records, each ending in a signed head; the cut lands inside one.
+    assert errors(report) == [("unsigned", 9_510, 9_510), ("truncated", last + 1, last)]
+
+
+async def test_a_forged_writer_written_straight_to_the_topic_is_refused(trail: Trail) -> None:
+    forged = MemoryChainLog()
+    writer = make_writer(forged, new_signer(), every=100, writer="w-forged")
+    for start in range(0, 300, 50):
+        await writer.append(facts(50, start=start))
+    await writer.close()
+    records = [*trail.records, *as_inbound(forged.records)]
+    report = await trail.verify(await trail.copy(records))
+    first = len(trail.records)
+    (real,) = [w for w in report.writers if w.writer == "w-tamper"]
+    assert real.intact, "the real writer is not blamed"
+    (fake,) = [w for w in report.writers if w.writer == "w-forged"]
+    found = [(f.kind, f.seq, f.position.offset if f.position else None) for f in fake.findings]
+    assert ("unknown_key", 0, first) in found, "its start names a key that is not the hub's"
+    assert ("unsigned", 0, first) in found
+    assert ("bad_signature", 50, first + 50) in found
+    assert ("bad_checkpoint", 101, first + 101) in found
+    assert all(f.writer == "w-forged" and f.position.topic != trail.topic for f in fake.findings)
+    assert fake.verified_to == -1
 
 
 @pytest.mark.slow
