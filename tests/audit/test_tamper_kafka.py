@@ -199,3 +199,39 @@ def test_hub_audit_verify_names_the_position_and_exits_non_zero(
     good = hub_verify(trail.topic)
     assert good.returncode == 0, good.stdout + good.stderr
     assert "INTACT" in good.stdout
+
+
+@pytest.mark.slow
+def test_an_anchor_file_kept_outside_finds_a_tail_cut_with_its_anchors(
+    trail: Trail, tmp_path: Path, kafka: Any
+) -> None:
+    import asyncio
+
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [trail.signer.public_jwk]}))
+    env = {**os.environ, "HUB_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers}
+
+    def hub(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "hub", "audit", *args, "--jwks", str(jwks)]
+        return subprocess.run(
+            command, env=env, capture_output=True, text=True, check=False, timeout=120
+        )
+
+    kept = tmp_path / "anchors.json"
+    exported = hub(
+        "anchor", "export", str(kept), "--topic", trail.topic, "--checkpoints", trail.anchors
+    )
+    assert exported.returncode == 0, exported.stdout + exported.stderr
+    assert "1 writers anchored" in exported.stdout
+    assert f"checkpoint seq {RECORDS + 11}" in exported.stdout
+    # Cut back to the checkpoint at seq 9009, the anchors after it deleted with it.
+    cut = asyncio.run(trail.copy(trail.records[: 9_009 + 1]))
+    no_anchors = asyncio.run(trail.copy([]))
+    args = ["--topic", cut, "--checkpoints", no_anchors]
+    unseen = hub("verify", *args)
+    assert unseen.returncode == 0, "inside the cluster it looks like a live writer's open tail"
+    assert "open since" in unseen.stdout
+    seen = hub("verify", *args, "--anchors", str(kept))
+    assert seen.returncode == 1, seen.stdout + seen.stderr
+    assert f"truncated seq 9010 at {cut}[0]@9009 (writer w-tamper)" in seen.stdout
+    assert "anchor file" in seen.stdout
