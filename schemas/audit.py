@@ -20,6 +20,10 @@ and HEAD_TYPE as `hub_type`. Since every record names the hash of the one before
 signature vouches for the whole chain up to it. Every signature of a chain is made with the key
 its `started` record names; a record after a chain's last signed one was not written by the hub.
 
+A chain without a closing checkpoint whose writer is gone (a killed process) can be closed by an
+operator: a `sealed` record in the operator's own chain names the writer and the seq and hash its
+chain ended at (`sealed`); the chain must end there, with that hash, from then on.
+
 At least every N records or T seconds (and, while idle, every heartbeat) the writer appends a
 `checkpoint` record, signed the same way with type CHECKPOINT_TYPE, and publishes the same bytes
 and signature to `hub.audit.checkpoints.v1` as well. A checkpoint's `prev` is the head of the
@@ -55,6 +59,7 @@ __all__ = [
     "AuditFacts",
     "AuditRecord",
     "AuditStep",
+    "ChainEnd",
     "Where",
     "audit_id",
     "decode_record",
@@ -108,6 +113,7 @@ class AuditStep(StrEnum):
     LOGGED_OUT = "logged_out"  # an operator logged out of the console (who)
     DISCLOSURES_SHOWN = "disclosures_shown"  # an operator looked up a person's disclosures
     CHECKPOINT = "checkpoint"  # signed: the chain up to here is as it was written
+    SEALED = "sealed"  # an operator closed a dead writer's open chain where it ended (who, why)
 
 
 # What each step must name, checked on every record so a writer cannot leave out the facts.
@@ -132,6 +138,7 @@ REQUIRED: Final[dict[AuditStep, frozenset[str]]] = {
     AuditStep.LOGGED_OUT: frozenset({"operator"}),
     AuditStep.DISCLOSURES_SHOWN: frozenset({"operator", "subject"}),
     AuditStep.CHECKPOINT: frozenset({"closing"}),
+    AuditStep.SEALED: frozenset({"operator", "note", "sealed"}),
 }
 
 
@@ -143,6 +150,16 @@ class Where(BaseModel):
     topic: Token
     partition: int = Field(ge=0)
     offset: int = Field(ge=0)
+
+
+class ChainEnd(BaseModel):
+    """Where a writer's chain ended: its last record's seq and hash."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    writer: Token
+    seq: int = Field(ge=0)
+    hash: Hash
 
 
 class AuditFacts(BaseModel):
@@ -185,6 +202,9 @@ class AuditFacts(BaseModel):
         default=None,
         ge=1,
         description="A `started` record: how long the trail is kept (absent: forever).",
+    )
+    sealed: ChainEnd | None = Field(
+        default=None, description="A `sealed` record: the dead writer's chain and where it ended."
     )
 
     @model_validator(mode="after")

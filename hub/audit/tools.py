@@ -1,5 +1,6 @@
 """Operator tools over the trail, each a plain function the CLI calls: verify the topic, export
-the anchors an auditor keeps, rebuild the projection, and the lines that show a report."""
+the anchors an auditor keeps, seal the chains of dead writers, rebuild the projection, and the
+lines that show a report."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 from hub.audit.anchors import PinnedCheckpoint
 from hub.audit.projection import Projection
+from hub.audit.service import AuditService
 from hub.audit.verify import DEFAULT_GRACE, Finding, TrailReport, WriterReport, verify_trail
 from hub.kafka.reader import read_topic
 from hub.pipeline.records import InboundRecord
+from hub.settings import HubSettings
+from hub.signing.signer import Signer
+from schemas.audit import AuditFacts, AuditStep, ChainEnd, audit_id
 from schemas.signature import PublicKeys
 
 __all__ = [
@@ -19,8 +24,15 @@ __all__ = [
     "read_all",
     "rebuild_projection",
     "report_lines",
+    "seal_facts",
+    "sealable",
     "verify_topics",
+    "write_facts",
 ]
+
+# What a writer killed mid-run leaves behind, and nothing else: an open chain past the grace
+# period, and perhaps its last checkpoint's anchor, never sent.
+_DEAD_WRITER = frozenset({"open", "unanchored"})
 
 _REBUILD_BATCH = 2_000
 
@@ -70,6 +82,49 @@ def anchor_lines(report: TrailReport, pinned: Sequence[PinnedCheckpoint]) -> lis
             "each writer is anchored only within its verified range"
         )
     return lines
+
+
+def sealable(report: TrailReport) -> list[WriterReport]:
+    """Writers that died: open past the grace period, signed to their last record, and with
+    nothing else wrong. A chain with any other problem is for an auditor, not a seal."""
+    return [w for w in report.writers if _dead(w)]
+
+
+def _dead(writer: WriterReport) -> bool:
+    errors = {f.kind for f in writer.findings if f.error}
+    return (
+        "open" in errors
+        and errors <= _DEAD_WRITER
+        and writer.last_seq is not None
+        and writer.signed_to == writer.last_seq
+    )
+
+
+def seal_facts(writers: Sequence[WriterReport], *, operator: str, why: str) -> list[AuditFacts]:
+    """One `sealed` record per dead writer: where its chain ended, who said so, and why."""
+    return [
+        AuditFacts(
+            id=audit_id(AuditStep.SEALED, w.writer, str(w.last_seq)),
+            step=AuditStep.SEALED,
+            stage="audit",
+            operator=operator,
+            note=why,
+            sealed=ChainEnd(writer=w.writer, seq=w.last_seq, hash=w.last_hash),
+        )
+        for w in writers
+        if w.last_seq is not None and w.last_hash is not None
+    ]
+
+
+async def write_facts(settings: HubSettings, signer: Signer, facts: Sequence[AuditFacts]) -> None:
+    """Put `facts` on the trail in a chain of this process's own, closed when done."""
+    audit = settings.audit.model_copy(update={"project": False})
+    service = AuditService(settings.model_copy(update={"audit": audit}), signer)
+    await service.start()
+    try:
+        await service.writer.append(facts)
+    finally:
+        await service.stop()
 
 
 async def rebuild_projection(bootstrap_servers: str, topic: str, projection: Projection) -> int:

@@ -25,13 +25,17 @@ so that what checks the trail shares nothing with what wrote it but the format
                  period (anchors were deleted)
 - open           no closing checkpoint, and the chain's last record is older than the grace
                  period: the writer is gone, and its tail may have been cut with its anchors
+- sealed         records after the seq an operator's `sealed` record says the chain ended at (a
+                 chain that ends before it, or differs from it, is `truncated` or `altered`)
 - split          one writer's records on more than one partition
 
 Benign, reported but not failing: byte-identical duplicates (a resend after an unacknowledged
 send); a chain still open whose last record is within the grace period (its writer is live: it
 writes a heartbeat checkpoint at least every few minutes); a missing head, or a writer missing
 whole, whose records are older than the retention the trail itself records (`pruned`); and an
-unanchored checkpoint within the grace period (its writer retries the anchor).
+unanchored checkpoint within the grace period (its writer retries the anchor). A dead writer's
+chain that an operator sealed (`hub audit seal`) where it ended is closed: the signed seal is its
+anchor from then on.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ from schemas.audit import (
     HEAD_TYPE,
     AuditRecord,
     AuditStep,
+    ChainEnd,
     record_hash,
 )
 from schemas.errors import SignatureRejected
@@ -131,6 +136,7 @@ class WriterReport:
     duplicates: int = 0
     first_seq: int | None = None
     last_seq: int | None = None
+    last_hash: str | None = None
     verified_to: int | None = None
     anchored_to: int | None = None
     signed_to: int | None = None
@@ -183,11 +189,36 @@ def verify_trail(
     moment = now or datetime.now(UTC)
     cutoff = moment - timedelta(days=retention) if retention else None
     judge = _Judge(moment, grace, cutoff)
+    seals = _seals(chains.values())
     reports = []
-    for writer in sorted(set(chains) | set(outside)):
+    for writer in sorted(set(chains) | set(outside) | set(seals)):
         chain = chains.get(writer) or _Chain(writer, [], keys)
-        reports.append(chain.check(outside.get(writer, []), judge))
+        reports.append(chain.check(outside.get(writer, []), judge, seals.get(writer)))
     return TrailReport(reports, loose, retention)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seal:
+    """An operator's signed word that a dead writer's chain ended at `end`."""
+
+    end: ChainEnd
+    record: AuditRecord
+    position: Position
+
+    def anchor(self) -> _Anchor:
+        where = f"the seal at {self.position} by {self.record.operator}"
+        return _Anchor(self.end.seq, self.end.hash, self.record.time, where, False)
+
+
+def _seals(chains: Iterable[_Chain]) -> dict[str, _Seal]:
+    """The seals that a valid signature vouches for; the furthest per sealed writer."""
+    found: dict[str, _Seal] = {}
+    for chain in chains:
+        for seal in chain.vouched_seals():
+            known = found.get(seal.end.writer)
+            if known is None or seal.end.seq > known.end.seq:
+                found[seal.end.writer] = seal
+    return found
 
 
 def _retention(chains: Iterable[_Chain]) -> int | None:
@@ -320,30 +351,48 @@ class _Chain:
         start = self._by_seq.get(0)
         if start is None or start.record is None or start.record.step is not AuditStep.STARTED:
             return None
-        head = start
-        for seq in range(len(self._by_seq)):
-            item = self._by_seq.get(seq)
-            if item is None or (seq and item.prev != head.hash):
-                return None
-            claims = self._signatures.get(seq)
-            if isinstance(claims, VerifiedClaims):
-                return start.record if claims.kid == start.record.kid else None
-            head = item
-        return None
+        return start.record if self._vouched(0) else None
 
-    def check(self, anchors: list[_Anchor], judge: _Judge) -> WriterReport:
+    def vouched_seals(self) -> list[_Seal]:
+        return [
+            _Seal(item.record.sealed, item.record, item.position)
+            for seq, item in sorted(self._by_seq.items())
+            if item.record is not None
+            and item.record.step is AuditStep.SEALED
+            and item.record.sealed is not None
+            and self._vouched(seq)
+        ]
+
+    def _vouched(self, seq: int) -> bool:
+        """Whether a valid signature by the chain's own key covers the record at `seq`: the
+        records from it on are present and linked up to a signed one."""
+        start = self._by_seq.get(0)
+        kid = start.record.kid if start is not None and start.record is not None else None
+        head = self._by_seq.get(seq)
+        while head is not None:
+            claims = self._signatures.get(head.seq)
+            if isinstance(claims, VerifiedClaims):
+                return kid is None or claims.kid == kid
+            after = self._by_seq.get(head.seq + 1)
+            head = after if after is not None and after.prev == head.hash else None
+        return False
+
+    def check(
+        self, anchors: list[_Anchor], judge: _Judge, seal: _Seal | None = None
+    ) -> WriterReport:
         report = self.report
         if self._by_seq:
             report.first_seq, report.last_seq = min(self._by_seq), max(self._by_seq)
             report.last_time = self._by_seq[report.last_seq].time
+            report.last_hash = self._by_seq[report.last_seq].hash
         self._partitions()
         self._order()
         self._gaps(judge)
         self._links()
         self._start()
         self._signed()
-        self._anchors(anchors, judge)
-        self._tail(judge)
+        self._anchors([*anchors, seal.anchor()] if seal else anchors, judge, seal)
+        self._tail(judge, seal)
         self._verified_range()
         return report
 
@@ -490,7 +539,7 @@ class _Chain:
             self._by_seq[first],
         )
 
-    def _anchors(self, anchors: list[_Anchor], judge: _Judge) -> None:
+    def _anchors(self, anchors: list[_Anchor], judge: _Judge, seal: _Seal | None) -> None:
         last = self.report.last_seq
         first = self.report.first_seq
         kept = [
@@ -505,14 +554,17 @@ class _Chain:
             self.report.anchored_to = furthest.seq
             if last is None or furthest.seq > last:
                 self._truncated(furthest, last)
-        self._unanchored({a.seq for a in anchors if a.on_topic}, judge)
+        self._unanchored({a.seq for a in anchors if a.on_topic}, judge, seal)
 
-    def _unanchored(self, anchored: set[int], judge: _Judge) -> None:
+    def _unanchored(self, anchored: set[int], judge: _Judge, seal: _Seal | None) -> None:
         for item, record in self._checkpoint_items():
             if item.seq in anchored:
                 continue
-            # A live writer retries a failed anchor; one gone by retention went with its anchor.
-            benign = judge.live(record.time) or judge.pruned(record.time)
+            # A live writer retries a failed anchor; one gone by retention went with its anchor;
+            # a seal pins the whole chain up to where it ended (a killed writer's last anchor
+            # may never have been sent).
+            sealed = seal is not None and item.seq <= seal.end.seq
+            benign = judge.live(record.time) or judge.pruned(record.time) or sealed
             self._find(
                 "unanchored",
                 "checkpoint has no copy on the checkpoint topic",
@@ -531,11 +583,14 @@ class _Chain:
             seq=(last + 1) if last is not None else 0,
         )
 
-    def _tail(self, judge: _Judge) -> None:
+    def _tail(self, judge: _Judge, seal: _Seal | None) -> None:
         if not self._by_seq:
             return
         last = self._by_seq[max(self._by_seq)]
         self.report.closed = bool(last.record and last.record.closing)
+        if seal is not None and not self.report.closed:
+            self._sealed(seal, last)
+            return
         if self.report.closed or last.time is None:
             return
         since = self.report.started or self._by_seq[min(self._by_seq)].time
@@ -552,6 +607,25 @@ class _Chain:
             last,
             error=not live,
         )
+
+    def _sealed(self, seal: _Seal, last: _Stored) -> None:
+        end, by = seal.end, f"{seal.record.operator} at {seal.position}"
+        if last.seq > end.seq:
+            self._find(
+                "sealed",
+                f"seqs {end.seq + 1}..{last.seq} come after seq {end.seq}, where {by} sealed "
+                "the chain",
+                self._by_seq.get(end.seq + 1),
+                seq=end.seq + 1,
+            )
+        elif last.seq == end.seq and last.hash == end.hash:
+            self.report.closed = True
+            self._find(
+                "sealed",
+                f"its writer died; {by} sealed the chain here ({seal.record.note})",
+                last,
+                error=False,
+            )
 
     def _verified_range(self) -> None:
         errors = [f.seq for f in self.report.findings if f.error and f.seq is not None]

@@ -1,5 +1,5 @@
-"""`hub audit verify|anchor export|trail|disclosures|rebuild`: the audit trail for operators and
-auditors."""
+"""`hub audit verify|anchor export|seal|trail|disclosures|rebuild`: the audit trail for operators
+and auditors."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from hub.audit.anchors import AnchorFileError, PinnedCheckpoint, read_anchor_file, write_anchor_file
 from hub.audit.projection import Projection
@@ -18,12 +19,17 @@ from hub.audit.tools import (
     pinned_checkpoints,
     rebuild_projection,
     report_lines,
+    seal_facts,
+    sealable,
     verify_topics,
+    write_facts,
 )
 from hub.audit.verify import TrailReport
-from hub.bootstrap import person_keys
+from hub.bootstrap import load_signer, person_keys
 from hub.cli.app import CliError, load_settings, user_errors
 from hub.cli.keys import JwksOption, trusted_keys
+from hub.operations.actions import record_refusal
+from schemas.errors import Reason
 
 __all__ = ["register"]
 
@@ -36,6 +42,7 @@ def register(app: typer.Typer) -> None:
     anchor_app = typer.Typer(help="Anchors an auditor keeps outside the cluster.")
     anchor_app.command("export")(export_anchors)
     audit_app.add_typer(anchor_app, name="anchor", no_args_is_help=True)
+    audit_app.command("seal")(seal)
     audit_app.command("trail")(trail)
     audit_app.command("disclosures")(disclosures)
     audit_app.command("rebuild")(rebuild)
@@ -83,6 +90,40 @@ def export_anchors(
     typer.echo(f"audit: {len(pinned)} writers anchored in {file}")
     for line in anchor_lines(report, pinned):
         typer.echo(line)
+
+
+@user_errors
+def seal(
+    why: Annotated[str, typer.Option("--why", help="Why these writers are over (on the trail).")],
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run/--execute", help="Show what would be sealed (default), or do it."),
+    ] = True,
+    operator: Annotated[
+        str | None, typer.Option("--operator", help="Who you are (default: HUB_OPERATOR).")
+    ] = None,
+) -> None:
+    """Close the open chains of writers that died (a killed hub process) where they end, with a
+    signed record naming you: from then on, a cut or an addition to them is found."""
+    settings = load_settings()
+    topic = settings.topics.audit
+    dead = sealable(_verified(topic, None, None, []))
+    for writer in dead:
+        typer.echo(f"  writer {writer.writer}: ends at seq {writer.last_seq}, {writer.last_hash}")
+    if dry_run or not dead:
+        typer.echo(f"audit: {len(dead)} dead writers to seal" + (" (dry run)" if dead else ""))
+        return
+    who = operator or settings.operator
+    signer = load_signer(settings)
+    if not who:
+        asyncio.run(record_refusal(settings, signer, "seal", Reason.NO_OPERATOR))
+        raise CliError("seal needs an operator: --operator NAME or HUB_OPERATOR (refusal recorded)")
+    try:
+        facts = seal_facts(dead, operator=who, why=why)
+    except ValidationError as exc:
+        raise CliError(f"cannot record this seal: {exc.errors()[0]['msg']}") from exc
+    asyncio.run(write_facts(settings, signer, facts))
+    typer.echo(f"audit: {len(dead)} dead writers sealed by {who}")
 
 
 def _verified(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from hub.audit.anchors import PinnedCheckpoint
-from hub.audit.tools import pinned_checkpoints
+from hub.audit.tools import pinned_checkpoints, seal_facts, sealable
 from hub.audit.verify import TrailReport, verify_trail
 from hub.audit.writer import ChainEntry, MemoryChainLog
 from hub.pipeline import headers as h
@@ -387,12 +387,80 @@ async def test_a_retention_in_an_unsigned_start_is_not_believed() -> None:
     assert ("gap", 0, 12) in kinds(report)
 
 
-def _is(record: InboundRecord, writer: str, *, below: int) -> bool:
+def _is(record: InboundRecord, writer: str, *, at_least: int = 0, below: int = 1 << 30) -> bool:
     parsed = decode_record(record.value)
-    return parsed.writer == writer and parsed.seq < below
+    return parsed.writer == writer and at_least <= parsed.seq < below
 
 
 async def test_a_start_record_is_first_and_names_the_key() -> None:
     log, signer = await chain()
     start = decode_record(log.records[0].value)
     assert (start.step, start.kid) == (AuditStep.STARTED, signer.kid)
+
+
+# A killed writer's chain, sealed by an operator where it ended.
+
+
+async def sealed_by_operator(
+    log: MemoryChainLog, signer: Signer, *, why: str = "hub-1 was killed"
+) -> TrailReport:
+    """What `hub audit seal --execute` does: verify, then seal every dead writer in a chain of
+    the operator's own."""
+    report = check(as_inbound(log.records), log, signer, now=later())
+    seals = seal_facts(sealable(report), operator="kari", why=why)
+    operator = make_writer(log, signer, writer="op")
+    await operator.append(seals)
+    await operator.close()
+    return report
+
+
+async def test_a_dead_writer_sealed_where_it_ended_is_closed() -> None:
+    log, signer = await chain(close=False)
+    before = await sealed_by_operator(log, signer)
+    assert [w.writer for w in sealable(before)] == ["w1"]
+    report = check(as_inbound(log.records), log, signer, now=later() + timedelta(days=30))
+    assert report.intact, kinds(report)
+    w1 = next(w for w in report.writers if w.writer == "w1")
+    assert w1.closed
+    assert [(f.kind, f.seq, f.error) for f in w1.findings] == [("sealed", 33, False)]
+    assert "kari" in w1.findings[0].detail
+
+
+async def test_a_sealed_chain_cut_afterwards_is_truncated() -> None:
+    log, signer = await chain(close=False)
+    await sealed_by_operator(log, signer)
+    records = [r for r in as_inbound(log.records) if not _is(r, "w1", at_least=23)]
+    report = check(records, log, signer, anchors=[], now=later())
+    assert ("truncated", 23, 22) in kinds(report)
+
+
+async def test_records_after_the_seal_are_found() -> None:
+    log, signer = MemoryChainLog(), new_signer()
+    w1 = make_writer(log, signer, writer="w1")
+    await w1.append(facts(5))
+    await sealed_by_operator(log, signer)
+    await w1.append(facts(5, start=5))  # it was not dead after all
+    report = check(as_inbound(log.records), log, signer, now=later())
+    assert ("sealed", 6, 9) in kinds(report), "w1's seq 6 is stored after the operator's chain"
+
+
+async def test_a_seal_nobody_signed_is_not_believed() -> None:
+    log, signer = await chain(close=False)
+    report = check(as_inbound(log.records), log, signer, now=later())
+    forged = MemoryChainLog()
+    writer = make_writer(forged, signer, writer="op")
+    await writer.append(seal_facts(sealable(report), operator="mallory", why="cover-up"))
+    records = as_inbound([*log.records, *unsigned(forged.records)])
+    assert ("open", 33, 33) in kinds(check(records, log, signer, now=later()))
+
+
+async def test_only_a_writer_that_merely_died_is_sealable() -> None:
+    log, signer = MemoryChainLog(), new_signer()
+    await write(log, signer, writer="dead", close=False)
+    await write(log, signer, writer="cut", close=False)
+    await write(log, signer, writer="done")
+    records = [r for r in as_inbound(log.records) if not _is(r, "cut", at_least=7, below=8)]
+    report = check(records, log, signer, now=later())
+    assert [w.writer for w in sealable(report)] == ["dead"]
+    live = check(records, log, signer)
+    assert sealable(live) == [], "a live writer is never sealed"
