@@ -11,6 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ from hub.audit.writer import AuditWriter, MemoryChainLog
 from hub.kafka.admin import TopicSpec, ensure_topics
 from hub.kafka.chain import KafkaChainLog, build_chain_producer, writer_partition
 from hub.pipeline.records import InboundRecord
-from hub.settings import KafkaSettings
+from hub.settings import HubSettings, KafkaSettings
+from hub.signing.keys import KeyStore
 from hub.signing.signer import Signer
 from tests.audit.helpers import as_inbound, facts, make_writer, new_signer, public_keys
 
@@ -235,3 +237,49 @@ def test_an_anchor_file_kept_outside_finds_a_tail_cut_with_its_anchors(
     assert seen.returncode == 1, seen.stdout + seen.stderr
     assert f"truncated seq 9010 at {cut}[0]@9009 (writer w-tamper)" in seen.stdout
     assert "anchor file" in seen.stdout
+
+
+@pytest.mark.slow
+def test_an_operator_seals_a_dead_writer_and_the_trail_verifies_again(
+    trail: Trail, tmp_path: Path, kafka: Any
+) -> None:
+    import asyncio
+
+    env = {
+        **os.environ,
+        "HUB_KAFKA__BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        "HUB_DATA_DIR": str(tmp_path),
+        "HUB_OPERATOR": "kari",
+    }
+    store = KeyStore(tmp_path / "keys", HubSettings().signing.passphrase)
+    store.generate()
+    # A hub process killed two hours ago: its chain is signed, but never closed.
+    dead = MemoryChainLog()
+    writer = make_writer(dead, store.signer(), every=100, writer="w-killed")
+    writer._clock = lambda: datetime.now(UTC) - timedelta(hours=2)  # the writer's clock seam
+    for start in range(0, 250, 50):
+        asyncio.run(writer.append(facts(50, start=start)))
+    env["HUB_TOPICS__AUDIT"] = asyncio.run(trail.copy(as_inbound(dead.records)))
+    env["HUB_TOPICS__AUDIT_CHECKPOINTS"] = asyncio.run(trail.copy(as_inbound(dead.anchors)))
+
+    def hub(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "hub", "audit", *args]
+        return subprocess.run(
+            command, env=env, capture_output=True, text=True, check=False, timeout=120
+        )
+
+    before = hub("verify")
+    assert before.returncode == 1, before.stdout + before.stderr
+    assert "open seq 252" in before.stdout
+    planned = hub("seal", "--why", "killed by the chaos suite")
+    assert planned.returncode == 0, planned.stdout + planned.stderr
+    assert "writer w-killed: ends at seq 252" in planned.stdout
+    assert "(dry run)" in planned.stdout
+    assert hub("verify").returncode == 1, "a dry run seals nothing"
+    sealed = hub("seal", "--why", "killed by the chaos suite", "--execute")
+    assert sealed.returncode == 0, sealed.stdout + sealed.stderr
+    assert "1 dead writers sealed by kari" in sealed.stdout
+    after = hub("verify")
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert "sealed seq 252" in after.stdout
+    assert "kari" in after.stdout
