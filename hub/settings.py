@@ -212,10 +212,28 @@ class AuditSettings(_Group):
     # A signed checkpoint after at most this many records, or this many seconds, of a chain.
     checkpoint_every_records: int = Field(default=1_000, ge=1, le=1_000_000)
     checkpoint_every_s: float = Field(default=30.0, gt=0)
+    # An idle writer still writes a checkpoint this often, so a verifier sees it is alive.
+    heartbeat_every_s: float = Field(default=300.0, gt=0)
+    # A writer without a closing checkpoint counts as live (its open tail is fine) while its last
+    # record is at most this old; after that, its open tail is a failure of `hub audit verify`.
+    live_grace_s: float = Field(default=900.0, gt=0)
+    # How long the trail is kept (None: forever). Each writer records it in its start record, so
+    # the verifier tells records gone by retention from deleted ones. The audit topics'
+    # `retention.ms` must not be shorter.
+    retention_days: int | None = Field(default=None, ge=1)
     # Default: `<data_dir>/audit.sqlite`.
     projection_path: Path | None = None
     # The running hub keeps the projection current; off for a hub that only writes.
     project: bool = True
+
+    @model_validator(mode="after")
+    def _grace_outlasts_the_heartbeat(self) -> Self:
+        if self.live_grace_s <= max(self.heartbeat_every_s, self.checkpoint_every_s):
+            raise ValueError(
+                "live_grace_s must be longer than heartbeat_every_s and checkpoint_every_s, "
+                "or a live writer looks dead between two checkpoints"
+            )
+        return self
 
 
 class WebSettings(_Group):

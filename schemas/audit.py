@@ -8,10 +8,26 @@ records:
     prev   the SHA-256 (hex) of the exact value bytes of the writer's record seq - 1;
            for seq 0, GENESIS (64 zeros)
 
-At least every N records or T seconds the writer appends a `checkpoint` record, signed like every
-message of the hub (`hub-signature` header, see `schemas.signature`, type CHECKPOINT_TYPE), and
-publishes the same bytes to `hub.audit.checkpoints.v1` as well. A checkpoint's `prev` is the head
-of the chain it vouches for; `closing` marks the last record of a writer that stopped cleanly.
+A writer's first record (seq 0) is `started`: it names the writer's signing key (`kid`, the
+RFC 7638 thumbprint of a key in the hub's JWKS) and how long the trail is kept
+(`retention_days`, absent: forever), so a verifier tells records gone by retention from deleted
+ones.
+
+The chain is signed as it grows: the writer stores its records in segments (one producer batch
+each, stored whole or not at all), and the LAST record of every segment carries a `hub-signature`
+header (see `schemas.signature`) over its exact value bytes, with the record's `id` as `hub_id`
+and HEAD_TYPE as `hub_type`. Since every record names the hash of the one before, that one
+signature vouches for the whole chain up to it. Every signature of a chain is made with the key
+its `started` record names; a record after a chain's last signed one was not written by the hub.
+
+A chain without a closing checkpoint whose writer is gone (a killed process) can be closed by an
+operator: a `sealed` record in the operator's own chain names the writer and the seq and hash its
+chain ended at (`sealed`); the chain must end there, with that hash, from then on.
+
+At least every N records or T seconds (and, while idle, every heartbeat) the writer appends a
+`checkpoint` record, signed the same way with type CHECKPOINT_TYPE, and publishes the same bytes
+and signature to `hub.audit.checkpoints.v1` as well. A checkpoint's `prev` is the head of the
+chain it vouches for; `closing` marks the last record of a writer that stopped cleanly.
 
 The `id` of a record is deterministic from the step and its input, so a step recorded again after
 a crash (at-least-once delivery) is recognisable as a repeat: same id, new seq.
@@ -38,10 +54,12 @@ __all__ = [
     "AUDIT_FORMAT",
     "CHECKPOINT_TYPE",
     "GENESIS",
+    "HEAD_TYPE",
     "REQUIRED",
     "AuditFacts",
     "AuditRecord",
     "AuditStep",
+    "ChainEnd",
     "Where",
     "audit_id",
     "decode_record",
@@ -52,6 +70,7 @@ __all__ = [
 AUDIT_FORMAT: Final = 1
 GENESIS: Final = "0" * 64
 CHECKPOINT_TYPE: Final = "no.justishub.audit.checkpoint.v1"
+HEAD_TYPE: Final = "no.justishub.audit.head.v1"
 # Fixed forever: changing it would change every audit record id.
 _AUDIT_ID_NAMESPACE: Final = uuid.UUID("5b0e8f9a-61d2-4c1b-8e2f-3a7d9c4e1f60")
 _IDENTITY_NUMBER: Final = re.compile(r"(?<!\d)\d{11}(?!\d)")
@@ -76,6 +95,7 @@ PersonKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{8,128}$"
 
 
 class AuditStep(StrEnum):
+    STARTED = "started"  # a writer's first record: its signing key, the trail's retention
     RECEIVED = "received"  # a stage took an input (source topic, partition, offset)
     REJECTED = "rejected"  # the input's content was refused (reason code)
     PUBLISHED = "published"  # a canonical event went out (id, topic, partition, offset)
@@ -93,10 +113,12 @@ class AuditStep(StrEnum):
     LOGGED_OUT = "logged_out"  # an operator logged out of the console (who)
     DISCLOSURES_SHOWN = "disclosures_shown"  # an operator looked up a person's disclosures
     CHECKPOINT = "checkpoint"  # signed: the chain up to here is as it was written
+    SEALED = "sealed"  # an operator closed a dead writer's open chain where it ended (who, why)
 
 
 # What each step must name, checked on every record so a writer cannot leave out the facts.
 REQUIRED: Final[dict[AuditStep, frozenset[str]]] = {
+    AuditStep.STARTED: frozenset({"kid"}),
     AuditStep.RECEIVED: frozenset({"input"}),
     AuditStep.REJECTED: frozenset({"input", "reason"}),
     AuditStep.PUBLISHED: frozenset({"input", "message_id", "event_type", "output"}),
@@ -116,6 +138,7 @@ REQUIRED: Final[dict[AuditStep, frozenset[str]]] = {
     AuditStep.LOGGED_OUT: frozenset({"operator"}),
     AuditStep.DISCLOSURES_SHOWN: frozenset({"operator", "subject"}),
     AuditStep.CHECKPOINT: frozenset({"closing"}),
+    AuditStep.SEALED: frozenset({"operator", "note", "sealed"}),
 }
 
 
@@ -127,6 +150,16 @@ class Where(BaseModel):
     topic: Token
     partition: int = Field(ge=0)
     offset: int = Field(ge=0)
+
+
+class ChainEnd(BaseModel):
+    """Where a writer's chain ended: its last record's seq and hash."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    writer: Token
+    seq: int = Field(ge=0)
+    hash: Hash
 
 
 class AuditFacts(BaseModel):
@@ -145,7 +178,10 @@ class AuditFacts(BaseModel):
     input: Where | None = Field(default=None, description="What the step consumed.")
     output: Where | None = Field(default=None, description="Where its result was stored.")
     reason: Code | None = Field(default=None, description="A stable reason code.")
-    kid: Token | None = Field(default=None, description="The key that signed the output.")
+    kid: Token | None = Field(
+        default=None,
+        description="The key that signed the output; for `started`, the key of the chain.",
+    )
     entry_id: Token | None = Field(default=None, description="The dead-letter entry's id.")
     recipient: Token | None = None
     rule_id: Token | None = None
@@ -162,6 +198,14 @@ class AuditFacts(BaseModel):
         default=None, description="The dead-letter entry an input is parked behind."
     )
     closing: bool | None = Field(default=None, description="A checkpoint: the writer stopped.")
+    retention_days: int | None = Field(
+        default=None,
+        ge=1,
+        description="A `started` record: how long the trail is kept (absent: forever).",
+    )
+    sealed: ChainEnd | None = Field(
+        default=None, description="A `sealed` record: the dead writer's chain and where it ended."
+    )
 
     @model_validator(mode="after")
     def _complete_and_pseudonymous(self) -> Self:

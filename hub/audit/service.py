@@ -79,6 +79,8 @@ class AuditService:
             writer_id=self.writer_id,
             checkpoint_every_records=audit.checkpoint_every_records,
             checkpoint_every_s=audit.checkpoint_every_s,
+            heartbeat_every_s=audit.heartbeat_every_s,
+            retention_days=audit.retention_days,
         )
         self._tasks.append(asyncio.create_task(self._checkpoints(), name="audit-checkpoints"))
         if audit.project:

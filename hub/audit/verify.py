@@ -1,8 +1,9 @@
-"""Checking a trail: every writer's chain, its signed checkpoints and their outside anchors.
+"""Checking a trail: every writer's chain, its signatures, its checkpoints' anchors on the topic
+and, when an auditor kept some, its anchors outside the cluster.
 
 Pure functions over stored records (position, value bytes, headers), kept apart from the writer
-so that what checks the trail shares nothing with what wrote it but the format. Per writer it
-finds, naming partition, offset and seq:
+so that what checks the trail shares nothing with what wrote it but the format
+(`schemas.audit`). Every finding names the writer, and the partition, offset and seq where it is:
 
 - gap            seqs missing (deleted records, or a chain that does not start at 0)
 - reordered      a record stored after one with a higher seq
@@ -10,35 +11,63 @@ finds, naming partition, offset and seq:
                  changed, or it was replaced)
 - conflict       two different records with the same seq
 - unreadable     a record that is not an audit record at all
-- bad_checkpoint a checkpoint whose signature does not verify with the JWKS
-- truncated      the chain ends before a checkpoint anchored outside the audit topic (an
-                 anchored checkpoint that differs from the audit topic's is `altered`)
+- no_start       a chain whose seq 0 is not a `started` record naming its key
+- unknown_key    a chain whose `started` record names a key the JWKS does not hold
+- bad_signature  a signed head whose signature does not verify (made with a key that is not
+                 the hub's, or over other bytes)
+- bad_checkpoint the same, for a checkpoint
+- wrong_key      a signature by a hub key, but not the one the chain's `started` record names
+- unsigned       records after the chain's last valid signature: the hub signs every segment it
+                 stores, so these were appended, or replaced, by someone without the key
+- truncated      the chain ends before a checkpoint anchored on the checkpoint topic or in an
+                 auditor's anchor file (a writer deleted whole shows so through its anchors)
+- unanchored     a checkpoint without its copy on the checkpoint topic, older than the grace
+                 period (anchors were deleted)
+- open           no closing checkpoint, and the chain's last record is older than the grace
+                 period: the writer is gone, and its tail may have been cut with its anchors
+- sealed         records after the seq an operator's `sealed` record says the chain ended at (a
+                 chain that ends before it, or differs from it, is `truncated` or `altered`)
 - split          one writer's records on more than one partition
 
 Benign, reported but not failing: byte-identical duplicates (a resend after an unacknowledged
-send), checkpoints whose anchor is missing, and a chain that is still open (its process is
-running, or was killed): records after its last anchored checkpoint could be cut off unseen,
-which is why checkpoints are frequent.
+send); a chain still open whose last record is within the grace period (its writer is live: it
+writes a heartbeat checkpoint at least every few minutes); a missing head, or a writer missing
+whole, whose records are older than the retention the trail itself records (`pruned`); and an
+unanchored checkpoint within the grace period (its writer retries the anchor). A dead writer's
+chain that an operator sealed (`hub audit seal`) where it ended is closed: the signed seal is its
+anchor from then on.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 
+from hub.audit.anchors import PinnedCheckpoint
 from hub.pipeline import headers as h
 from hub.pipeline.records import Headers, InboundRecord, Position
 from hub.signing.verifying import raw_header
-from schemas.audit import CHECKPOINT_TYPE, GENESIS, AuditRecord, AuditStep, record_hash
+from schemas.audit import (
+    CHECKPOINT_TYPE,
+    GENESIS,
+    HEAD_TYPE,
+    AuditRecord,
+    AuditStep,
+    ChainEnd,
+    record_hash,
+)
 from schemas.errors import SignatureRejected
-from schemas.signature import PublicKeys, verify
+from schemas.signature import PublicKeys, VerifiedClaims, verify
 
-__all__ = ["Finding", "TrailReport", "WriterReport", "verify_trail"]
+__all__ = ["DEFAULT_GRACE", "Finding", "TrailReport", "WriterReport", "verify_trail"]
+
+DEFAULT_GRACE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,11 +77,13 @@ class Finding:
     position: Position | None = None
     seq: int | None = None
     error: bool = True
+    writer: str | None = None
 
     def __str__(self) -> str:
         where = f" at {self.position}" if self.position else ""
         seq = f" seq {self.seq}" if self.seq is not None else ""
-        return f"{self.kind}{seq}{where}: {self.detail}"
+        writer = f" (writer {self.writer})" if self.writer else ""
+        return f"{self.kind}{seq}{where}{writer}: {self.detail}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +96,38 @@ class _Stored:
     record: AuditRecord | None
     headers: Headers
 
+    @property
+    def time(self) -> datetime | None:
+        return self.record.time if self.record else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    """A checkpoint known from outside the audit topic: where, and what it must hash to."""
+
+    seq: int
+    hash: str
+    time: datetime
+    where: str
+    on_topic: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Judge:
+    """What the verifier needs to judge time: now, the grace period, and the retention cutoff."""
+
+    now: datetime
+    grace: timedelta
+    cutoff: datetime | None
+
+    def live(self, moment: datetime) -> bool:
+        return self.now - moment <= self.grace
+
+    def pruned(self, moment: datetime | None) -> bool:
+        # Retention deletes whole log segments: a record just after the cutoff may have lost
+        # its predecessor, hence the grace period's tolerance.
+        return self.cutoff is not None and moment is not None and moment < self.cutoff + self.grace
+
 
 @dataclass
 class WriterReport:
@@ -73,9 +136,15 @@ class WriterReport:
     duplicates: int = 0
     first_seq: int | None = None
     last_seq: int | None = None
+    last_hash: str | None = None
     verified_to: int | None = None
     anchored_to: int | None = None
+    signed_to: int | None = None
+    kid: str | None = None
     closed: bool = False
+    started: datetime | None = None
+    last_time: datetime | None = None
+    last_checkpoint: PinnedCheckpoint | None = None
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -87,6 +156,7 @@ class WriterReport:
 class TrailReport:
     writers: list[WriterReport]
     findings: list[Finding]
+    retention_days: int | None = None
 
     @property
     def intact(self) -> bool:
@@ -98,17 +168,65 @@ class TrailReport:
 
 
 def verify_trail(
-    records: Iterable[InboundRecord], anchors: Iterable[InboundRecord], keys: PublicKeys
+    records: Iterable[InboundRecord],
+    anchors: Iterable[InboundRecord],
+    keys: PublicKeys,
+    *,
+    pinned: Sequence[PinnedCheckpoint] = (),
+    now: datetime | None = None,
+    grace: timedelta = DEFAULT_GRACE,
 ) -> TrailReport:
-    """Check the audit topic's `records` against the checkpoint topic's `anchors`."""
+    """Check the audit topic's `records` against the checkpoint topic's `anchors` and the
+    checkpoints an auditor `pinned` outside the cluster, as of `now` (default: the clock)."""
     loose: list[Finding] = []
-    chains = _collect(records, loose)
-    anchored = _collect_anchors(anchors, keys, loose)
+    chains = {
+        writer: _Chain(writer, stored, keys) for writer, stored in _collect(records, loose).items()
+    }
+    outside = _collect_anchors(anchors, keys, loose)
+    for writer, found in _collect_pinned(pinned, keys, loose).items():
+        outside[writer].extend(found)
+    retention = _retention(chains.values())
+    moment = now or datetime.now(UTC)
+    cutoff = moment - timedelta(days=retention) if retention else None
+    judge = _Judge(moment, grace, cutoff)
+    seals = _seals(chains.values())
     reports = []
-    for writer in sorted(set(chains) | set(anchored)):
-        report = _Chain(writer, chains.get(writer, []), keys).check(anchored.get(writer, []))
-        reports.append(report)
-    return TrailReport(reports, loose)
+    for writer in sorted(set(chains) | set(outside) | set(seals)):
+        chain = chains.get(writer) or _Chain(writer, [], keys)
+        reports.append(chain.check(outside.get(writer, []), judge, seals.get(writer)))
+    return TrailReport(reports, loose, retention)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seal:
+    """An operator's signed word that a dead writer's chain ended at `end`."""
+
+    end: ChainEnd
+    record: AuditRecord
+    position: Position
+
+    def anchor(self) -> _Anchor:
+        where = f"the seal at {self.position} by {self.record.operator}"
+        return _Anchor(self.end.seq, self.end.hash, self.record.time, where, False)
+
+
+def _seals(chains: Iterable[_Chain]) -> dict[str, _Seal]:
+    """The seals that a valid signature vouches for; the furthest per sealed writer."""
+    found: dict[str, _Seal] = {}
+    for chain in chains:
+        for seal in chain.vouched_seals():
+            known = found.get(seal.end.writer)
+            if known is None or seal.end.seq > known.end.seq:
+                found[seal.end.writer] = seal
+    return found
+
+
+def _retention(chains: Iterable[_Chain]) -> int | None:
+    """What the latest writer to start recorded as the trail's retention (None: forever)."""
+    starts = [s for s in (c.trusted_start() for c in chains) if s is not None]
+    if not starts:
+        return None
+    return max(starts, key=lambda r: r.time).retention_days
 
 
 def _collect(records: Iterable[InboundRecord], loose: list[Finding]) -> dict[str, list[_Stored]]:
@@ -145,35 +263,70 @@ def _parse(raw: InboundRecord) -> tuple[str, _Stored] | None:
 
 def _collect_anchors(
     anchors: Iterable[InboundRecord], keys: PublicKeys, loose: list[Finding]
-) -> dict[str, list[_Stored]]:
-    by_writer: dict[str, list[_Stored]] = defaultdict(list)
+) -> dict[str, list[_Anchor]]:
+    by_writer: dict[str, list[_Anchor]] = defaultdict(list)
     for raw in anchors:
         parsed = _parse(raw)
-        if parsed is None or parsed[1].record is None:
+        record = parsed[1].record if parsed else None
+        if parsed is None or record is None:
             loose.append(Finding("unreadable", "not a checkpoint", raw.position))
             continue
-        problem = _checkpoint_problem(raw, parsed[1].record, keys)
+        writer, stored = parsed
+        problem = _checkpoint_problem(raw.value, raw.headers, record, keys)
         if problem:
             loose.append(Finding("bad_checkpoint", f"anchor: {problem}", raw.position))
             continue
-        by_writer[parsed[0]].append(parsed[1])
+        where = f"{raw.position} on the checkpoint topic"
+        by_writer[writer].append(_Anchor(stored.seq, stored.hash, record.time, where, True))
     return by_writer
 
 
-def _checkpoint_problem(raw: InboundRecord, record: AuditRecord, keys: PublicKeys) -> str | None:
+def _collect_pinned(
+    pinned: Sequence[PinnedCheckpoint], keys: PublicKeys, loose: list[Finding]
+) -> dict[str, list[_Anchor]]:
+    by_writer: dict[str, list[_Anchor]] = defaultdict(list)
+    for number, anchor in enumerate(pinned):
+        problem = _pinned_problem(anchor, keys)
+        if problem:
+            detail = f"anchor {number} of the anchor file ({anchor.writer} seq {anchor.seq}): "
+            loose.append(Finding("bad_anchor", detail + problem, writer=anchor.writer))
+            continue
+        where = f"the anchor file (exported from {anchor.position})"
+        by_writer[anchor.writer].append(_Anchor(anchor.seq, anchor.hash, anchor.time, where, False))
+    return by_writer
+
+
+def _pinned_problem(anchor: PinnedCheckpoint, keys: PublicKeys) -> str | None:
+    if record_hash(anchor.value) != anchor.hash:
+        return "its hash is not the hash of its record"
+    try:
+        record = AuditRecord.model_validate_json(anchor.value)
+    except ValidationError:
+        return "its record is not an audit record"
+    if (record.writer, record.seq, record.time) != (anchor.writer, anchor.seq, anchor.time):
+        return "its writer, seq or time is not its record's"
+    headers = ((h.SIGNATURE, anchor.signature.encode("ascii")),)
+    return _checkpoint_problem(anchor.value, headers, record, keys)
+
+
+def _checkpoint_problem(
+    value: bytes, headers: Headers, record: AuditRecord, keys: PublicKeys
+) -> str | None:
     if record.step is not AuditStep.CHECKPOINT:
         return f"a {record.step.value} record where a checkpoint belongs"
     try:
-        verify(
-            raw.value,
-            raw_header(raw.headers, h.SIGNATURE),
-            keys,
-            expected_id=record.id,
-            expected_type=CHECKPOINT_TYPE,
-        )
+        _verify_signature(value, headers, record, keys)
     except SignatureRejected as exc:
         return f"signature refused ({exc.reason.value}: {exc.detail})"
     return None
+
+
+def _verify_signature(
+    value: bytes, headers: Headers, record: AuditRecord, keys: PublicKeys
+) -> VerifiedClaims:
+    kind = CHECKPOINT_TYPE if record.step is AuditStep.CHECKPOINT else HEAD_TYPE
+    signature = raw_header(headers, h.SIGNATURE)
+    return verify(value, signature, keys, expected_id=record.id, expected_type=kind)
 
 
 class _Chain:
@@ -186,18 +339,60 @@ class _Chain:
         self._by_seq: dict[int, _Stored] = {}
         for item in stored:
             self._add(item)
+        # Every signature, checked once: the claims, or why it was refused.
+        self._signatures: dict[int, VerifiedClaims | str] = {
+            seq: self._signature(item, item.record)
+            for seq, item in self._by_seq.items()
+            if item.record is not None and raw_header(item.headers, h.SIGNATURE) is not None
+        }
 
-    def check(self, anchors: list[_Stored]) -> WriterReport:
+    def trusted_start(self) -> AuditRecord | None:
+        """The chain's `started` record, if a valid signature vouches for it."""
+        start = self._by_seq.get(0)
+        if start is None or start.record is None or start.record.step is not AuditStep.STARTED:
+            return None
+        return start.record if self._vouched(0) else None
+
+    def vouched_seals(self) -> list[_Seal]:
+        return [
+            _Seal(item.record.sealed, item.record, item.position)
+            for seq, item in sorted(self._by_seq.items())
+            if item.record is not None
+            and item.record.step is AuditStep.SEALED
+            and item.record.sealed is not None
+            and self._vouched(seq)
+        ]
+
+    def _vouched(self, seq: int) -> bool:
+        """Whether a valid signature by the chain's own key covers the record at `seq`: the
+        records from it on are present and linked up to a signed one."""
+        start = self._by_seq.get(0)
+        kid = start.record.kid if start is not None and start.record is not None else None
+        head = self._by_seq.get(seq)
+        while head is not None:
+            claims = self._signatures.get(head.seq)
+            if isinstance(claims, VerifiedClaims):
+                return kid is None or claims.kid == kid
+            after = self._by_seq.get(head.seq + 1)
+            head = after if after is not None and after.prev == head.hash else None
+        return False
+
+    def check(
+        self, anchors: list[_Anchor], judge: _Judge, seal: _Seal | None = None
+    ) -> WriterReport:
         report = self.report
         if self._by_seq:
             report.first_seq, report.last_seq = min(self._by_seq), max(self._by_seq)
+            report.last_time = self._by_seq[report.last_seq].time
+            report.last_hash = self._by_seq[report.last_seq].hash
         self._partitions()
         self._order()
-        self._gaps()
+        self._gaps(judge)
         self._links()
-        self._checkpoints()
-        self._anchors(anchors)
-        self._tail()
+        self._start()
+        self._signed()
+        self._anchors([*anchors, seal.anchor()] if seal else anchors, judge, seal)
+        self._tail(judge, seal)
         self._verified_range()
         return report
 
@@ -213,7 +408,7 @@ class _Chain:
         pos = item.position if item else None
         if seq is None and item is not None:
             seq = item.seq
-        self.report.findings.append(Finding(kind, detail, pos, seq, error))
+        self.report.findings.append(Finding(kind, detail, pos, seq, error, self.report.writer))
 
     def _add(self, item: _Stored) -> None:
         self.report.records += 1
@@ -230,6 +425,12 @@ class _Chain:
         if item.record is None:
             self._find("unreadable", "has chain members but is not a valid audit record", item)
 
+    def _signature(self, item: _Stored, record: AuditRecord) -> VerifiedClaims | str:
+        try:
+            return _verify_signature(item.value, item.headers, record, self._keys)
+        except SignatureRejected as exc:
+            return f"signature refused ({exc.reason.value}: {exc.detail})"
+
     def _partitions(self) -> None:
         partitions = {(i.position.topic, i.position.partition) for i in self._arrivals}
         if len(partitions) > 1:
@@ -245,19 +446,29 @@ class _Chain:
             elif highest is None or item.seq > highest.seq:
                 highest = item
 
-    def _gaps(self) -> None:
+    def _gaps(self, judge: _Judge) -> None:
         seqs = sorted(self._by_seq)
         expected = 0
         for seq in seqs:
             if seq > expected:
                 after = self._by_seq.get(expected - 1)
-                where = f"after {after.position}" if after else "at the start of the chain"
-                self._find(
-                    "gap",
-                    f"seqs {expected}..{seq - 1} missing ({where}; next is seq {seq} here)",
-                    self._by_seq[seq],
-                    seq=expected,
-                )
+                here = self._by_seq[seq]
+                if after is None and judge.pruned(here.time):
+                    self._find(
+                        "pruned",
+                        f"seqs 0..{seq - 1} are gone; they are older than the trail's retention",
+                        here,
+                        seq=0,
+                        error=False,
+                    )
+                else:
+                    where = f"after {after.position}" if after else "at the start of the chain"
+                    self._find(
+                        "gap",
+                        f"seqs {expected}..{seq - 1} missing ({where}; next is seq {seq} here)",
+                        here,
+                        seq=expected,
+                    )
             expected = seq + 1
 
     def _links(self) -> None:
@@ -274,52 +485,144 @@ class _Chain:
                     before,
                 )
 
-    def _checkpoints(self) -> None:
-        for item in self._checkpoint_items():
-            raw = InboundRecord(item.position, None, item.value, item.headers)
-            problem = _checkpoint_problem(raw, item.record, self._keys) if item.record else None
-            if problem:
-                self._find("bad_checkpoint", problem, item)
+    def _start(self) -> None:
+        start = self._by_seq.get(0)
+        if start is None or start.record is None:
+            return
+        record = start.record
+        if record.step is not AuditStep.STARTED or record.kid is None:
+            self._find("no_start", "the chain does not begin with a record naming its key", start)
+            return
+        self.report.kid, self.report.started = record.kid, record.time
+        if record.kid not in self._keys:
+            self._find(
+                "unknown_key",
+                f"the chain names key {record.kid}, which is not in the hub's JWKS",
+                start,
+            )
 
-    def _anchors(self, anchors: list[_Stored]) -> None:
+    def _signed(self) -> None:
+        kid = self.report.kid
+        valid: list[int] = []
+        for seq, claims in sorted(self._signatures.items()):
+            item = self._by_seq[seq]
+            if isinstance(claims, str):
+                checkpoint = item.record is not None and item.record.step is AuditStep.CHECKPOINT
+                self._find("bad_checkpoint" if checkpoint else "bad_signature", claims, item)
+            elif kid is not None and claims.kid != kid:
+                self._find(
+                    "wrong_key",
+                    f"signed with key {claims.kid}, but the chain's start names {kid}",
+                    item,
+                )
+            else:
+                valid.append(seq)
+        self.report.signed_to = max(valid) if valid else None
+        self._unsigned()
+
+    def _unsigned(self) -> None:
+        if not self._by_seq:
+            return
+        signed_to, last = self.report.signed_to, max(self._by_seq)
+        if signed_to is not None and signed_to >= last:
+            return
+        first = min(s for s in self._by_seq if signed_to is None or s > signed_to)
+        after = (
+            f"after the last valid signature (seq {signed_to})"
+            if signed_to is not None
+            else "and the chain has no valid signature at all"
+        )
+        self._find(
+            "unsigned",
+            f"seqs {first}..{last} are not signed by the writer's key {after}: "
+            "appended or replaced without the hub's key",
+            self._by_seq[first],
+        )
+
+    def _anchors(self, anchors: list[_Anchor], judge: _Judge, seal: _Seal | None) -> None:
         last = self.report.last_seq
-        for anchor in anchors:
+        first = self.report.first_seq
+        kept = [
+            a for a in anchors if not (judge.pruned(a.time) and (first is None or a.seq < first))
+        ]
+        for anchor in kept:
             stored = self._by_seq.get(anchor.seq)
             if stored is not None and stored.hash != anchor.hash:
-                self._find("altered", f"differs from its anchor at {anchor.position}", stored)
-        if anchors:
-            furthest = max(anchors, key=lambda a: a.seq)
+                self._find("altered", f"differs from its anchor in {anchor.where}", stored)
+        if kept:
+            furthest = max(kept, key=lambda a: a.seq)
             self.report.anchored_to = furthest.seq
             if last is None or furthest.seq > last:
                 self._truncated(furthest, last)
-        anchored = {a.seq for a in anchors}
-        for item in self._checkpoint_items():
-            if item.seq not in anchored:
-                self._find("unanchored", "checkpoint has no anchor", item, error=False)
+        self._unanchored({a.seq for a in anchors if a.on_topic}, judge, seal)
 
-    def _truncated(self, anchor: _Stored, last: int | None) -> None:
+    def _unanchored(self, anchored: set[int], judge: _Judge, seal: _Seal | None) -> None:
+        for item, record in self._checkpoint_items():
+            if item.seq in anchored:
+                continue
+            # A live writer retries a failed anchor; one gone by retention went with its anchor;
+            # a seal pins the whole chain up to where it ended (a killed writer's last anchor
+            # may never have been sent).
+            sealed = seal is not None and item.seq <= seal.end.seq
+            benign = judge.live(record.time) or judge.pruned(record.time) or sealed
+            self._find(
+                "unanchored",
+                "checkpoint has no copy on the checkpoint topic",
+                item,
+                error=not benign,
+            )
+
+    def _truncated(self, anchor: _Anchor, last: int | None) -> None:
         tail = self._by_seq.get(last) if last is not None else None
-        ends = f"ends at seq {last} ({tail.position})" if tail else "has no records"
+        ends = f"ends at seq {last} ({tail.position})" if tail else "has no records on the topic"
         self._find(
             "truncated",
-            f"the chain {ends}, but its checkpoint at seq {anchor.seq} was anchored "
-            f"at {anchor.position}",
+            f"the chain {ends}, but its checkpoint at seq {anchor.seq} is anchored in "
+            f"{anchor.where}",
             tail,
             seq=(last + 1) if last is not None else 0,
         )
 
-    def _tail(self) -> None:
+    def _tail(self, judge: _Judge, seal: _Seal | None) -> None:
         if not self._by_seq:
             return
         last = self._by_seq[max(self._by_seq)]
         self.report.closed = bool(last.record and last.record.closing)
-        if not self.report.closed:
-            covered = self.report.anchored_to
+        if seal is not None and not self.report.closed:
+            self._sealed(seal, last)
+            return
+        if self.report.closed or last.time is None:
+            return
+        since = self.report.started or self._by_seq[min(self._by_seq)].time
+        live = judge.live(last.time)
+        state = (
+            "its writer is live"
+            if live
+            else f"silent for longer than the grace period ({judge.grace}): the writer is gone "
+            "and its tail may have been cut with its anchors"
+        )
+        self._find(
+            "open",
+            f"open since {_moment(since)}, last record at {_moment(last.time)}; {state}",
+            last,
+            error=not live,
+        )
+
+    def _sealed(self, seal: _Seal, last: _Stored) -> None:
+        end, by = seal.end, f"{seal.record.operator} at {seal.position}"
+        if last.seq > end.seq:
             self._find(
-                "open",
-                f"no closing checkpoint; records after seq {covered} are not anchored"
-                if covered is not None
-                else "no closing checkpoint and no anchored checkpoint",
+                "sealed",
+                f"seqs {end.seq + 1}..{last.seq} come after seq {end.seq}, where {by} sealed "
+                "the chain",
+                self._by_seq.get(end.seq + 1),
+                seq=end.seq + 1,
+            )
+        elif last.seq == end.seq and last.hash == end.hash:
+            self.report.closed = True
+            self._find(
+                "sealed",
+                f"its writer died; {by} sealed the chain here ({seal.record.note})",
                 last,
                 error=False,
             )
@@ -329,10 +632,38 @@ class _Chain:
         if not self._by_seq:
             return
         self.report.verified_to = min(errors) - 1 if errors else max(self._by_seq)
+        self.report.last_checkpoint = self._pinnable(self.report.verified_to)
 
-    def _checkpoint_items(self) -> list[_Stored]:
+    def _pinnable(self, verified_to: int) -> PinnedCheckpoint | None:
+        """The furthest checkpoint in the verified range, as an auditor keeps it."""
+        candidates = [
+            (i, r)
+            for i, r in self._checkpoint_items()
+            if i.seq <= verified_to and isinstance(self._signatures.get(i.seq), VerifiedClaims)
+        ]
+        if not candidates:
+            return None
+        item, record = max(candidates, key=lambda c: c[0].seq)
+        signature = raw_header(item.headers, h.SIGNATURE)
+        if signature is None:  # cannot be: its signature verified
+            return None
+        return PinnedCheckpoint(
+            writer=self.report.writer,
+            seq=item.seq,
+            hash=item.hash,
+            time=record.time,
+            position=str(item.position),
+            value=item.value,
+            signature=signature.decode("ascii"),
+        )
+
+    def _checkpoint_items(self) -> list[tuple[_Stored, AuditRecord]]:
         return [
-            i
+            (i, i.record)
             for i in self._by_seq.values()
             if i.record is not None and i.record.step is AuditStep.CHECKPOINT
         ]
+
+
+def _moment(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else "?"

@@ -6,6 +6,9 @@ partition of the audit topic, so the broker's order of that partition is the cha
 How the chain survives at-least-once delivery:
 - `append` takes a stage batch's facts, numbers and chains them, and turns them into *segments*:
   groups of records sent as ONE producer batch, which the broker appends whole or not at all.
+  The last record of every segment is signed (the chain's head at that point, see
+  `schemas.audit`): a segment is its records plus one signature, and nothing after a writer's
+  last signature can be the hub's.
 - Segments go out one at a time, under a lock, each acknowledged before the next is sent. A
   segment that fails stays at the head of the queue and is sent again, byte for byte, before
   anything newer; so a later record can never land while an earlier one is missing. When a
@@ -14,11 +17,14 @@ How the chain survives at-least-once delivery:
 - `append` returns only once every segment is acknowledged: the stage commits its input
   offsets after that, so no step happens without its record.
 
-Checkpoints: after at least every N records or T seconds, the writer adds a signed checkpoint
-record to the chain (in the same segment as the records it covers) and, once that segment is
-stored, publishes the same bytes to the checkpoints topic as an anchor outside the audit topic.
-A failed anchor is retried before the next one; it does not fail the stage's batch, whose
-records are already safe. `close` writes a final, `closing` checkpoint.
+The first record of a chain is `started`: it names the signing key and the trail's retention.
+
+Checkpoints: after at least every N records or T seconds (and, with no records, every heartbeat,
+so a verifier sees the writer is alive), the writer adds a signed checkpoint record to the chain
+(in the same segment as the records it covers) and, once that segment is stored, publishes the
+same bytes to the checkpoints topic as an anchor outside the audit topic. A failed anchor is
+retried before the next one; it does not fail the stage's batch, whose records are already safe.
+`close` writes a final, `closing` checkpoint.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import secrets
 import socket
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -41,6 +47,7 @@ from hub.signing.signer import Signer
 from schemas.audit import (
     CHECKPOINT_TYPE,
     GENESIS,
+    HEAD_TYPE,
     AuditFacts,
     AuditRecord,
     AuditStep,
@@ -56,6 +63,8 @@ log = structlog.get_logger(__name__)
 
 # Well below a broker's default 1 MiB per record batch, whatever the headers add.
 MAX_SEGMENT_BYTES = 256 * 1024
+# What the head's signature header adds to a segment (a JWS of about 300 bytes).
+_SIGNATURE_ROOM = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,11 @@ class ChainEntry:
     headers: Headers
     timestamp_ms: int
     seq: int
+    id: str
+
+    @property
+    def signed(self) -> bool:
+        return any(name == h.SIGNATURE for name, _ in self.headers)
 
 
 class ChainLog(Protocol):
@@ -130,6 +144,8 @@ class AuditWriter:
         writer_id: str,
         checkpoint_every_records: int,
         checkpoint_every_s: float,
+        heartbeat_every_s: float = 300.0,
+        retention_days: int | None = None,
         clock: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -138,6 +154,8 @@ class AuditWriter:
         self._signer = signer
         self._every_records = checkpoint_every_records
         self._every_s = checkpoint_every_s
+        self._heartbeat_s = heartbeat_every_s
+        self._retention_days = retention_days
         self._clock = clock
         self._monotonic = monotonic
         self._lock = asyncio.Lock()
@@ -163,16 +181,18 @@ class AuditWriter:
         async with self._lock:
             if self._closed:
                 raise RuntimeError("the audit writer is closed")
-            entries = [self._chain(f) for f in facts]
+            entries = self._started() if facts else []
+            entries += [self._chain(f) for f in facts]
             if entries and self._checkpoint_due():
                 entries.append(self._checkpoint(closing=False))
             self._queue(entries)
             await self._flush()
 
     async def tick(self) -> None:
-        """Write a checkpoint if T seconds passed since the last one and records came since."""
+        """Write a checkpoint if T seconds passed since the last one and records came since, or
+        a heartbeat passed without any."""
         async with self._lock:
-            if not self._closed and self._since_checkpoint and self._checkpoint_due():
+            if not self._closed and self._next_seq and self._checkpoint_due(idle=True):
                 self._queue([self._checkpoint(closing=False)])
             await self._flush()
 
@@ -186,9 +206,24 @@ class AuditWriter:
                 self._queue([self._checkpoint(closing=True)])
             await self._flush()
 
-    def _checkpoint_due(self) -> bool:
+    def _checkpoint_due(self, *, idle: bool = False) -> bool:
         elapsed = self._monotonic() - self._last_checkpoint_at
+        if not self._since_checkpoint:
+            return idle and elapsed >= self._heartbeat_s
         return self._since_checkpoint >= self._every_records or elapsed >= self._every_s
+
+    def _started(self) -> list[ChainEntry]:
+        """The chain's first record, before anything else it holds."""
+        if self._next_seq:
+            return []
+        facts = AuditFacts(
+            id=audit_id(AuditStep.STARTED, self.writer_id),
+            step=AuditStep.STARTED,
+            stage="audit",
+            kid=self._signer.kid,
+            retention_days=self._retention_days,
+        )
+        return [self._entry(facts, headers=())]
 
     def _chain(self, facts: AuditFacts) -> ChainEntry:
         self._since_checkpoint += 1
@@ -224,20 +259,29 @@ class AuditWriter:
         self._head = record_hash(value)
         self._next_seq = record.seq + 1
         millis = int(record.time.timestamp() * 1000)
-        return ChainEntry(self.writer_id.encode(), value, headers, millis, record.seq)
+        return ChainEntry(self.writer_id.encode(), value, headers, millis, record.seq, record.id)
+
+    def _sealed(self, segment: list[ChainEntry]) -> list[ChainEntry]:
+        """`segment` with its last record signed: the chain's head when the segment is stored."""
+        last = segment[-1]
+        if last.signed:  # a checkpoint: signed already
+            return segment
+        signature = self._signer.sign(last.value, message_id=last.id, message_type=HEAD_TYPE)
+        headers = (*last.headers, (h.SIGNATURE, signature.encode("ascii")))
+        return [*segment[:-1], replace(last, headers=headers)]
 
     def _queue(self, entries: list[ChainEntry]) -> None:
         segment: list[ChainEntry] = []
         size = 0
         for entry in entries:
             entry_size = len(entry.value) + len(entry.key) + sum(len(v) for _, v in entry.headers)
-            if segment and size + entry_size > MAX_SEGMENT_BYTES:
-                self._segments.append(segment)
+            if segment and size + entry_size > MAX_SEGMENT_BYTES - _SIGNATURE_ROOM:
+                self._segments.append(self._sealed(segment))
                 segment, size = [], 0
             segment.append(entry)
             size += entry_size
         if segment:
-            self._segments.append(segment)
+            self._segments.append(self._sealed(segment))
 
     async def _flush(self) -> None:
         # Oldest first, one at a time: nothing newer is sent while something older is unsure.

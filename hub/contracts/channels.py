@@ -22,7 +22,7 @@ from hub.routing.policy import Policy
 from hub.settings import HubSettings
 from hub.sources import Source, sources
 from schemas.alerts import ALERT_TYPE
-from schemas.audit import CHECKPOINT_TYPE, AuditRecord
+from schemas.audit import CHECKPOINT_TYPE, HEAD_TYPE, AuditRecord
 from schemas.events import EVENT_CLASSES, event_type_of
 from schemas.jsonschema import RECEIPT_SCHEMA
 from schemas.recipients.codes import RecipientKind
@@ -114,8 +114,11 @@ _DLQ: Final = (
     "consumed, plus `hub-dlq-*` headers saying where it came from and why."
 )
 _AUDIT: Final = (
-    "The audit trail: one record per step per message, hash-chained per writer, kept forever. "
-    "Checkpoint records are signed. See `schemas/audit.py`."
+    "The audit trail: one record per step per message, hash-chained per writer, kept forever "
+    "(or as long as the retention its writers' `started` records name). Each writer's chain "
+    "begins with a `started` record naming its key; the last record of every segment the "
+    "writer stores (its chain's head) and every checkpoint carry `hub-signature`, of type "
+    f"{HEAD_TYPE} or {CHECKPOINT_TYPE}. See `schemas/audit.py`."
 )
 _DELIVERIES: Final = (
     "The hub's record of every message sent to a recipient and what became of it (receipt, "

@@ -2,7 +2,8 @@
 
 A key folder (`HUB_SIGNING__KEY_DIR`, default `<data dir>/keys`, mode 0700) holds:
 
-    keyring.json      every key the hub has signed with: kid, created, retired, public JWK
+    keyring.json      every key the hub has signed with: kid, created, retired, public JWK;
+                      mode 0600 (it decides which keys the hub and its verifier trust)
     <kid>.key.pem     the current key's private half: PKCS#8, encrypted with the passphrase
                       from settings, mode 0600
 
@@ -11,6 +12,9 @@ will never sign again), but keeps its public JWK, so every message signed before
 still verifies with the published JWKS. A `kid` is the RFC 7638 thumbprint of the public key.
 Changes take a file lock and replace `keyring.json` atomically, so two processes starting at
 once (a test and the hub it starts) cannot both make a first key.
+
+A folder that its group or others may read or write is refused before anything in it is used:
+whoever can write there can swap the keyring the hub trusts.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -117,6 +122,7 @@ class KeyStore:
         return self.keyring_path.exists()
 
     def load(self) -> Keyring:
+        self._check_folder()
         try:
             data = json.loads(self.keyring_path.read_text("utf-8"))
         except FileNotFoundError:
@@ -199,7 +205,7 @@ class KeyStore:
         data = {"format": _FORMAT, "current": ring.current, "keys": entries}
         tmp = self.keyring_path.with_suffix(".tmp")
         tmp.unlink(missing_ok=True)
-        _write_new(tmp, (json.dumps(data, indent=2) + "\n").encode("utf-8"), mode=0o644)
+        _write_new(tmp, (json.dumps(data, indent=2) + "\n").encode("utf-8"), mode=0o600)
         os.replace(tmp, self.keyring_path)
 
     def _private_path(self, kid: str) -> Path:
@@ -211,9 +217,23 @@ class KeyStore:
             raise KeyringError(f"the signing passphrase must be at least {_MIN_PASSPHRASE} bytes")
         return secret
 
+    def _check_folder(self) -> None:
+        try:
+            mode = stat.S_IMODE(self.directory.stat().st_mode)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise KeyringError(f"cannot read the key folder {self.directory}: {exc}") from exc
+        if mode & 0o077:
+            raise KeyringError(
+                f"the key folder {self.directory} is open to group or others (mode "
+                f"{mode:04o}); only its owner may use it: chmod 700 {self.directory}"
+            )
+
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self._check_folder()
         with open(self.directory / _LOCK, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:

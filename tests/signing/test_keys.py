@@ -31,6 +31,39 @@ def test_generate_writes_an_encrypted_private_key_readable_only_by_its_owner(
     assert keys.signer().kid == entry.kid
 
 
+def test_the_keyring_is_readable_only_by_its_owner_after_every_change(tmp_path: Path) -> None:
+    keys = store(tmp_path)
+    keys.generate()
+    assert stat.S_IMODE(keys.keyring_path.stat().st_mode) == 0o600
+    keys.rotate()
+    assert stat.S_IMODE(keys.keyring_path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("mode", [0o750, 0o705, 0o770, 0o707, 0o755])
+def test_a_key_folder_open_to_group_or_others_is_refused_in_one_line(
+    tmp_path: Path, mode: int
+) -> None:
+    keys = store(tmp_path)
+    keys.generate()
+    keys.directory.chmod(mode)
+    for use in (keys.signer, keys.load, keys.ensure, keys.rotate):
+        with pytest.raises(KeyringError) as caught:
+            use()
+        message = str(caught.value)
+        assert "\n" not in message
+        assert f"open to group or others (mode {mode:04o})" in message
+        assert f"chmod 700 {keys.directory}" in message
+
+
+def test_a_loose_folder_made_by_someone_else_gets_no_key(tmp_path: Path) -> None:
+    keys = store(tmp_path)
+    keys.directory.mkdir(mode=0o777)
+    keys.directory.chmod(0o777)  # whatever the umask left
+    with pytest.raises(KeyringError, match="open to group or others"):
+        keys.generate()
+    assert list(keys.directory.iterdir()) == [], "nothing written into it"
+
+
 def test_generate_refuses_to_replace_an_existing_keyring(tmp_path: Path) -> None:
     keys = store(tmp_path)
     first = keys.generate()
