@@ -3,6 +3,9 @@
 The person key is a keyed HMAC-SHA256 of the identity number. A plain hash would not do: there are
 only a few million valid 11-digit identity numbers, so anyone could hash them all in seconds and
 reverse it. Without the key, the HMAC cannot be enumerated.
+
+`mask_text` is the one place that masks free text; what counts as an identity number (however
+spaced or punctuated) is `schemas.identity.identity_number_spans`.
 """
 
 from __future__ import annotations
@@ -10,19 +13,27 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from typing import Final
 
-__all__ = ["PersonKeys", "mask_text"]
+from schemas.identity import identity_number_spans
 
-_IDENTITY_NUMBER = re.compile(r"(?<!\d)\d{11}(?!\d)")
-# Validators quote the offending value ("The value 'Kari' is not ..."): it may be a name.
-_QUOTED_VALUE = re.compile(r"""(value|Value|input_value=|got)\s*(['"])(.*?)\2""")
-_MASK = "***********"
+__all__ = ["MASK", "PersonKeys", "mask_text"]
+
+# Validators quote the offending value ("The value 'Kari' is not ..."): it may be a name. A quote
+# that never closes (libxml2 cuts long messages) hides everything after it.
+_QUOTED_VALUE: Final = re.compile(
+    r"""(value|Value|input_value=|got)\s*(['"])(.*?)(?:\2|\Z)""", re.DOTALL
+)
+MASK: Final = "***********"
 
 
 def mask_text(text: str) -> str:
-    """Mask every run of 11 digits and every quoted input value in `text`."""
+    """`text` with every identity number, however spaced, and every quoted input value masked."""
     text = _QUOTED_VALUE.sub(lambda m: f"{m.group(1)} {m.group(2)}***{m.group(2)}", text)
-    return _IDENTITY_NUMBER.sub(_MASK, text)
+    spans = list(identity_number_spans(text))
+    for start, end in reversed(spans):
+        text = text[:start] + MASK + text[end:]
+    return text
 
 
 class PersonKeys:
