@@ -1,13 +1,17 @@
-"""Identity numbers are masked however they are spaced; what is not one stays readable."""
+"""Identity numbers are masked however they are spaced, and names in documents whatever their
+shape; what cannot be personal (codes, ids, dates, timestamps, offsets) stays readable."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.privacy import MASK, mask_text
+from hub.privacy import MASK, mask_document, mask_text
 from tests.identities import FUTURE_DNR, SYNTHETIC_DNR, SYNTHETIC_FNR
+from tests.samples.hostile import BASE_DOCUMENT
 
 NUMBERS = (SYNTHETIC_FNR, SYNTHETIC_DNR, FUTURE_DNR)
 SEPARATORS = (" ", "-", ".", "\u00a0", "\u202f", "\t", "\u2013", "/", "_", " - ", ". ", "  ")
@@ -77,3 +81,81 @@ def test_timestamps_offsets_and_ids_stay_readable(text: str) -> None:
 def test_a_quote_libxml2_never_closed_hides_the_rest() -> None:
     cut = "Element 'Fornavn': The value 'Kari Nordmann " + "Kari " * 20000
     assert "Kari" not in mask_text(cut)
+
+
+# Documents for operators' views: masked by structure.
+
+NAMES = ("Kari", "Nordmann")
+
+
+def _koda(person: str) -> bytes:
+    return BASE_DOCUMENT.replace(
+        "<Fornavn>Kari</Fornavn>\n    <Etternavn>Nordmann</Etternavn>", person
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "person",
+    [
+        "<Fornavn>Kari</Fornavn><Etternavn>Nordmann</Etternavn>",
+        "<Fornavn><![CDATA[Kari]]></Fornavn><Etternavn><![CDATA[Nordmann]]></Etternavn>",
+        "<Fornavn>Ka<!-- split -->ri</Fornavn><Etternavn>Nord<!---->mann</Etternavn>",
+        "<Fornavnn>Kari</Fornavnn><Etternavm>Nordmann</Etternavm>",  # misspelt
+        "<Kari>Nordmann</Kari>",  # named after the person
+        "<Fornavn navn='Kari'>x</Fornavn><Etternavn Nordmann='1'/>",
+        "<!-- Kari Nordmann --><?note Kari Nordmann?>",
+        "<Fornavn>Kari</Fornavn><Etternavn>Nordmann",  # cut short
+    ],
+)
+def test_names_in_any_xml_shape_are_masked(person: str) -> None:
+    shown = mask_document(_koda(person))
+    assert not any(name in shown for name in NAMES)
+    assert SYNTHETIC_FNR not in shown
+    assert "<HendelseId>HOSTILE-1</HendelseId>" in shown, "ids stay readable"
+    assert "<Dato>2026-12-14</Dato>" in shown, "dates stay readable"
+    assert "<Gjennomforingsform>FENGSEL_LAV</Gjennomforingsform>" in shown, "codes too"
+
+
+def test_a_name_in_a_code_or_id_field_is_masked() -> None:
+    raw = BASE_DOCUMENT.replace("LOSLATELSE</Hendelsestype>", "Kari</Hendelsestype>")
+    raw = raw.replace("HOSTILE-1</HendelseId>", "Nordmann</HendelseId>")
+    shown = mask_document(raw.encode())
+    assert not any(name in shown for name in NAMES)
+
+
+POLICE = json.dumps(
+    {
+        "eventId": "POL-OSLO-2025-118842",
+        "occurredAt": "2025-10-02T14:02:00+02:00",
+        "eventType": "CUSTODY_STARTED",
+        "person": {"nationalId": SYNTHETIC_FNR, "firstName": "Kari", "lastName": "Nordmann"},
+    }
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        POLICE,
+        POLICE.replace('"firstName"', '"\\u0066irstName"').replace(
+            '"lastName"', '"l\\u0061stName"'
+        ),
+        POLICE.replace('"firstName"', '"fristName"').replace('"lastName"', '"Kari Nordmann"'),
+        POLICE.replace('"Kari"', '"\\u004bari"').replace('"Nordmann"', '"N\\u006frdmann"'),
+        POLICE.replace('"Kari"', '["Kari", {"x": "Nordmann"}]'),
+        POLICE[: POLICE.index("Nordmann") + 4],  # cut short
+        POLICE.replace(SYNTHETIC_FNR, "128385 45619").replace("{", "{,", 1),  # not well-formed
+    ],
+)
+def test_names_in_any_json_shape_are_masked(raw: str) -> None:
+    shown = mask_document(raw.encode())
+    assert not any(name in shown for name in NAMES)
+    assert "Nord" not in shown
+    assert SYNTHETIC_FNR not in shown
+    assert "45619" not in shown
+    assert "POL-OSLO-2025-118842" in shown
+    assert "CUSTODY_STARTED" in shown
+
+
+def test_what_is_neither_xml_nor_json_is_hidden() -> None:
+    assert "Kari" not in mask_document(b"Kari Nordmann, 12838545619")
