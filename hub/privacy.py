@@ -23,9 +23,9 @@ from typing import Any, Final
 from lxml import etree
 
 import schemas
-from schemas.identity import identity_number_spans
+from schemas.identity import has_eleven_digits, identity_number_spans
 
-__all__ = ["MASK", "PersonKeys", "mask_document", "mask_text", "mask_token"]
+__all__ = ["HIDDEN", "MASK", "PersonKeys", "mask_document", "mask_text", "mask_token"]
 
 # Validators quote the offending value ("The value 'Kari' is not ..."): it may be a name. A quote
 # that never closes (libxml2 cuts long messages) hides everything after it.
@@ -64,7 +64,8 @@ class PersonKeys:
 # CDATA, behind a comment, in a misspelt element or under a `\u`-escaped key, but not in those.
 # Element, attribute and key names the contracts do not declare are hidden too.
 
-_HIDDEN: Final = "***"
+# What stands for a hidden value in operators' views and for a source's id that cannot be shown.
+HIDDEN: Final = "***"
 _ID_FIELDS: Final = frozenset(
     {
         # source formats
@@ -127,8 +128,13 @@ def mask_document(value: bytes) -> str:
 
 
 def mask_token(value: str) -> str:
-    """An id, key or code shown as it is if it has the shape of one, else hidden."""
-    return mask_text(value) if _ID_SHAPE.fullmatch(value) else _HIDDEN
+    """An id, key or code a source chose, shown (identity numbers masked) only if it has the
+    shape of one: a token with a digit or a colon, so never a name. One that still holds 11
+    digits in a run after masking (a mistyped number glued to more digits) is hidden whole."""
+    if _ID_SHAPE.fullmatch(value) is None:
+        return HIDDEN
+    masked = mask_text(value)
+    return HIDDEN if has_eleven_digits(masked) else masked
 
 
 def _shown(value: str, field: str | None) -> str:
@@ -139,19 +145,19 @@ def _shown(value: str, field: str | None) -> str:
     vocabulary = _vocabulary()
     if core in vocabulary.codes:
         shown = core
-    elif field in _ID_FIELDS and _ID_SHAPE.fullmatch(core):
-        shown = mask_text(core)
+    elif field in _ID_FIELDS:
+        shown = mask_token(core)
     elif field in _DATE_FIELDS and _DATE_SHAPE.fullmatch(core):
         shown = core
     else:
-        shown = _HIDDEN
+        shown = HIDDEN
     lead = value[: len(value) - len(value.lstrip())]
     return lead + shown + value[len(value.rstrip()) :]
 
 
 def _name(name: str) -> str:
     local = name.rpartition(":")[2]
-    return name if local in _vocabulary().names or name.startswith("xmlns") else _HIDDEN
+    return name if local in _vocabulary().names or name.startswith("xmlns") else HIDDEN
 
 
 def _mask_xml(text: str) -> str:
@@ -192,7 +198,7 @@ def _start_tag(tag: str, open_elements: list[str]) -> str:
 
 def _attribute(key: str, value: str) -> str:
     if key == "xmlns" or key.startswith("xmlns:"):
-        return value if value in _vocabulary().codes else _HIDDEN
+        return value if value in _vocabulary().codes else HIDDEN
     return _shown(value, key.rpartition(":")[2])
 
 
@@ -216,7 +222,7 @@ def _masked_json(value: Any, field: str | None) -> Any:
     if isinstance(value, dict):
         members: dict[str, Any] = {}
         for n, (key, item) in enumerate(value.items()):
-            shown = key if key in _vocabulary().names else f"{_HIDDEN} ({n + 1})"
+            shown = key if key in _vocabulary().names else f"{HIDDEN} ({n + 1})"
             members[shown] = _masked_json(item, key)
         return members
     if isinstance(value, list):
@@ -225,7 +231,7 @@ def _masked_json(value: Any, field: str | None) -> Any:
         return _shown(value, field)
     if isinstance(value, bool) or value is None:
         return value
-    return value if mask_text(str(value)) == str(value) else _HIDDEN
+    return value if mask_text(str(value)) == str(value) else HIDDEN
 
 
 def _mask_json_text(text: str) -> str:
@@ -239,10 +245,10 @@ def _mask_json_text(text: str) -> str:
         except ValueError:
             decoded = None
         if not isinstance(decoded, str):
-            return f'"{_HIDDEN}"{separator}'
+            return f'"{HIDDEN}"{separator}'
         if separator:
             last_key[0] = decoded
-            shown = literal if decoded in _vocabulary().names else f'"{_HIDDEN}"'
+            shown = literal if decoded in _vocabulary().names else f'"{HIDDEN}"'
             return shown + separator
         return json.dumps(_shown(decoded, last_key[0]), ensure_ascii=False)
 

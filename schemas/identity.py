@@ -34,6 +34,7 @@ __all__ = [
     "check_digits",
     "check_identity_number",
     "check_municipality_number",
+    "has_eleven_digits",
     "identify",
     "identity_number_spans",
 ]
@@ -109,6 +110,12 @@ def identity_number_spans(text: str) -> Iterator[tuple[int, int]]:
         digits = _NOT_DIGIT.sub("", run.group())
         if len(digits) == _DIGITS or _holds_valid_number(digits):
             yield run.span()
+
+
+def has_eleven_digits(text: str) -> bool:
+    """Whether `text` has a run of 11 or more digits, however spaced: stricter than
+    `identity_number_spans`, for short tokens (ids, keys) where any such run is suspect."""
+    return _RUN.search(text) is not None
 
 
 def _holds_valid_number(digits: str) -> bool:
