@@ -23,7 +23,7 @@ from typing import Any, Final
 from lxml import etree
 
 import schemas
-from schemas.identity import has_eleven_digits, identity_number_spans
+from schemas.identity import identity_number_spans
 
 __all__ = ["HIDDEN", "MASK", "PersonKeys", "mask_document", "mask_text", "mask_token"]
 
@@ -86,6 +86,7 @@ _DATE_FIELDS: Final = frozenset(
         "decided_at", "ended_at", "sent_at", "received_at",
     }
 )  # fmt: skip
+_ELEVEN_DIGITS: Final = re.compile(r"\d{11}")
 _ID_SHAPE: Final = re.compile(r"(?=[^\s]*[\d:])[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}")
 _DATE_SHAPE: Final = re.compile(
     r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})?)?"
@@ -134,7 +135,7 @@ def mask_token(value: str) -> str:
     if _ID_SHAPE.fullmatch(value) is None:
         return HIDDEN
     masked = mask_text(value)
-    return HIDDEN if has_eleven_digits(masked) else masked
+    return HIDDEN if _ELEVEN_DIGITS.search(masked) else masked
 
 
 def _shown(value: str, field: str | None) -> str:

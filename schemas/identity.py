@@ -8,15 +8,19 @@ quote the number: exception texts end up in logs and dead-letter headers.
 `identity_number_spans` finds identity numbers in free text however they are written:
 `12838545619`, `128385 45619`, `128385-45619`, `12.83.85.456.19`, with no-break spaces or mixed
 separators. A *run* is digits joined by up to three separator characters (white space, dots,
-dashes, slashes, underscores). A run of exactly 11 digits counts, valid or not: a mistyped
-number is still someone's. A longer run counts when any 11 consecutive digits in it make a valid
-identity number, so that a number glued to others is found while timestamps, offsets and sizes
-(whose runs a colon, a `T` or a letter ends) are not.
+dashes, slashes, underscores). A run of exactly 11 digits counts, valid or not (a mistyped
+number is still someone's), when it is cut only where people cut a number (after the date, and
+perhaps the day, the month and the individual number) or its first six digits are a date as a
+number has them; so `KODA-2026-0000105` is an id, not a number. A longer run counts when any 11
+consecutive digits in it make a valid identity number, or one of its groups is 11 digits, so
+that a number glued to others is found while timestamps, offsets and sizes (whose runs a colon,
+a `T` or a letter ends) are not.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +38,6 @@ __all__ = [
     "check_digits",
     "check_identity_number",
     "check_municipality_number",
-    "has_eleven_digits",
     "identify",
     "identity_number_spans",
 ]
@@ -55,6 +58,9 @@ _RUN: Final = re.compile(
     rf"\d(?:{_SEPARATOR}{{0,3}}\d){{10,}}"
 )
 _NOT_DIGIT: Final = re.compile(r"\D")
+_GROUP_END: Final = re.compile(rf"(?<=\d){_SEPARATOR}+")
+_NATURAL_CUTS: Final = frozenset({2, 4, 6, 9})
+_DATE_END: Final = 6
 
 # County part 00 is no county; beyond that the set of municipalities changes with each reform,
 # so whether a number is in use is for the recipient's own register to say.
@@ -108,14 +114,26 @@ def identity_number_spans(text: str) -> Iterator[tuple[int, int]]:
     """Where `text` holds what may be an identity number (see the module docstring)."""
     for run in _RUN.finditer(text):
         digits = _NOT_DIGIT.sub("", run.group())
-        if len(digits) == _DIGITS or _holds_valid_number(digits):
+        if len(digits) == _DIGITS:
+            if _grouped_as_a_number(run.group()) or _has_a_date_part(digits):
+                yield run.span()
+        elif _holds_valid_number(digits) or _DIGITS in map(len, _GROUP_END.split(run.group())):
             yield run.span()
 
 
-def has_eleven_digits(text: str) -> bool:
-    """Whether `text` has a run of 11 or more digits, however spaced: stricter than
-    `identity_number_spans`, for short tokens (ids, keys) where any such run is suspect."""
-    return _RUN.search(text) is not None
+def _grouped_as_a_number(run: str) -> bool:
+    # Cut only where people cut a number: after the day, the month, the year, the individual
+    # number (`128385 45619`, `12.83.85 456 19`), or not at all.
+    groups = [len(part) for part in _GROUP_END.split(run)]
+    cuts = set(itertools.accumulate(groups[:-1]))
+    return cuts <= _NATURAL_CUTS and (not cuts or _DATE_END in cuts)
+
+
+def _has_a_date_part(digits: str) -> bool:
+    day, month = int(digits[0:2]), int(digits[2:4])
+    day -= _D_NUMBER_DAY_OFFSET if day > _D_NUMBER_DAY_OFFSET else 0
+    month -= max((o for o in _SYNTHETIC_MONTH_OFFSETS if o < month), default=0)
+    return _is_calendar_date(day, month, int(digits[4:6]))
 
 
 def _holds_valid_number(digits: str) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.privacy import MASK, mask_document, mask_text
+from hub.privacy import HIDDEN, MASK, mask_document, mask_text, mask_token
 from tests.identities import FUTURE_DNR, SYNTHETIC_DNR, SYNTHETIC_FNR
 from tests.samples.hostile import BASE_DOCUMENT
 
@@ -61,6 +61,21 @@ def test_any_spacing_of_a_number_is_masked(written: str, before: str, after: str
 def test_a_number_glued_to_other_digits_is_masked() -> None:
     assert SYNTHETIC_FNR not in mask_text(f"tel 22 33 44 55 {SYNTHETIC_FNR}")
     assert SYNTHETIC_FNR[:6] not in mask_text(f"ref 9{SYNTHETIC_FNR}7")
+    mistyped = SYNTHETIC_FNR[:10] + str((int(SYNTHETIC_FNR[10]) + 1) % 10)
+    assert mistyped not in mask_text(f"{mistyped} {mistyped}")
+
+
+def test_a_mistyped_number_is_masked_however_cut() -> None:
+    mistyped = SYNTHETIC_FNR[:10] + str((int(SYNTHETIC_FNR[10]) + 1) % 10)
+    for written in (mistyped, f"{mistyped[:6]} {mistyped[6:]}", f"{mistyped[:4]}-{mistyped[4:]}"):
+        assert mask_text(written) == MASK
+
+
+def test_ids_a_source_chose_are_shown_only_when_they_cannot_be_a_name_or_number() -> None:
+    assert mask_token("KODA-2026-0000105") == "KODA-2026-0000105"
+    assert mask_token("corr-12838545619") == "corr-" + MASK
+    assert mask_token("Kari") == HIDDEN
+    assert mask_token("1283854561012838545610") == HIDDEN
 
 
 @pytest.mark.parametrize(
@@ -72,6 +87,8 @@ def test_a_number_glued_to_other_digits_is_masked() -> None:
         "epoch 1765000000000",
         "8d0c5a4e-2f51-4f57-9a3c-6b1f0e7d2c11",
         "took 0.123456 s for 4500 records",
+        "KODA-2026-0000105",  # 11 digits, but cut where no one cuts a number, and no date
+        "POL-OSLO-2025-118842",
     ],
 )
 def test_timestamps_offsets_and_ids_stay_readable(text: str) -> None:
