@@ -23,6 +23,7 @@ from adapters.context import TranslationContext
 from schemas.errors import InputRejected, Reason
 from schemas.events import IdentityKind, Person
 from schemas.identity import check_identity_number
+from schemas.validation import describe_errors
 
 __all__ = ["build", "code", "person", "real_date", "real_timestamp", "schema_violation"]
 
@@ -42,13 +43,8 @@ def build(model: type[_M], **fields: object) -> _M:
 
 
 def schema_violation(exc: ValidationError) -> InputRejected:
-    errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    first = errors[0]
-    where = ".".join(str(part) for part in first["loc"]) or exc.title
-    # pydantic's own messages name the rule, not the input; a plain ValueError's text could
-    # be anything, so its kind is all that is said.
-    said = first["type"] if first["type"] in {"value_error", "assertion_error"} else first["msg"]
-    return InputRejected(f"{exc.title}.{where}: {said}", reason=Reason.SCHEMA_VIOLATION)
+    described = describe_errors(exc, shown=1, title=exc.title)
+    return InputRejected(described, reason=Reason.SCHEMA_VIOLATION)
 
 
 def person(
