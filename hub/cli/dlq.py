@@ -29,6 +29,7 @@ from hub.operations.entries import (
     parked_counts,
     resolve_ids,
     select,
+    shown_headers,
     shown_key,
 )
 from hub.operations.entries import parse_since as entries_since
@@ -236,8 +237,8 @@ def _print_entry(entry: DeadLetter, parked: int) -> None:
     for name, value in lines:
         typer.echo(f"{name + ':':<15}{value}")
     typer.echo("── headers of the input")
-    for name, raw in entry.headers:
-        typer.echo(f"   {name}: {raw.decode('utf-8', errors='replace')[:200]}")
+    for name, value in shown_headers(entry.headers):
+        typer.echo(f"   {name}: {value}")
 
 
 def _print_replay_plan(plan: ReplayPlan, *, dry_run: bool) -> None:
