@@ -157,8 +157,13 @@ def _shown(value: str, field: str | None) -> str:
 
 
 def _name(name: str) -> str:
-    local = name.rpartition(":")[2]
-    return name if local in _vocabulary().names or name.startswith("xmlns") else HIDDEN
+    # A namespace prefix is the source's own word, like an undeclared name: hidden.
+    prefix, colon, local = name.rpartition(":")
+    if name == "xmlns":
+        return name
+    shown_prefix = prefix if prefix in {"xml", "xmlns"} else HIDDEN if prefix else ""
+    declared = local in _vocabulary().names and prefix != "xmlns"
+    return f"{shown_prefix}{colon}{local if declared else HIDDEN}"
 
 
 def _mask_xml(text: str) -> str:
@@ -213,10 +218,9 @@ def _end_tag(tag: str, open_elements: list[str]) -> str:
 
 def _mask_json(text: str) -> str:
     try:
-        document = json.loads(text)
-    except ValueError:  # JSONDecodeError, RecursionError's kin: shown string by string
+        return json.dumps(_masked_json(json.loads(text), None), indent=2, ensure_ascii=False)
+    except (ValueError, RecursionError):  # not well-formed, or too deep: string by string
         return _mask_json_text(text)
-    return json.dumps(_masked_json(document, None), indent=2, ensure_ascii=False)
 
 
 def _masked_json(value: Any, field: str | None) -> Any:

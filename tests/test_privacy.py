@@ -176,3 +176,14 @@ def test_names_in_any_json_shape_are_masked(raw: str) -> None:
 
 def test_what_is_neither_xml_nor_json_is_hidden() -> None:
     assert "Kari" not in mask_document(b"Kari Nordmann, 12838545619")
+
+
+def test_namespace_prefixes_are_hidden_and_deep_json_does_not_break_the_view() -> None:
+    shown = mask_document(
+        b'<Zqkari:Hendelse xmlns:Zqkari="urn:x"><Zqkari:Dato>2026-01-01</Zqkari:Dato>'
+        b"</Zqkari:Hendelse>"
+    )
+    assert "Zqkari" not in shown
+    assert "2026-01-01" in shown
+    deep = b'{"a": ' * 50_000 + b'"Zqkari"' + b"}" * 50_000
+    assert "Zqkari" not in mask_document(deep)

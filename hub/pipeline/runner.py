@@ -200,7 +200,7 @@ class StageRunner:
             # logged in full.
             except Exception as exc:
                 log.exception("step.bug", error_class=type(exc).__name__)
-                bug = PermanentError(f"{type(exc).__name__}", reason=Reason.INTERNAL_ERROR)
+                bug = PermanentError(type(exc).__name__, reason=Reason.INTERNAL_ERROR)
                 return self._failed(record, bug, type(exc), attempt, first_failure)
 
     def _failed(
