@@ -106,7 +106,10 @@ _TAG_NAME: Final = re.compile(r"\s*([^\s/>]+)")
 _ATTRIBUTE: Final = re.compile(r"""([^\s=/>]+)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
 _QUOTES: Final = "\"'"
 _XSD: Final = "{http://www.w3.org/2001/XMLSchema}"
-_JSON_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\Z)(?P<key>\s*:)?', re.DOTALL)
+_JSON_TOKEN: Final = re.compile(
+    r'(?P<string>"(?:[^"\\]|\\.)*(?:"|\Z))(?P<key>\s*:)?|(?P<bare>[^\s{}\[\],:"]+)', re.DOTALL
+)
+_JSON_BARE: Final = re.compile(r"true|false|null|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,9 +245,12 @@ def _masked_json(value: Any, field: str | None) -> Any:
 def _mask_json_text(text: str) -> str:
     last_key: list[str | None] = [None]  # the member the next string belongs to
 
-    def string(match: re.Match[str]) -> str:
+    def token(match: re.Match[str]) -> str:
+        if match.group("bare") is not None:  # outside strings: numbers and literals only
+            bare = match.group("bare")
+            return bare if _JSON_BARE.fullmatch(bare) else HIDDEN
         separator = match.group("key") or ""
-        literal = match.group().removesuffix(separator)
+        literal = match.group("string")
         try:
             decoded = json.loads(literal)
         except ValueError:
@@ -257,7 +263,7 @@ def _mask_json_text(text: str) -> str:
             return shown + separator
         return json.dumps(_shown(decoded, last_key[0]), ensure_ascii=False)
 
-    return mask_text(_JSON_STRING.sub(string, text))
+    return mask_text(_JSON_TOKEN.sub(token, text))
 
 
 @functools.cache

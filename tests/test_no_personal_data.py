@@ -7,7 +7,7 @@ schema, unknown keys, too large, an implausible date, a DTD, the wrong namespace
 is. The document goes through the ingest stage (on an in-memory sink) and the HTTP ingress, and
 neither the value nor its plain 11 digits may appear in the log events (`capture_logs`, before
 any masking processor), the dead-letter entry's `hub-dlq-*` headers, the audit facts, the
-metrics, or the HTTP answers.
+metrics, or the HTTP answers; nor in what operators' views show of the payload, key and headers.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from hub.audit.steps import outcome_facts
 from hub.bootstrap import build_web_app, translation_context
 from hub.demo import COURT_SAMPLES, KODA_SAMPLES, POLICE_SAMPLES
 from hub.metrics import HubMetrics
+from hub.operations.entries import mask_payload, shown_headers, shown_key
 from hub.pipeline import headers as h
 from hub.pipeline.ingest import ingest_step
 from hub.pipeline.records import InboundRecord, Position
@@ -305,6 +306,23 @@ def test_no_identity_number_or_name_comes_out_anywhere(
 ) -> None:
     source, raw, secret = given_input
     for text in asyncio.run(_everything(source, raw)):
+        assert not secret.found_in(text), f"{secret.written!r} came out in: {text[:2000]}"
+
+
+@settings(max_examples=150, deadline=None)
+@given(inputs())
+def test_operators_views_show_no_identity_number_or_name(
+    given_input: tuple[str, bytes, Secret],
+) -> None:
+    # What the console and `hub dlq show` print of a dead-lettered payload, key and headers.
+    _, raw, secret = given_input
+    source_headers = ((secret.written, raw[:40]), ("x-person", secret.written.encode()))
+    shown = [
+        mask_payload(raw),
+        shown_key(secret.written.encode()),
+        *map(repr, shown_headers(source_headers)),
+    ]
+    for text in shown:
         assert not secret.found_in(text), f"{secret.written!r} came out in: {text[:2000]}"
 
 
