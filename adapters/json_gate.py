@@ -12,13 +12,16 @@ In order, each failure with its own reason code:
 The schema file is the published contract itself, so the hub and every publisher check against
 the same text. Rejection details name the JSON path and the rule (`$.person.nationalId: does
 not match ^[0-9]{11}$`), never the offending value: details end up in dead-letter headers.
-jsonschema's and json's exceptions never leave this module.
+Keys count as values: a key the schema does not declare may be anything a source wrote, a name
+included, so a path shows it as `?`, and unknown fields are counted, with the declared field each
+seems a misspelling of, never named. jsonschema's and json's exceptions never leave this module.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Final, cast
 
@@ -32,6 +35,9 @@ __all__ = ["JsonGate"]
 
 _MAX_ERRORS_SHOWN: Final = 5
 _MAX_ECHO: Final = 64
+# Unknown keys looked at for a likely misspelling, and declared names suggested, per object.
+_MAX_KEYS_COMPARED: Final = 50
+_MAX_SUGGESTED: Final = 3
 
 
 class _Refused(ValueError):
@@ -43,14 +49,16 @@ class JsonGate:
 
     def __init__(self, schema_path: Path) -> None:
         self._validator = _compile(schema_path)
+        self._names = frozenset(_declared_names(self._validator.schema))
 
     def check(self, raw: bytes, *, max_bytes: int) -> dict[str, Any]:
         """The parsed document if it passes every step, else `InputRejected`."""
         check_raw(raw, max_bytes=max_bytes)
-        document = _parse(raw)
+        document = _parse(raw, self._names)
         errors = sorted(self._validator.iter_errors(document), key=relevance, reverse=True)
         if errors:
-            raise InputRejected(_describe_all(errors), reason=Reason.SCHEMA_VIOLATION)
+            described = (_describe(e, self._names) for e in errors)
+            raise InputRejected(_describe_all(described), reason=Reason.SCHEMA_VIOLATION)
         if not isinstance(document, dict):  # pragma: no cover - the schema says "object"
             raise InputRejected("document is not a JSON object")
         return document
@@ -66,41 +74,66 @@ def _compile(schema_path: Path) -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
-def _parse(raw: bytes) -> Any:
+def _declared_names(schema: Any) -> Iterator[str]:
+    """Every property name the schema declares, at any depth."""
+    if isinstance(schema, dict):
+        properties = schema.get("properties")
+        if isinstance(properties, dict):
+            yield from properties
+        for value in schema.values():
+            yield from _declared_names(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            yield from _declared_names(value)
+
+
+def _parse(raw: bytes, names: frozenset[str]) -> Any:
     try:
-        return json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_no_constants)
+        return json.loads(
+            raw, object_pairs_hook=_no_duplicates(names), parse_constant=_no_constants
+        )
     except _Refused as exc:
         raise InputRejected(f"not acceptable JSON: {exc}", reason=Reason.INVALID_JSON) from exc
     except RecursionError as exc:
         raise InputRejected("JSON nested too deeply", reason=Reason.INVALID_JSON) from exc
-    except ValueError as exc:  # JSONDecodeError, and integers too long to convert
+    except json.JSONDecodeError as exc:
+        # `msg` is json's own fixed wording; the whole text would quote the document.
         raise InputRejected(
-            f"not well-formed JSON: {_clip(str(exc))}", reason=Reason.INVALID_JSON
+            f"not well-formed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}",
+            reason=Reason.INVALID_JSON,
+        ) from exc
+    except ValueError as exc:  # integers too long to convert
+        raise InputRejected(
+            "not well-formed JSON: a number too long to read", reason=Reason.INVALID_JSON
         ) from exc
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    document: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in document:
-            raise _Refused(f"key {_clip(key)!r} appears twice in one object")
-        document[key] = value
-    return document
+def _no_duplicates(names: frozenset[str]) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        document: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in document:
+                shown = repr(key) if key in names else "an undeclared key"
+                raise _Refused(f"{shown} appears twice in one object")
+            document[key] = value
+        return document
+
+    return hook
 
 
 def _no_constants(name: str) -> Any:
     raise _Refused(f"{name} is not a JSON number")
 
 
-def _describe_all(errors: list[ValidationError]) -> str:
-    described = list(dict.fromkeys(_describe(e) for e in errors))  # each once, in order
+def _describe_all(descriptions: Iterable[str]) -> str:
+    described = list(dict.fromkeys(descriptions))  # each once, in order
     shown = "; ".join(described[:_MAX_ERRORS_SHOWN])
     more = len(described) - _MAX_ERRORS_SHOWN
     return f"{shown} (and {more} more)" if more > 0 else shown
 
 
-def _describe(error: ValidationError) -> str:
-    path = error.json_path
+def _describe(error: ValidationError, names: frozenset[str]) -> str:
+    path = _path(error.absolute_path, names)
     # jsonschema types these as "maybe unset"; for a reported error they are always set.
     keyword, expected = error.validator, cast(Any, error.validator_value)
     instance = cast(Any, error.instance)
@@ -110,7 +143,7 @@ def _describe(error: ValidationError) -> str:
         missing = [name for name in expected if name not in instance]
         return "; ".join(f"{_child(path, name)}: required, missing" for name in missing)
     if keyword == "additionalProperties":
-        return f"{path}: unknown field(s) {_names(_extra(instance, error.schema))}"
+        return f"{path}: {_unknown_fields(instance, error.schema)}"
     if keyword == "not":  # `{"not": {}}`: the field may not be present at all
         return f"{path}: not allowed for this eventType"
     if keyword == "type":
@@ -124,18 +157,38 @@ def _describe(error: ValidationError) -> str:
     return f"{path}: breaks {keyword}"
 
 
-def _extra(instance: Any, schema: Any) -> list[str]:
+def _unknown_fields(instance: Any, schema: Any) -> str:
     # An instance that failed `additionalProperties` is an object, its schema a mapping.
-    allowed = set(schema.get("properties", {}))
-    return sorted(key for key in instance if key not in allowed)
+    allowed = sorted(schema.get("properties", {}))
+    unknown = [key for key in instance if key not in allowed]
+    counted = f"{len(unknown)} unknown field{'s' if len(unknown) != 1 else ''}"
+    likely = _likely_meant(unknown[:_MAX_KEYS_COMPARED], allowed)
+    return f"{counted} (perhaps meant: {', '.join(likely)})" if likely else counted
+
+
+def _likely_meant(keys: list[str], allowed: list[str]) -> list[str]:
+    """The declared names some of `keys` seem a misspelling of: never a key itself."""
+    lowered = {name.lower(): name for name in allowed}
+    meant: list[str] = []
+    for key in keys:
+        close = difflib.get_close_matches(key[:_MAX_ECHO].lower(), lowered, n=1, cutoff=0.75)
+        if close and lowered[close[0]] not in meant:
+            meant.append(lowered[close[0]])
+    return meant[:_MAX_SUGGESTED]
+
+
+def _path(parts: Iterable[str | int], names: frozenset[str]) -> str:
+    return "$" + "".join(_step(part, names) for part in parts)
+
+
+def _step(part: str | int, names: frozenset[str]) -> str:
+    if isinstance(part, int):
+        return f"[{part}]"
+    return f".{part}" if part in names else ".?"
 
 
 def _child(path: str, name: str) -> str:
     return f"{path}.{name}" if name.isidentifier() else f"{path}[{json.dumps(name)}]"
-
-
-def _names(names: Iterable[str]) -> str:
-    return ", ".join(repr(_clip(name)) for name in names)
 
 
 def _clip(text: str) -> str:

@@ -2,16 +2,20 @@
 
 Schemas (XSD, JSON Schema) check shapes; these check meaning, each with its own reason code:
 identity numbers (date part, check digits, kind, synthetic numbers only where allowed), real
-dates and times, known codes, and whatever else the canonical models refuse. pydantic's errors
-are translated here and go no further. Rejections name where in the source document the rule
-failed, never the offending value.
+and plausible dates and times, known codes, and whatever else the canonical models refuse.
+pydantic's errors are translated here and go no further. Rejections name where in the source
+document the rule failed, never the offending value.
+
+A plausible date lies from 1900 to 100 years after today, and a time's UTC offset within
+±14:00 (the widest any zone uses): anything else is a typing error or an attack, and would
+reach recipients as nonsense.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from pydantic import ValidationError
 
@@ -19,9 +23,13 @@ from adapters.context import TranslationContext
 from schemas.errors import InputRejected, Reason
 from schemas.events import IdentityKind, Person
 from schemas.identity import check_identity_number
+from schemas.validation import describe_errors
 
 __all__ = ["build", "code", "person", "real_date", "real_timestamp", "schema_violation"]
 
+_FIRST_YEAR: Final = 1900
+_YEARS_AHEAD: Final = 100
+_WIDEST_OFFSET: Final = dt.timedelta(hours=14)
 _M = TypeVar("_M")
 _E = TypeVar("_E", bound=StrEnum)
 
@@ -35,10 +43,8 @@ def build(model: type[_M], **fields: object) -> _M:
 
 
 def schema_violation(exc: ValidationError) -> InputRejected:
-    errors = exc.errors(include_url=False, include_input=False, include_context=False)
-    first = errors[0]
-    where = ".".join(str(part) for part in first["loc"]) or exc.title
-    return InputRejected(f"{exc.title}.{where}: {first['msg']}", reason=Reason.SCHEMA_VIOLATION)
+    described = describe_errors(exc, shown=1, title=exc.title)
+    return InputRejected(described, reason=Reason.SCHEMA_VIOLATION)
 
 
 def person(
@@ -70,16 +76,17 @@ def code(enum: type[_E], value: str, where: str) -> _E:
     try:
         return enum(value)
     except ValueError as exc:
-        raise InputRejected(f"{where}: unknown code {value!r}") from exc
+        allowed = ", ".join(member.value for member in enum)
+        raise InputRejected(f"{where}: not a known code (one of {allowed})") from exc
 
 
 def real_date(value: str, where: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(value)
+        parsed = dt.date.fromisoformat(value)
     except ValueError as exc:
-        raise InputRejected(
-            f"{where} {value!r} is not a calendar date", reason=Reason.INVALID_DATE
-        ) from exc
+        raise InputRejected(f"{where} is not a calendar date", reason=Reason.INVALID_DATE) from exc
+    _check_plausible(parsed, where)
+    return parsed
 
 
 def real_timestamp(value: str, where: str) -> dt.datetime:
@@ -87,8 +94,24 @@ def real_timestamp(value: str, where: str) -> dt.datetime:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError as exc:
         raise InputRejected(
-            f"{where} {value!r} is not a real date and time", reason=Reason.INVALID_DATE
+            f"{where} is not a real date and time", reason=Reason.INVALID_DATE
         ) from exc
-    if parsed.tzinfo is None:
+    offset = parsed.utcoffset()
+    if offset is None:
         raise InputRejected(f"{where} has no UTC offset", reason=Reason.INVALID_DATE)
+    if abs(offset) > _WIDEST_OFFSET:
+        raise InputRejected(f"{where} has a UTC offset beyond ±14:00", reason=Reason.INVALID_DATE)
+    _check_plausible(parsed.date(), where)
     return parsed
+
+
+def _check_plausible(day: dt.date, where: str) -> None:
+    if day.year < _FIRST_YEAR:
+        raise InputRejected(f"{where} is before {_FIRST_YEAR}", reason=Reason.INVALID_DATE)
+    today = dt.datetime.now(dt.UTC).date()
+    if day.year - today.year > _YEARS_AHEAD or (
+        day.year - today.year == _YEARS_AHEAD and (day.month, day.day) > (today.month, today.day)
+    ):
+        raise InputRejected(
+            f"{where} is more than {_YEARS_AHEAD} years ahead", reason=Reason.INVALID_DATE
+        )

@@ -18,7 +18,10 @@ Do not add `collect_ids=False` to the parser options: in lxml 6.1 / libxml2 2.14
 libxml2 load an external DTD subset.
 
 lxml's exceptions never leave this module: each becomes `InputRejected`, `from` the original.
-Details name the element and the rule that failed, with the offending value masked.
+Details are built from the structure of libxml2's errors (kind, line, element path), never from
+their message text: libxml2 quotes the offending value and cuts long messages mid-quote. A
+detail names only what the XSD declares; an element or attribute the XSD does not know is
+"an unknown element", as its name may be anything a source wrote, a person's name included.
 """
 
 from __future__ import annotations
@@ -38,15 +41,26 @@ _UTF8_BOM: Final = b"\xef\xbb\xbf"
 _XML_DECLARATION: Final = re.compile(rb"<\?xml\b[^>]*?\bencoding\s*=\s*[\"']([^\"']*)[\"']")
 _UTF8_NAMES: Final = frozenset({"utf-8", "utf8"})
 _DTD_MARKERS: Final = (b"<!DOCTYPE", b"<!ENTITY")
-# libxml2 quotes the offending value in validation messages; the value may be a name or an
-# identity number, and the element and rule are what an operator needs.
-_QUOTED_VALUES: Final = (
-    (re.compile(r"The value '.*?' (?=is |has )", re.DOTALL), "The value '***' "),
-    (re.compile(r"(?<=: )'.*?' (?=is not a valid value)", re.DOTALL), "'***' "),
-)
+_XSD: Final = "{http://www.w3.org/2001/XMLSchema}"
 _MAX_ERRORS_SHOWN: Final = 3
-# Details travel in dead-letter headers; names and messages echo the input, which may be huge.
-_MAX_ECHO: Final = 200
+# Names and attributes in a schema error's message: XML names hold no quote, space or bracket.
+_SUBJECT: Final = re.compile(r"^Element '(?:\{[^}']*\})?([^']*)'(?:, attribute '([^']*)')?:")
+_EXPECTED: Final = re.compile(r"Expected is (?:one of )?\( ([^()]*) \)\.?$")
+_KINDS: Final = {
+    "SCHEMAV_CVC_PATTERN_VALID": "does not match its pattern",
+    "SCHEMAV_CVC_ENUMERATION_VALID": "is not one of the allowed values",
+    "SCHEMAV_CVC_MAXLENGTH_VALID": "is too long",
+    "SCHEMAV_CVC_MINLENGTH_VALID": "is too short",
+    "SCHEMAV_CVC_LENGTH_VALID": "has the wrong length",
+    "SCHEMAV_CVC_DATATYPE_VALID_1_2_1": "is not a valid value of its type",
+    "SCHEMAV_CVC_MININCLUSIVE_VALID": "is below its minimum",
+    "SCHEMAV_CVC_MAXINCLUSIVE_VALID": "is above its maximum",
+    "SCHEMAV_CVC_COMPLEX_TYPE_3_2_1": "is not an allowed attribute",
+    "SCHEMAV_CVC_COMPLEX_TYPE_3_2_2": "is not an allowed attribute",
+    "SCHEMAV_CVC_COMPLEX_TYPE_4": "lacks a required attribute",
+    "SCHEMAV_CVC_COMPLEX_TYPE_2_3": "may not hold text",
+    "SCHEMAV_CVC_ELT_1": "is not declared",
+}
 
 
 class _RefuseEverything(etree.Resolver):
@@ -87,7 +101,7 @@ class XmlGate:
     def __init__(self, xsd_path: Path, *, namespace: str, root_element: str) -> None:
         self._namespace = namespace
         self._root_tag = f"{{{namespace}}}{root_element}"
-        self._schema = _compile(xsd_path)
+        self._schema, self._names = _compile(xsd_path)
 
     def check(self, raw: bytes, *, max_bytes: int) -> etree._Element:
         """The root element of `raw` if it passes every step, else `InputRejected`."""
@@ -103,14 +117,14 @@ class XmlGate:
     def _check_root(self, root: etree._Element) -> None:
         namespace = etree.QName(root).namespace
         if namespace != self._namespace:
-            shown = "no namespace" if namespace is None else f"namespace {_clip(namespace)}"
+            shown = "no namespace" if namespace is None else "another namespace"
             raise InputRejected(
                 f"root element is in {shown}, expected {self._namespace}",
                 reason=Reason.WRONG_NAMESPACE,
             )
         if root.tag != self._root_tag:
             raise InputRejected(
-                f"root element is {_clip(etree.QName(root).localname)}, "
+                f"root element is {self._known(etree.QName(root).localname)}, "
                 f"expected {etree.QName(self._root_tag).localname}",
                 reason=Reason.SCHEMA_VIOLATION,
             )
@@ -120,25 +134,67 @@ class XmlGate:
             self._schema.assertValid(root)
         except etree.DocumentInvalid as exc:
             raise InputRejected(
-                _describe_errors(exc.error_log, self._namespace), reason=Reason.SCHEMA_VIOLATION
+                self._describe_errors(exc.error_log, root), reason=Reason.SCHEMA_VIOLATION
             ) from exc
 
+    def _describe_errors(self, log: etree._ListErrorLog, root: etree._Element) -> str:
+        errors = list(log)
+        shown = "; ".join(self._describe_error(e, root) for e in errors[:_MAX_ERRORS_SHOWN])
+        more = len(errors) - _MAX_ERRORS_SHOWN
+        return f"{shown} (and {more} more)" if more > 0 else shown
 
-def _compile(xsd_path: Path) -> etree.XMLSchema:
+    def _describe_error(self, error: etree._LogEntry, root: etree._Element) -> str:
+        subject = _SUBJECT.match(error.message)
+        where = self._path(root, error.path)
+        if subject is not None and subject.group(2) is not None:
+            where += f"/@{self._known(subject.group(2), 'attribute')}"
+        return f"line {error.line}: {where} {self._kind(error)}"
+
+    def _path(self, root: etree._Element, path: str | None) -> str:
+        # libxml2 gives positional paths (`/*/*[5]/*[2]`): they hold no name, and lead to one.
+        try:
+            found = root.getroottree().xpath(path) if path else []
+        except etree.XPathError:
+            found = []
+        element = found[0] if isinstance(found, list) and found else None
+        if not isinstance(element, etree._Element):
+            return "an element"
+        steps = [element, *element.iterancestors()]
+        return "/".join(self._known(etree.QName(e).localname) for e in reversed(steps))
+
+    def _kind(self, error: etree._LogEntry) -> str:
+        if error.type_name != "SCHEMAV_ELEMENT_CONTENT":
+            return _KINDS.get(error.type_name, f"breaks {error.type_name.lower()}")
+        # Only names are in this message; a misspelt element's name is passed over.
+        problem = "is missing a child" if "Missing child" in error.message else "is not expected"
+        expected = _EXPECTED.search(error.message)
+        if expected is None:
+            return problem
+        names = [n.rpartition("}")[2] for n in expected.group(1).split(", ")]
+        known = [n for n in names if n in self._names]
+        return f"{problem}; expected {' or '.join(known)}" if known else problem
+
+    def _known(self, name: str, what: str = "element") -> str:
+        return name if name in self._names else f"(an unknown {what})"
+
+
+def _compile(xsd_path: Path) -> tuple[etree.XMLSchema, frozenset[str]]:
     try:
         # Read here, not by libxml2: its loader goes through the resolver, which refuses all.
         xsd = etree.fromstring(xsd_path.read_bytes(), _hardened_parser())
-        return etree.XMLSchema(xsd)
+        schema = etree.XMLSchema(xsd)
     except (OSError, etree.XMLSyntaxError, etree.XMLSchemaParseError) as exc:
         # Our own file is broken or missing: a fault of the deployment, not of any message.
         raise HubError(f"cannot compile {xsd_path.name}: {exc}") from exc
+    declared = xsd.iter(f"{_XSD}element", f"{_XSD}attribute")
+    return schema, frozenset(str(e.get("name")) for e in declared if e.get("name"))
 
 
 def _check_declared_encoding(raw: bytes) -> None:
     declared = _XML_DECLARATION.match(raw.removeprefix(_UTF8_BOM))
     if declared is not None and declared.group(1).decode().lower() not in _UTF8_NAMES:
         raise InputRejected(
-            f"document declares encoding {declared.group(1).decode()!r}; the contract is UTF-8",
+            "document declares an encoding other than UTF-8; the contract is UTF-8",
             reason=Reason.INVALID_ENCODING,
         )
 
@@ -162,8 +218,13 @@ def _parse(raw: bytes) -> etree._Element:
             "document asks for an external resource", reason=Reason.FORBIDDEN_DTD
         ) from exc
     except etree.XMLSyntaxError as exc:
+        # The message quotes names and text of the document; its code and position do not.
+        line, column = exc.position
+        code: int = exc.code  # type: ignore[attr-defined]  # in lxml, not in lxml-stubs 0.5.1
+        kind = etree.ErrorTypes._getName(code, "error").lower().removeprefix("err_")
         raise InputRejected(
-            f"not well-formed XML: {_clip(exc.msg)}", reason=Reason.INVALID_XML
+            f"not well-formed XML at line {line}, column {column} ({kind})",
+            reason=Reason.INVALID_XML,
         ) from exc
 
 
@@ -175,21 +236,3 @@ def _refuse_dtd_in_tree(root: etree._Element) -> None:
         raise InputRejected(
             "document has a DTD or an entity reference", reason=Reason.FORBIDDEN_DTD
         )
-
-
-def _describe_errors(log: etree._ListErrorLog, namespace: str) -> str:
-    errors = list(log)
-    shown = "; ".join(_describe_error(e, namespace) for e in errors[:_MAX_ERRORS_SHOWN])
-    more = len(errors) - _MAX_ERRORS_SHOWN
-    return f"{shown} (and {more} more)" if more > 0 else shown
-
-
-def _describe_error(error: etree._LogEntry, namespace: str) -> str:
-    message = error.message.replace(f"{{{namespace}}}", "")
-    for pattern, replacement in _QUOTED_VALUES:
-        message = pattern.sub(replacement, message)
-    return f"line {error.line}: {_clip(message)}"
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= _MAX_ECHO else text[:_MAX_ECHO] + "…"

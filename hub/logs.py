@@ -1,8 +1,9 @@
 """Logging, configured once at start-up: JSON in production, readable console output in dev.
 
-Every event passes `mask_identity_numbers` last before rendering, so no run of 11 digits leaves
-the process in clear, whoever wrote the log call. Per-message context (canonical id, correlation
-id, source event id) is bound with `structlog.contextvars` for the duration of a handler.
+Every event passes `mask_identity_numbers` last before rendering, so no identity number leaves
+the process in clear, however it is spaced and whoever wrote the log call (`hub.privacy`).
+Per-message context (canonical id, correlation id, source event id) is bound with
+`structlog.contextvars` for the duration of a handler.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ def mask_identity_numbers(
 def _mask_value(value: Any) -> Any:
     if isinstance(value, str):
         return mask_text(value)
-    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) == 11:
-        return mask_text(str(value))
+    if isinstance(value, bytes | bytearray):
+        return mask_text(bytes(value).decode("utf-8", errors="replace"))
+    if isinstance(value, int) and not isinstance(value, bool):
+        masked = mask_text(str(value))
+        return value if masked == str(value) else masked
     if isinstance(value, Mapping):
-        return {k: _mask_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+        return {_mask_value(k): _mask_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
         return [_mask_value(v) for v in value]
     return value
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -49,6 +48,7 @@ from typing import Annotated, Any, Final, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from schemas.canonical import canonical_json
+from schemas.identity import identity_number_spans
 
 __all__ = [
     "AUDIT_FORMAT",
@@ -73,7 +73,6 @@ CHECKPOINT_TYPE: Final = "no.justishub.audit.checkpoint.v1"
 HEAD_TYPE: Final = "no.justishub.audit.head.v1"
 # Fixed forever: changing it would change every audit record id.
 _AUDIT_ID_NAMESPACE: Final = uuid.UUID("5b0e8f9a-61d2-4c1b-8e2f-3a7d9c4e1f60")
-_IDENTITY_NUMBER: Final = re.compile(r"(?<!\d)\d{11}(?!\d)")
 # Members whose text comes from people or other systems. Ids and keys are the hub's own hex and
 # may hold 11 digits in a row by chance.
 _FREE_TEXT: Final = (
@@ -216,7 +215,7 @@ class AuditFacts(BaseModel):
             raise ValueError("subject must be a pseudonymous key, not an identity number")
         for name in _FREE_TEXT:
             value = getattr(self, name)
-            if isinstance(value, str) and _IDENTITY_NUMBER.search(value):
+            if isinstance(value, str) and next(identity_number_spans(value), None) is not None:
                 raise ValueError(f"{name} holds what may be an identity number")
         return self
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import functools
 
 from pydantic import TypeAdapter, ValidationError
-from pydantic_core import ErrorDetails
 
 from schemas.canonical import canonical_json
 from schemas.errors import InputRejected, Reason
 from schemas.events import CanonicalEvent, Envelope
+from schemas.validation import describe_errors
 
 __all__ = ["decode", "encode"]
 
@@ -42,12 +42,4 @@ def _rejection(exc: ValidationError) -> InputRejected:
     errors = exc.errors(include_url=False, include_input=False, include_context=False)
     if any(e["type"] == "json_invalid" for e in errors):
         return InputRejected("not valid JSON", reason=Reason.INVALID_JSON)
-    shown = "; ".join(_describe(e) for e in errors[:3])
-    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return InputRejected(f"not a valid canonical event: {shown}{more}")
-
-
-def _describe(error: ErrorDetails) -> str:
-    # pydantic's messages name the rule, never the value (we asked for no input above).
-    where = ".".join(str(part) for part in error["loc"]) or "event"
-    return f"{where}: {error['msg']}"
+    return InputRejected(f"not a valid canonical event: {describe_errors(exc)}")

@@ -9,8 +9,10 @@
 
 Every leaf carries a `Reason`: a closed set of snake_case codes that dead-letter headers, metric
 labels, audit records and the console show. Codes are a published contract: never rename one,
-only add. The `detail` text is for people; it may contain personal data from the input and is
-masked by the hub before it is logged or written anywhere.
+only add. The `detail` text is for people: it names where and what kind of problem, never a
+value the input holds (a name, an identity number, an unknown key). As a second line of defence
+the hub masks it before it is logged or written anywhere, and every detail is clipped here to
+`MAX_DETAIL` characters, so no input can make a reason, a header or an HTTP answer large.
 
 Third-party exceptions (lxml, pydantic, cryptography, aiokafka) are translated into this tree by
 the code that called the library, `raise ... from exc`, and never travel further.
@@ -19,8 +21,10 @@ the code that called the library, `raise ... from exc`, and never travel further
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Final
 
 __all__ = [
+    "MAX_DETAIL",
     "ContractViolation",
     "HubError",
     "InputRejected",
@@ -28,6 +32,7 @@ __all__ = [
     "Reason",
     "SignatureRejected",
     "TransientError",
+    "clip",
 ]
 
 
@@ -93,6 +98,14 @@ class Reason(StrEnum):
     RATE_LIMITED = "rate_limited"
 
 
+MAX_DETAIL: Final = 500
+
+
+def clip(detail: str) -> str:
+    """`detail`, cut to `MAX_DETAIL` characters with an ellipsis when longer."""
+    return detail if len(detail) <= MAX_DETAIL else detail[: MAX_DETAIL - 1] + "…"
+
+
 class HubError(Exception):
     """Base of every error the hub raises about a message or an operation."""
 
@@ -100,6 +113,7 @@ class HubError(Exception):
     permanent: bool = True
 
     def __init__(self, detail: str, *, reason: Reason | None = None) -> None:
+        detail = clip(detail)
         super().__init__(detail)
         self.detail = detail
         if reason is not None:

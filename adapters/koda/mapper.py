@@ -2,16 +2,18 @@
 
 Checked in this order, each with its own reason code (the last three as the body is built):
   body element matches Hendelsestype                       body_mismatch
+  an expected release is not before the start             body_mismatch
   Status is one Hendelsestype can have                     status_not_allowed
   identity number: date part, check digits, element kind   invalid_identity_number
   synthetic test numbers only where allowed                test_identity_not_allowed
-  dates and times are real                                 invalid_date
+  dates and times are real and plausible                   invalid_date
   residence municipality: no county 00                     invalid_municipality_number
   anything else the canonical models refuse                schema_violation
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 from pydantic import ValidationError
@@ -117,20 +119,28 @@ def to_canonical(record: KodaHendelse, ctx: TranslationContext) -> CanonicalEven
 
 
 def _event_class(record: KodaHendelse) -> _EventClass:
+    # Values are named only when they are codes the contract knows: a record built in code has
+    # not been through the XSD, and its fields could hold anything.
     expected_body = _BODY_OF.get(record.hendelsestype)
     if expected_body is None or not isinstance(record.body, expected_body):
         raise InputRejected(
-            f"Hendelsestype {record.hendelsestype} has a "
+            f"Hendelsestype {_known(record.hendelsestype, _BODY_OF)} has a "
             f"{type(record.body).__name__.removeprefix('Koda')} body",
             reason=Reason.BODY_MISMATCH,
         )
     event_class = _EVENT_CLASSES.get((record.hendelsestype, record.status))
     if event_class is None:
+        statuses = {status for _, status in _EVENT_CLASSES}
         raise InputRejected(
-            f"Status {record.status} is not allowed for Hendelsestype {record.hendelsestype}",
+            f"Status {_known(record.status, statuses)} is not allowed for "
+            f"Hendelsestype {record.hendelsestype}",
             reason=Reason.STATUS_NOT_ALLOWED,
         )
     return event_class
+
+
+def _known(value: str, codes: Iterable[str]) -> str:
+    return value if value in codes else "(not a known code)"
 
 
 def _person(person: KodaPerson, ctx: TranslationContext) -> Person:
@@ -177,16 +187,17 @@ def _data(record: KodaHendelse, person: Person) -> CorrectionalData:
 
 
 def _start(body: KodaIverksettelse) -> SentenceStart:
+    start = rules.real_date(body.startdato, "Iverksettelse/Startdato")
     expected = body.forventet_loslatelse
-    return rules.build(
-        SentenceStart,
-        start_date=rules.real_date(body.startdato, "Iverksettelse/Startdato"),
-        expected_release_date=(
-            None
-            if expected is None
-            else rules.real_date(expected, "Iverksettelse/ForventetLoslatelse")
-        ),
+    release = (
+        None if expected is None else rules.real_date(expected, "Iverksettelse/ForventetLoslatelse")
     )
+    if release is not None and release < start:
+        raise InputRejected(
+            "Iverksettelse/ForventetLoslatelse is before Iverksettelse/Startdato",
+            reason=Reason.BODY_MISMATCH,
+        )
+    return rules.build(SentenceStart, start_date=start, expected_release_date=release)
 
 
 def _transfer(body: KodaOverforing) -> Transfer:

@@ -22,7 +22,7 @@ from hub.kafka.subscriber import OutcomeHook
 from hub.pipeline import headers as h
 from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord, Position
 from hub.pipeline.runner import RecordOutcome
-from hub.privacy import mask_text
+from hub.privacy import HIDDEN, mask_text, mask_token
 from hub.signing.verifying import raw_header
 from schemas.audit import AuditFacts, AuditStep, Where, audit_id
 from schemas.errors import InputRejected, SignatureRejected
@@ -71,7 +71,7 @@ def _received(stage: str, record: InboundRecord) -> AuditFacts:
         stage=stage,
         input=_where(record.position),
         message_id=_matching(record.header(h.EVENT_ID), _UUID),
-        correlation_id=_token(record.header(h.CORRELATION_ID)),
+        correlation_id=_source_id(record.header(h.CORRELATION_ID)),
     )
 
 
@@ -115,8 +115,8 @@ def _output(stage: str, record: InboundRecord, delivery: Delivery) -> AuditFacts
         "output": _where(delivery.position),
         "subject": _subject(out),
         "event_type": _matching(out.header(h.EVENT_TYPE), _EVENT_TYPE),
-        "correlation_id": _token(out.header(h.CORRELATION_ID)),
-        "source_event_id": _token(out.header(h.SOURCE_EVENT_ID)),
+        "correlation_id": _source_id(out.header(h.CORRELATION_ID)),
+        "source_event_id": _source_id(out.header(h.SOURCE_EVENT_ID)),
         "kid": _claimed_kid(out.headers),
     }
     if step is AuditStep.PUBLISHED:
@@ -162,6 +162,12 @@ def _token(value: str | None) -> str | None:
         return None
     masked = mask_text(value)
     return masked if _TOKEN.fullmatch(masked) else None
+
+
+def _source_id(value: str | None) -> str | None:
+    # A source chose it: recorded only if it has the shape of an id, never a name.
+    shown = mask_token(value) if value is not None else HIDDEN
+    return None if shown == HIDDEN else _token(shown)
 
 
 def _text(value: str | None) -> str | None:

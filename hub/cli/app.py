@@ -10,6 +10,7 @@ from typing import ParamSpec, TypeVar
 import typer
 
 from hub.logs import configure_logging
+from hub.privacy import mask_text
 from hub.settings import HubSettings
 from schemas.errors import HubError
 
@@ -33,7 +34,7 @@ class CliError(Exception):
 
 def fail(message: str) -> typer.Exit:
     """Print `message` as the one error line and return the exit to raise."""
-    typer.echo(f"hub: error: {message}", err=True)
+    typer.echo(f"hub: error: {mask_text(message)}", err=True)
     return typer.Exit(code=2)
 
 

@@ -29,8 +29,11 @@ from hub.operations.entries import (
     parked_counts,
     resolve_ids,
     select,
+    shown_headers,
+    shown_key,
 )
 from hub.operations.entries import parse_since as entries_since
+from hub.privacy import mask_text
 from hub.settings import HubSettings
 from schemas.errors import Reason
 
@@ -85,7 +88,7 @@ def list_entries(
         typer.echo(
             f"{e.short_id:<9}{e.time.astimezone(UTC):%Y-%m-%d %H:%M} {e.stage[:21]:<22}"
             f"{e.reason[:25]:<26}{e.source[:6]:<7}{behind.get(e.id, 0):>6}  {e.status.value:<10}"
-            f"{e.reason_text[:60]}"
+            f"{mask_text(e.reason_text)[:60]}"
         )
     typer.echo(f"({len(chosen)} of {len(entries)} entries)", err=True)
 
@@ -212,12 +215,12 @@ def _print_entry(entry: DeadLetter, parked: int) -> None:
         ("entry", entry.id),
         ("status", entry.status.value),
         ("stage", f"{entry.stage} (group {entry.group})"),
-        ("reason", f"{entry.reason}: {entry.reason_text}"),
+        ("reason", f"{entry.reason}: {mask_text(entry.reason_text)}"),
         ("error class", f"{entry.error_class}, {entry.attempts} attempt(s)"),
         ("time", entry.time.isoformat()),
         ("came from", f"{entry.origin} ({entry.source})"),
         ("stored at", str(entry.position)),
-        ("key", entry.key.decode("utf-8", errors="replace") if entry.key else "-"),
+        ("key", shown_key(entry.key)),
     ]
     if entry.parked_behind:
         lines.append(("parked behind", entry.parked_behind))
@@ -234,8 +237,8 @@ def _print_entry(entry: DeadLetter, parked: int) -> None:
     for name, value in lines:
         typer.echo(f"{name + ':':<15}{value}")
     typer.echo("── headers of the input")
-    for name, raw in entry.headers:
-        typer.echo(f"   {name}: {raw.decode('utf-8', errors='replace')[:200]}")
+    for name, value in shown_headers(entry.headers):
+        typer.echo(f"   {name}: {value}")
 
 
 def _print_replay_plan(plan: ReplayPlan, *, dry_run: bool) -> None:

@@ -32,6 +32,7 @@ from hub.operations.entries import DeadLetter, Resolution, Status, mask_payload
 from hub.pipeline import headers as h
 from hub.pipeline.parking import RELEASE
 from hub.pipeline.records import Headers, Position, text_headers
+from hub.privacy import mask_text
 from hub.settings import HubSettings
 from hub.signing.signer import Signer
 from schemas.audit import AuditFacts, AuditStep, Where, audit_id
@@ -361,7 +362,7 @@ def _discarded(entry: DeadLetter, operator: str, why: str) -> AuditFacts:
         input=_where(entry.position),
         entry_id=entry.id,
         operator=operator,
-        note=mask_payload(why.encode())[:500],
+        note=mask_text(why)[:500],
         message_id=_header(entry, h.EVENT_ID),
     )
 
@@ -374,7 +375,7 @@ def _revealed(entry: DeadLetter, operator: str, why: str) -> AuditFacts:
         input=_where(entry.position),
         entry_id=entry.id,
         operator=operator,
-        note=mask_payload(why.encode())[:500],
+        note=mask_text(why)[:500],
     )
 
 

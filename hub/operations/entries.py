@@ -20,7 +20,7 @@ from enum import StrEnum
 from hub.kafka.reader import read_topic
 from hub.pipeline import headers as h
 from hub.pipeline.records import Headers, InboundRecord, Position
-from hub.privacy import mask_text
+from hub.privacy import mask_document, mask_text, mask_token
 from hub.settings import HubSettings
 from hub.sources import sources
 from schemas.errors import PermanentError, Reason
@@ -36,6 +36,8 @@ __all__ = [
     "parse_since",
     "resolve_ids",
     "select",
+    "shown_headers",
+    "shown_key",
 ]
 
 
@@ -196,22 +198,26 @@ def parse_since(text: str | None, *, now: datetime | None = None) -> datetime | 
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-# Names of elements and members that hold a person's name or identity number, in the source
-# formats and the canonical and recipient messages.
-_PERSONAL = (
-    "Fornavn|Etternavn|Fodselsnummer|DNummer|"
-    "given_name|family_name|identity_number|firstName|lastName|nationalId|number"
-)
-_XML_PERSONAL = re.compile(rf"(<(?:\w+:)?(?:{_PERSONAL})\b[^>]*>)([^<]*)(<)")
-_JSON_PERSONAL = re.compile(rf'("(?:{_PERSONAL})"\s*:\s*")((?:[^"\\]|\\.)*)(")')
-
-
 def mask_payload(value: bytes) -> str:
-    """The payload for people to read, with names and identity numbers masked."""
-    text = value.decode("utf-8", errors="replace")
-    text = _XML_PERSONAL.sub(lambda m: f"{m.group(1)}***{m.group(3)}", text)
-    text = _JSON_PERSONAL.sub(lambda m: f"{m.group(1)}***{m.group(3)}", text)
-    return mask_text(text)
+    """The payload for people to read: masked by its structure (`hub.privacy.mask_document`)."""
+    return mask_document(value)
+
+
+def shown_key(key: bytes | None) -> str:
+    """A record key for people to read: a source may key by anything, a name included."""
+    return mask_token(key.decode("utf-8", errors="replace")) if key else "-"
+
+
+def shown_headers(headers: Headers) -> list[tuple[str, str]]:
+    """An input's headers for people to read: the hub's own shown masked, a source's hidden
+    unless they have the shape of an id."""
+    return [_shown_header(name, value.decode("utf-8", errors="replace")) for name, value in headers]
+
+
+def _shown_header(name: str, value: str) -> tuple[str, str]:
+    if name.startswith("hub-") or name in {h.CONTENT_TYPE, h.CORRELATION_ID}:
+        return name, mask_text(value)[:200]
+    return mask_token(name), mask_token(value[:200])
 
 
 def _entry(record: InboundRecord, by_topic: Mapping[str, str]) -> DeadLetter | None:

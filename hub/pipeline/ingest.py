@@ -76,7 +76,7 @@ def _check_content_type(record: InboundRecord, source: Source) -> None:
     media_type = declared.split(";", 1)[0].strip().lower()
     if media_type not in source.content_types:
         raise InputRejected(
-            f"content type {media_type!r} is not one {source.name} publishes "
+            f"the record's content type is not one {source.name} publishes "
             f"({', '.join(sorted(source.content_types))})",
             reason=Reason.UNSUPPORTED_CONTENT_TYPE,
         )

@@ -31,6 +31,7 @@ from hub.pipeline.deadletter import Failure, dead_letter, dead_letter_id
 from hub.pipeline.parking import Parked, Parking, Verdict
 from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord, Position
 from hub.pipeline.sink import RecordSink
+from hub.privacy import mask_token
 from schemas.errors import HubError, PermanentError, Reason, TransientError
 
 __all__ = [
@@ -199,7 +200,7 @@ class StageRunner:
             # logged in full.
             except Exception as exc:
                 log.exception("step.bug", error_class=type(exc).__name__)
-                bug = PermanentError(f"{type(exc).__name__}: {exc}", reason=Reason.INTERNAL_ERROR)
+                bug = PermanentError(type(exc).__name__, reason=Reason.INTERNAL_ERROR)
                 return self._failed(record, bug, type(exc), attempt, first_failure)
 
     def _failed(
@@ -278,7 +279,9 @@ def _message_context(stage: str, record: InboundRecord) -> Iterator[None]:
     `bind_message_ids`; they are unbound here when the record is done.
     """
     known = {
-        key: record.header(name) for key, name in MESSAGE_ID_HEADERS.items() if record.header(name)
+        key: mask_token(record.header(name) or "")
+        for key, name in MESSAGE_ID_HEADERS.items()
+        if record.header(name)
     }
     try:
         with structlog.contextvars.bound_contextvars(
@@ -291,7 +294,9 @@ def _message_context(stage: str, record: InboundRecord) -> Iterator[None]:
 
 def bind_message_ids(*, message_id: str, correlation_id: str, source_event_id: str) -> None:
     structlog.contextvars.bind_contextvars(
-        message_id=message_id, correlation_id=correlation_id, source_event_id=source_event_id
+        message_id=message_id,
+        correlation_id=mask_token(correlation_id),
+        source_event_id=mask_token(source_event_id),
     )
 
 

@@ -41,6 +41,7 @@ from schemas.errors import ContractViolation
 from schemas.events import CanonicalEvent
 from schemas.recipients import MESSAGE_CLASSES, Action, RecipientKind, recipient_message_id
 from schemas.recipients.envelope import encode_message
+from schemas.validation import describe_errors
 
 __all__ = [
     "Contract",
@@ -299,7 +300,7 @@ class _Plan:
         except ValidationError as exc:
             raise ContractViolation(
                 f"the {self.kind.value} message does not fit its schema: "
-                f"{exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}"
+                f"{describe_errors(exc, shown=1)}"
             ) from exc
 
     def _emit(self, topic: str, message: Any, rule_id: str, basis: str, place: Place) -> None:

@@ -26,6 +26,7 @@ from hub.routing.policy import PLACE_OF, Policy
 from schemas.alerts import AlertKind
 from schemas.errors import ContractViolation, InputRejected, Reason, TransientError
 from schemas.recipients import Receipt, ReceiptStatus
+from schemas.validation import describe_errors
 
 __all__ = ["ReceiptTopics", "receipt_step"]
 
@@ -110,9 +111,7 @@ def _parsed(record: InboundRecord) -> Receipt:
     try:
         return Receipt.model_validate_json(record.value)
     except ValidationError as exc:
-        first = exc.errors(include_input=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "receipt"
-        raise InputRejected(f"not a valid receipt: {where}: {first['msg']}") from exc
+        raise InputRejected(f"not a valid receipt: {describe_errors(exc, shown=1)}") from exc
 
 
 def _known(

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from hub.routing.paths import descendants, model_paths
 from schemas.events import EVENT_CLASSES, ConsentRecipient, Envelope, event_type_of
 from schemas.events.codes import CustodyOutcome
+from schemas.identity import identity_number_spans
 from schemas.recipients import RecipientKind, data_model_of
 from schemas.recipients.envelope import RuleId
 
@@ -64,7 +65,6 @@ PLANNED_DATE: Final[dict[str, str]] = {
     "no.kriminalomsorgen.transfer.planned.v1": "transfer.date",
 }
 _TOPIC: Final = re.compile(r"^[a-zA-Z0-9._{}-]{1,200}$")
-_IDENTITY_NUMBER: Final = re.compile(r"(?<!\d)\d{11}(?!\d)")
 
 
 class PolicyError(ValueError):
@@ -217,7 +217,7 @@ def _check_template(where: str, template: str, kind: RecipientKind) -> None:
 
 
 def _check_text(where: str, text: str) -> None:
-    if _IDENTITY_NUMBER.search(text):
+    if next(identity_number_spans(text), None) is not None:
         raise PolicyError(f"{where}: legal_basis holds what may be an identity number")
 
 

@@ -120,7 +120,8 @@ class Ingress:
     def _source(self, name: str) -> Source:
         source = self._sources.get(name)
         if source is None:
-            raise Refused(404, Reason.UNKNOWN_SOURCE, f"no source system named {name[:64]!r}")
+            # The path is the caller's text: not echoed.
+            raise Refused(404, Reason.UNKNOWN_SOURCE, "no source system by that name")
         return source
 
     def _authenticate(self, request: Request, source: Source) -> None:
@@ -187,11 +188,11 @@ def _content_type(request: Request, source: Source) -> str:
         raise Refused(
             415,
             Reason.UNSUPPORTED_CONTENT_TYPE,
-            f"{source.name} publishes {allowed}, not {media_type.strip()[:64]!r}",
+            f"{source.name} publishes {allowed}, not the content type given",
         )
     if charset is not None and charset.lower() not in _UTF8_CHARSETS:
         raise Refused(
-            415, Reason.UNSUPPORTED_CONTENT_TYPE, f"documents are UTF-8, not {charset[:32]!r}"
+            415, Reason.UNSUPPORTED_CONTENT_TYPE, "documents are UTF-8, not the charset given"
         )
     return declared
 

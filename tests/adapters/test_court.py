@@ -160,3 +160,18 @@ def test_generated_invalid_judgments_are_refused_for_their_reason() -> None:
     for document in documents:
         assert rejection(document.raw).reason is document.expected_reason, document.hendelse_id
     assert len({d.expected_reason for d in documents}) >= 8
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b"<Avsagt>2025-11-20", b"<Avsagt>1899-11-20"),
+        (
+            b"<Rettskraftig>2025-12-11",
+            f"<Rettskraftig>{dt.datetime.now(dt.UTC).year + 101}-12-11".encode(),
+        ),
+    ],
+)
+def test_implausible_dates_are_refused(old: bytes, new: bytes) -> None:
+    assert old in PRISON
+    assert rejection(PRISON.replace(old, new)).reason is Reason.INVALID_DATE

@@ -380,3 +380,57 @@ def test_any_single_changed_digit_of_the_identity_is_refused(
     error = rejection(render(dataclasses.replace(record, person=person)))
     assert error.reason is Reason.INVALID_IDENTITY_NUMBER
     assert changed not in str(error)
+
+
+FAR_AHEAD = f"{dt.datetime.now(dt.UTC).year + 101}-01-12"
+
+
+@pytest.mark.parametrize(
+    ("old", "value"),
+    [
+        ("2026-01-12</Startdato>", "1899-12-31"),
+        ("2026-12-14</ForventetLoslatelse>", FAR_AHEAD),
+        ("2026-01-12T10:02:00+01:00", "1850-01-12T10:02:00+01:00"),
+        ("2026-01-12T10:02:00+01:00", "2026-01-12T10:02:00+14:01"),
+        ("2026-01-12T10:02:00+01:00", "2026-01-12T10:02:00-15:00"),
+    ],
+)
+def test_implausible_dates_are_refused(old: str, value: str) -> None:
+    raw = sample("01-sentence-started")
+    assert old.encode() in raw
+    new = old.replace(old.split("<")[0], value)
+    error = rejection(raw.replace(old.encode(), new.encode()))
+    assert error.reason is Reason.INVALID_DATE
+    assert value not in error.detail, "the value is not echoed"
+
+
+@pytest.mark.parametrize("offset", [b"+14:00", b"-12:00", b"Z"])
+def test_the_widest_real_offsets_and_a_century_ahead_are_accepted(offset: bytes) -> None:
+    raw = sample("01-sentence-started").replace(b"+01:00</Registrert>", offset + b"</Registrert>")
+    assert isinstance(translate(raw, CTX), SentenceStarted)
+
+
+def test_an_expected_release_before_the_start_is_a_body_mismatch() -> None:
+    raw = sample("01-sentence-started").replace(
+        b"<ForventetLoslatelse>2026-12-14", b"<ForventetLoslatelse>2026-01-11"
+    )
+    error = rejection(raw)
+    assert error.reason is Reason.BODY_MISMATCH
+    assert "ForventetLoslatelse is before" in error.detail
+    same_day = sample("01-sentence-started").replace(
+        b"<ForventetLoslatelse>2026-12-14", b"<ForventetLoslatelse>2026-01-12"
+    )
+    assert isinstance(translate(same_day, CTX), SentenceStarted)
+
+
+def test_codes_and_dates_built_in_code_are_not_echoed() -> None:
+    record = parse(sample("01-sentence-started"), CTX)
+    for changed in (
+        dataclasses.replace(record, hendelsestype="Kari Nordmann"),
+        dataclasses.replace(record, status="Kari Nordmann"),
+        dataclasses.replace(record, gjennomforingsform="Kari Nordmann"),
+        dataclasses.replace(record, registrert="Kari Nordmann"),
+    ):
+        with pytest.raises(InputRejected) as caught:
+            to_canonical(changed, CTX)
+        assert "Kari" not in str(caught.value)

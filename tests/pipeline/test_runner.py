@@ -99,13 +99,14 @@ async def test_exhausted_retries_are_dead_lettered_with_the_last_error() -> None
 async def test_a_bug_in_a_step_dead_letters_the_record_and_the_stream_goes_on() -> None:
     def buggy(rec: InboundRecord) -> Sequence[OutboundRecord]:
         if rec.position.offset == 0:
-            raise KeyError("oops")
+            raise KeyError("Zqkari")  # a bug's message may quote anything
         return echo(rec)
 
     stage, sink = runner(buggy)
     await stage.run_batch([record(0), record(1, b"next")])
     assert sink.topics["dlq"][0].header(h.DLQ_REASON) == "internal_error"
     assert sink.topics["dlq"][0].header(h.DLQ_ERROR_CLASS) == "KeyError"
+    assert "Zqkari" not in (sink.topics["dlq"][0].header(h.DLQ_REASON_TEXT) or "")
     assert sink.values("out.v1") == [b"NEXT"]
 
 

@@ -65,7 +65,7 @@ def as_json(**changes: object) -> bytes:
         (b"{}", "event"),
         (as_json(type="no.kriminalomsorgen.release.forgotten.v1"), "event"),
         (as_json(time="2026-11-20T09:15:00"), "time"),
-        (as_json(extra="x"), "extra"),
+        (as_json(extra="x"), "(an unknown field)"),  # the key itself is not said
         (as_json(subject=SYNTHETIC_FNR), "subject"),
     ],
 )
@@ -87,3 +87,14 @@ def test_rejections_do_not_quote_the_input() -> None:
     assert "data.person.given_name" in caught.value.detail
     assert wrong not in str(caught.value)
     assert "Kari1" not in str(caught.value)
+
+
+def test_a_rejection_never_quotes_the_input_nor_names_an_unknown_key() -> None:
+    for document in (
+        {"type": "Zqkari Nordmann", "id": "x"},
+        {**json.loads(encode(make_event(ReleasePlanned))), "Zqkari": "12838545619"},
+    ):
+        with pytest.raises(InputRejected) as caught:
+            decode(json.dumps(document).encode())
+        assert "Zqkari" not in str(caught.value)
+        assert "12838545619" not in str(caught.value)

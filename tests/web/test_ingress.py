@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from pydantic import SecretStr
+from structlog.contextvars import merge_contextvars
+from structlog.testing import capture_logs
 
 from adapters.court import SOURCE as COURT
 from adapters.police import SOURCE as POLICE
@@ -291,3 +293,28 @@ def test_production_refuses_weak_ingress_keys(key: str) -> None:
             signing=SigningSettings(passphrase=SecretStr("a production passphrase")),
             web=WebSettings(api_keys={"court": SecretStr(key)}),
         )
+
+
+async def test_a_value_past_libxml2s_message_limit_is_not_echoed(client: Client) -> None:
+    # Reproduced: libxml2 cuts a message over ~64k characters, with the value's closing quote,
+    # and the value went into the answer, the dead-letter reason and the logs.
+    long_name = "Zqkari " + "Nordmann 128385 45619 " * 4000
+    bad = JUDGMENT.replace(b"<Fornavn>", b"<Fornavn>" + long_name.encode(), 1)
+    with capture_logs(processors=[merge_contextvars]) as logs:
+        response = await client.post("court", bad, **{"content-type": XML})
+    body = response.json()
+    assert body["reason"] == "schema_violation"
+    assert "Fornavn" in body["detail"]
+    for value in ("Zqkari", "Nordmann", "45619"):
+        assert value not in response.text
+        assert value not in repr(logs)
+    assert len(body["detail"]) <= 500
+
+
+async def test_paths_and_headers_are_not_echoed(client: Client) -> None:
+    unknown = await client.post("Zqkari-Nordmann", JUDGMENT, **{"content-type": XML})
+    assert unknown.status_code == 404
+    assert "Zqkari" not in unknown.text
+    wrong_type = await client.post("court", JUDGMENT, **{"content-type": "text/Zqkari"})
+    assert wrong_type.status_code == 415
+    assert "Zqkari" not in wrong_type.text

@@ -27,6 +27,8 @@ from hub.operations.entries import (
     parse_since,
     resolve_ids,
     select,
+    shown_headers,
+    shown_key,
 )
 from hub.tools.policy import open_alerts
 from hub.web.console.app import Console
@@ -166,7 +168,8 @@ def entry_context(entries: list[DeadLetter], entry: DeadLetter) -> dict[str, obj
         "payload": mask_payload(entry.value),
         "clear": None,
         "error": None,
-        "headers": [(k, v.decode("utf-8", errors="replace")[:200]) for k, v in entry.headers],
+        "headers": shown_headers(entry.headers),
+        "key": shown_key(entry.key),
     }
 
 
