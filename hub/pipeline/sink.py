@@ -22,7 +22,9 @@ class RecordSink(Protocol):
     async def send(self, record: OutboundRecord) -> Awaitable[Position]:
         """Queue `record`; the returned awaitable resolves once the broker has acknowledged it.
 
-        Raises (or the awaitable raises) `schemas.errors.TransientError` when it cannot.
+        Raises (or the awaitable raises) `schemas.errors.PermanentError` (`output_rejected`)
+        when the broker will never take `record`, `schemas.errors.TransientError` when it cannot
+        take it now.
         """
         ...
 
