@@ -15,8 +15,9 @@ A stage's step is a plain function: one inbound record in, the records to publis
 
 No record stops its partition: an output the broker refuses for good (too large, a topic the hub
 may not write) dead-letters its input as `output_rejected`; a dead-letter entry the broker
-refuses is written cut short (see `cut_entry`), with an alert. Only a dead-letter topic that
-takes not even that stops the stage, since nothing could then be kept of the input.
+refuses is written cut short (see `cut_entry`), logged as an error and counted apart (the
+`hub_dead_letters_cut` metric). Only a dead-letter topic that takes not even that stops the
+stage, since nothing could then be kept of the input.
 """
 
 from __future__ import annotations
@@ -40,7 +41,6 @@ from schemas.errors import HubError, PermanentError, Reason, TransientError
 
 __all__ = [
     "MESSAGE_ID_HEADERS",
-    "CutAlert",
     "DeliveryFailed",
     "RecordOutcome",
     "RetryPolicy",
@@ -53,9 +53,6 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 Step = Callable[[InboundRecord], Sequence[OutboundRecord]]
-# The records that tell operators a dead-letter entry had to be cut (an alert), given the entry.
-CutAlert = Callable[[OutboundRecord], Sequence[OutboundRecord]]
-
 # How much of an input's value a cut dead-letter entry keeps: a first look for an operator,
 # then nothing at all if even that is refused.
 _KEEP_WHEN_CUT = (64 * 1024, 0)
@@ -134,7 +131,6 @@ class StageRunner:
         parking: Parking | None = None,
         retry: RetryPolicy | None = None,
         observer: StageObserver | None = None,
-        cut_alert: CutAlert | None = None,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.stage = stage
@@ -145,7 +141,6 @@ class StageRunner:
         self._sink = sink
         self._dlq_topic = dlq_topic
         self._retry = retry or RetryPolicy()
-        self._cut_alert = cut_alert
         self._clock = clock
 
     @property
@@ -253,19 +248,12 @@ class StageRunner:
         for keep in _KEEP_WHEN_CUT:
             (result,) = await self._send_all([(cut_entry(entry, refused, keep),)])
             if not isinstance(result, PermanentError):
-                await self._alert_cut(result[0].record)
+                # Operators must hear of it: the input itself is kept only at its source now.
+                cut = result[0].record
+                log.error("deadletter.cut", entry=cut.header(h.DLQ_ID), cut=cut.header(h.DLQ_CUT))
                 return result
             refused = result
         raise DeliveryFailed(f"the dead-letter topic refused even a cut entry: {refused.detail}")
-
-    async def _alert_cut(self, entry: OutboundRecord) -> None:
-        log.error("deadletter.cut", entry=entry.header(h.DLQ_ID), cut=entry.header(h.DLQ_CUT))
-        if self._cut_alert is None:
-            return
-        (result,) = await self._send_all([tuple(self._cut_alert(entry))])
-        # The entry is safe; an alert the broker refuses must not stop the stream for it.
-        if isinstance(result, PermanentError):
-            log.error("deadletter.cut_alert_refused", detail=result.detail)
 
     async def _send_all(
         self, groups: Sequence[Sequence[OutboundRecord]]

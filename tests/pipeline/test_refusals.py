@@ -19,6 +19,7 @@ from faststream.kafka import KafkaBroker
 from hub.kafka.producer import KafkaRecordSink, build_producer, refusal
 from hub.kafka.reader import read_topic
 from hub.kafka.subscriber import subscribe_stage
+from hub.metrics import HubMetrics
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord
 from hub.pipeline.runner import StageRunner
@@ -57,16 +58,13 @@ async def run_until_committed(
     step: Step,
     dlq: str,
     inputs: Sequence[bytes],
-    alerts: str | None = None,
+    metrics: HubMetrics | None = None,
     compression: str | None = None,
     settings: KafkaSettings | None = None,
 ) -> None:
     """Publish `inputs` and run the stage until the group's offset has passed all of them."""
     group = f"test-refusals-{uuid.uuid4().hex[:8]}"
     settings = settings or KafkaSettings(bootstrap_servers=kafka.bootstrap_servers)
-
-    def cut_alert(entry: OutboundRecord) -> Sequence[OutboundRecord]:
-        return [] if alerts is None else [OutboundRecord(alerts, entry.key, b"cut", entry.headers)]
 
     producer = build_producer(settings)
     runner = StageRunner(
@@ -75,7 +73,7 @@ async def run_until_committed(
         step=step,
         sink=KafkaRecordSink(producer),
         dlq_topic=dlq,
-        cut_alert=cut_alert,
+        observer=metrics,
     )
     broker = KafkaBroker(
         kafka.bootstrap_servers, consumer_only=True, allow_auto_create_topics=False
@@ -128,11 +126,11 @@ def sha256(value: bytes) -> str:
 _LARGE = {"max.message.bytes": str(8 * _MIB + 64 * 1024)}
 
 
-async def test_a_huge_document_that_came_compressed_is_dead_lettered_cut_with_an_alert(
+async def test_a_huge_document_that_came_compressed_is_dead_lettered_cut_and_counted(
     kafka: RunningKafka, new_topic: NewTopic
 ) -> None:
     source, dlq = await new_topic("in", config=_LARGE), await new_topic("dlq", config=_LARGE)
-    alerts = await new_topic("alerts")
+    metrics = HubMetrics()
     # 40 MiB of text gzips to a few tens of KB: the inbound topic takes it as it came.
     huge = b"<dokument>" + b"a" * (40 * _MIB) + b"</dokument>"
     assert len(gzip.compress(huge)) < 100 * 1024
@@ -142,7 +140,7 @@ async def test_a_huge_document_that_came_compressed_is_dead_lettered_cut_with_an
         source=source,
         step=rejects_big(1 * _MIB),
         dlq=dlq,
-        alerts=alerts,
+        metrics=metrics,
         compression="gzip",
         inputs=[huge, b"big enough", b"<x>too</x>" * 200_000],
     )
@@ -160,8 +158,10 @@ async def test_a_huge_document_that_came_compressed_is_dead_lettered_cut_with_an
     assert cut.key == b"person-one"
     assert whole.header(h.DLQ_CUT) is None
     assert whole.value == b"<x>too</x>" * 200_000
-    (alert,) = await records(kafka, alerts)
-    assert alert.header(h.DLQ_ID) == cut.header(h.DLQ_ID)
+    # What operators alert on: one entry cut, one dead-lettered whole.
+    value = metrics.registry.get_sample_value
+    assert value("hub_dead_letters_cut_total", {"stage": "test"}) == 1
+    assert value("hub_dead_letters_total", {"stage": "test", "reason": "too_large"}) == 2
 
 
 async def test_a_record_near_the_limit_whose_dead_letter_the_headers_push_over_it_is_cut(
