@@ -51,7 +51,8 @@ _REFUSALS: Final[tuple[type[KafkaError], ...]] = (
     InvalidTopicError,
     PolicyViolationError,
 )
-# A topic's limit is asked once a minute at most: a changed limit counts within that time.
+# A topic's limit is asked once a minute at most, and a missing topic looked for again after as
+# long: a changed limit or a topic made since counts within that time.
 _LIMIT_TTL_S: Final = 60.0
 _TOPIC_RESOURCE: Final = 2
 _MAX_MESSAGE_BYTES: Final = "max.message.bytes"
@@ -79,6 +80,9 @@ class KafkaRecordSink:
         self._producer = producer
         # Topic → (its max.message.bytes, when that was asked, monotonic seconds).
         self._limits: dict[str, tuple[int, float]] = {}
+        # Topic → when it was found missing: aiokafka waits a whole request timeout for a
+        # topic's metadata at every send, which a batch of records for it would pay each time.
+        self._missing: dict[str, float] = {}
 
     async def _check_size(self, record: OutboundRecord) -> None:
         """Refuse here a record larger than its topic takes. The broker would refuse it too, but
@@ -112,6 +116,9 @@ class KafkaRecordSink:
         return limit
 
     async def send(self, record: OutboundRecord) -> Awaitable[Position]:
+        missing_since = self._missing.get(record.topic)
+        if missing_since is not None and time.monotonic() - missing_since < _LIMIT_TTL_S:
+            raise _no_such_topic(record.topic)
         await self._check_size(record)
         try:
             future = await self._producer.send(
@@ -129,9 +136,14 @@ class KafkaRecordSink:
         waiting. While the broker does not answer, it is the outage that is the news."""
         client = self._producer.client
         if await client.force_metadata_update() and topic not in client.cluster.topics():
-            detail = f"topic {topic} does not exist and is not made by writing to it"
-            return PermanentError(detail, reason=Reason.OUTPUT_REJECTED)
+            self._missing[topic] = time.monotonic()
+            return _no_such_topic(topic)
         return transient(exc)
+
+
+def _no_such_topic(topic: str) -> PermanentError:
+    detail = f"topic {topic} does not exist and is not made by writing to it"
+    return PermanentError(detail, reason=Reason.OUTPUT_REJECTED)
 
 
 def _limit_of(response: Any) -> int | None:
