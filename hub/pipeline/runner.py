@@ -238,9 +238,11 @@ class StageRunner:
     async def _rescue(self, item: _Planned, refused: PermanentError) -> list[Delivery]:
         """Keep what can be kept of an input one of whose records the broker refused for good."""
         if item.failure is None:
-            # An output was refused: the input is dead-lettered instead.
+            # An output was refused: the input is dead-lettered instead, and with parking its
+            # person's later inputs wait behind it from the next batch on.
             item.failure = self._failed(item.record, refused, type(refused), 1, None).failure
-            (result,) = await self._send_all([(self._dead_letter(item),)])
+            state = tuple(self._state_after(item)) if self.parking is not None else ()
+            (result,) = await self._send_all([(self._dead_letter(item), *state)])
             if not isinstance(result, PermanentError):
                 return result
             refused = result

@@ -162,3 +162,16 @@ async def test_a_batch_that_fails_to_deliver_leaves_no_parking_state_behind() ->
     assert len(stage.sink.topics["parking"]) == 1, "the block is written on redelivery"
     assert stage.book.get(GROUP, "pk-a") is not None
     assert [e.header(h.DLQ_REASON) for e in stage.dlq()][-2:] == ["schema_violation", "parked"]
+
+
+async def test_an_input_whose_output_is_refused_blocks_its_person_from_the_next_batch() -> None:
+    stage = Stage()
+    stage.sink.limits = {"out": 100}
+    await stage.run(rec(0, b"a" * 200), rec(1, b"b-1", person=b"pk-b"))
+    await stage.run(rec(2, b"a-2"))
+
+    blocker, parked = stage.dlq()
+    assert blocker.header(h.DLQ_REASON) == "output_rejected"
+    assert parked.header(h.DLQ_PARKED_BEHIND) == blocker.header(h.DLQ_ID)
+    assert stage.out() == [b"b-1"]
+    assert stage.book.get(GROUP, "pk-a") == blocker.header(h.DLQ_ID)
