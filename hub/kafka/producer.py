@@ -53,7 +53,7 @@ _REFUSALS: Final[tuple[type[KafkaError], ...]] = (
 )
 # A topic's limit is asked once a minute at most, and a missing topic looked for again after as
 # long: a changed limit or a topic made since counts within that time.
-_LIMIT_TTL_S: Final = 60.0
+_RECHECK_S: Final = 60.0
 _TOPIC_RESOURCE: Final = 2
 _MAX_MESSAGE_BYTES: Final = "max.message.bytes"
 
@@ -76,8 +76,9 @@ def build_producer(kafka: KafkaSettings, *, client_id: str | None = None) -> AIO
 class KafkaRecordSink:
     """`hub.pipeline.sink.RecordSink` on a started aiokafka producer."""
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: AIOKafkaProducer, *, recheck_s: float = _RECHECK_S) -> None:
         self._producer = producer
+        self._recheck_s = recheck_s
         # Topic → (its max.message.bytes, when that was asked, monotonic seconds).
         self._limits: dict[str, tuple[int, float]] = {}
         # Topic → when it was found missing: aiokafka waits a whole request timeout for a
@@ -100,7 +101,7 @@ class KafkaRecordSink:
 
     async def _limit(self, topic: str) -> int:
         known = self._limits.get(topic)
-        if known is not None and time.monotonic() - known[1] < _LIMIT_TTL_S:
+        if known is not None and time.monotonic() - known[1] < self._recheck_s:
             return known[0]
         client = self._producer.client
         request = DescribeConfigsRequest([(_TOPIC_RESOURCE, topic, [_MAX_MESSAGE_BYTES])])
@@ -117,7 +118,7 @@ class KafkaRecordSink:
 
     async def send(self, record: OutboundRecord) -> Awaitable[Position]:
         missing_since = self._missing.get(record.topic)
-        if missing_since is not None and time.monotonic() - missing_since < _LIMIT_TTL_S:
+        if missing_since is not None and time.monotonic() - missing_since < self._recheck_s:
             raise _no_such_topic(record.topic)
         await self._check_size(record)
         try:

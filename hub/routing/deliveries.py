@@ -231,6 +231,11 @@ def _row(entry: DeliveryEntry) -> tuple[object, ...]:
     )
 
 
+def _as_written(entry: DeliveryEntry) -> tuple[bytes, bytes]:
+    record = entry_record(entry, "")
+    return record.key or b"", record.value or b""
+
+
 def _overdue_from(entry: DeliveryEntry) -> float | None:
     """When a missing receipt becomes overdue, if it is still to be alerted."""
     receipt = entry.receipt
@@ -266,8 +271,15 @@ class StagedIndex:
         """Visible at once to this stage; part of the index only if `commit` follows."""
         self._overlay[entry.messageid] = entry
 
-    def commit(self) -> None:
-        self.index.put_all(self._overlay.values())
+    def commit(self, acknowledged: Iterable[OutboundRecord] | None = None) -> None:
+        """Make the batch's writes part of the index: all of them, or with `acknowledged`
+        only those whose records are among it, so the index never holds what the topic does
+        not (an input dead-lettered because the broker refused an output leaves no state)."""
+        entries = list(self._overlay.values())
+        if acknowledged is not None:
+            written = {(record.key, record.value) for record in acknowledged}
+            entries = [e for e in entries if _as_written(e) in written]
+        self.index.put_all(entries)
         self._overlay.clear()
 
     def rollback(self) -> None:

@@ -8,12 +8,15 @@ record per key.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from hub.bootstrap import load_routing
 from hub.kafka.admin import TopicSpec, ensure_topics
@@ -82,7 +85,9 @@ class Stages:
 
 
 @asynccontextmanager
-async def started(kafka: RunningKafka, topics: Topics) -> AsyncIterator[Stages]:
+async def started(
+    kafka: RunningKafka, topics: Topics, *, recheck_s: float = 60.0
+) -> AsyncIterator[Stages]:
     """The police register's stage and the receipts stage as a hub process starts them: the
     index read from the deliveries topic, nothing kept from an earlier process."""
     policy = load_routing(HubSettings()).policy
@@ -92,7 +97,7 @@ async def started(kafka: RunningKafka, topics: Topics) -> AsyncIterator[Stages]:
     await producer.start()
     await follower.start()
     try:
-        sink = KafkaRecordSink(producer)
+        sink = KafkaRecordSink(producer, recheck_s=recheck_s)
         route_index, route_decisions = StagedIndex(index), Decisions()
         ctx = StageContext(
             policy=policy,
@@ -226,3 +231,44 @@ async def test_a_repeat_never_moves_a_receipt_back_even_after_compaction(
     assert kept is not None
     assert kept.receipt.status is not None
     assert kept.receipt.status.value == "received"
+
+
+async def set_limit(kafka: RunningKafka, topic: str, limit: int) -> None:
+    """Set `topic`'s max.message.bytes, and return once the broker describes it so."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        wanted = {"max.message.bytes": str(limit)}
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, topic, wanted)])
+        for _ in range(100):
+            (described,) = await admin.describe_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, topic, {"max.message.bytes": None})]
+            )
+            entries = described.resources[0][4]
+            if any(e[0] == "max.message.bytes" and e[1] == str(limit) for e in entries):
+                return
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+    pytest.fail(f"the broker did not take max.message.bytes={limit} for {topic}")
+
+
+async def test_an_event_whose_message_was_refused_leaves_no_state_and_goes_out_when_replayed(
+    kafka: RunningKafka, topics: Topics
+) -> None:
+    planned, _, _ = events()
+    await set_limit(kafka, topics.out, 200)
+    async with started(kafka, topics, recheck_s=0.0) as stage:
+        (refused,) = await stage.route.run_batch([inbound(planned, 1)])
+        assert refused.failure is not None
+        assert refused.failure.error.reason.value == "output_rejected"
+        # The operator makes room, and replays the dead-lettered event.
+        await set_limit(kafka, topics.out, 1_000_000)
+        replayed = await stage.route.run_batch([inbound(planned, 1)])
+
+    ((message_id, action),) = sent(replayed, topics.out)
+    assert action == "notice"
+    assert message_id is not None
+    # Its delivery state is on the topic, where a restarted hub (and its receipts) will look.
+    kept = await last_per_key(kafka, topics.deliveries)
+    assert message_id.encode() in kept
