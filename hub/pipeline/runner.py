@@ -241,14 +241,14 @@ class StageRunner:
             # An output was refused: the input is dead-lettered instead, and with parking its
             # person's later inputs wait behind it from the next batch on.
             item.failure = self._failed(item.record, refused, type(refused), 1, None).failure
-            state = tuple(self._state_after(item)) if self.parking is not None else ()
-            (result,) = await self._send_all([(self._dead_letter(item), *state)])
+            item.state = tuple(self._state_after(item)) if self.parking is not None else ()
+            (result,) = await self._send_all([(self._dead_letter(item), *item.state)])
             if not isinstance(result, PermanentError):
                 return result
             refused = result
         entry = self._dead_letter(item)
         for keep in _KEEP_WHEN_CUT:
-            (result,) = await self._send_all([(cut_entry(entry, refused, keep),)])
+            (result,) = await self._send_all([(cut_entry(entry, refused, keep), *item.state)])
             if not isinstance(result, PermanentError):
                 # Operators must hear of it: the input itself is kept only at its source now.
                 cut = result[0].record

@@ -175,3 +175,15 @@ async def test_an_input_whose_output_is_refused_blocks_its_person_from_the_next_
     assert parked.header(h.DLQ_PARKED_BEHIND) == blocker.header(h.DLQ_ID)
     assert stage.out() == [b"b-1"]
     assert stage.book.get(GROUP, "pk-a") == blocker.header(h.DLQ_ID)
+
+
+async def test_an_input_whose_dead_letter_had_to_be_cut_still_blocks_its_person() -> None:
+    stage = Stage()
+    stage.sink.limits = {"dlq": 70 * 1024}
+    await stage.run(rec(0, b"bad" + b"x" * 100 * 1024))
+    await stage.run(rec(1, b"a-2"))
+
+    cut, parked = stage.dlq()
+    assert cut.header(h.DLQ_CUT) is not None
+    assert parked.header(h.DLQ_PARKED_BEHIND) == cut.header(h.DLQ_ID)
+    assert stage.out() == []
