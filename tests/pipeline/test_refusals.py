@@ -9,7 +9,7 @@ import gzip
 import hashlib
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -213,10 +213,13 @@ async def test_an_output_the_broker_refuses_dead_letters_its_input_and_the_topic
 
 
 @pytest.fixture
-def refused_topic(new_topic: NewTopic) -> Callable[[], object]:
-    """TEST HOOK for a topic the hub may not write. Today: a name no topic has, on a broker
-    that does not make topics on first write. Once the broker has ACLs, make this return a
-    topic the hub's principal may not write, and the refusal is TopicAuthorizationFailed."""
+def unwritable_topic() -> Callable[[], Awaitable[str]]:
+    """TEST HOOK (ACLs): a topic the hub may not write.
+
+    Today the local broker has no ACLs, so this is a name no topic has, on a broker that makes
+    no topic on first write. Once the broker runs with ACLs, make it return a topic the hub's
+    principal may not write: the refusal is then TopicAuthorizationFailed, and the test below
+    must pass unchanged."""
 
     async def name() -> str:
         return f"no-such-topic.{uuid.uuid4().hex[:12]}"
@@ -225,11 +228,10 @@ def refused_topic(new_topic: NewTopic) -> Callable[[], object]:
 
 
 async def test_an_output_to_a_topic_the_hub_may_not_write_is_dead_lettered(
-    kafka: RunningKafka, new_topic: NewTopic, refused_topic: Callable[[], object]
+    kafka: RunningKafka, new_topic: NewTopic, unwritable_topic: Callable[[], Awaitable[str]]
 ) -> None:
     source, dlq = await new_topic("in", config=_LARGE), await new_topic("dlq", config=_LARGE)
-    out = await refused_topic()  # type: ignore[misc]  # the hook returns an awaitable name
-    assert isinstance(out, str)
+    out = await unwritable_topic()
     settings = KafkaSettings(bootstrap_servers=kafka.bootstrap_servers, request_timeout_ms=3_000)
     inputs = [f"input {n}".encode() for n in range(8)]
 
