@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any, Final
 
+import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
     CorruptRecordException,
@@ -36,6 +37,8 @@ from hub.settings import KafkaSettings
 from schemas.errors import HubError, PermanentError, Reason, TransientError
 
 __all__ = ["KafkaRecordSink", "build_producer", "refusal", "transient"]
+
+log = structlog.get_logger(__name__)
 
 # Answers about the record itself or about the hub's right to write it: sending the same record
 # again gets the same answer. aiokafka's `retriable` flag alone cannot tell these apart (it is
@@ -111,8 +114,10 @@ class KafkaRecordSink:
             raise transient(exc) from exc
         limit = _limit_of(response)
         if limit is None:
-            # Not described (e.g. no such topic): sending is what will tell.
-            return sys.maxsize
+            # No such topic (sending will tell), or the hub may not describe its configuration
+            # (an ACL to grant, DescribeConfigs): then the broker's refusal is all there is.
+            log.warning("topic.limit_unknown", topic=topic)
+            limit = sys.maxsize
         self._limits[topic] = (limit, time.monotonic())
         return limit
 
