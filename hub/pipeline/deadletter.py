@@ -22,6 +22,8 @@ from schemas.errors import HubError
 __all__ = ["Failure", "cut_entry", "dead_letter", "dead_letter_id"]
 
 _DLQ_NAMESPACE = uuid.UUID("8d0c5a4e-2f51-4f57-9a3c-6b1f0e7d2c11")
+# The longest input key a cut entry keeps as it was.
+_KEY_KEPT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +80,13 @@ def cut_entry(entry: OutboundRecord, why: HubError, keep: int) -> OutboundRecord
     bytes, the input's own headers dropped (they may be what made it too large), and the
     original value's size and SHA-256 kept, so the input can be found and proven at its source.
     """
-    value = entry.value or b""
+    value, key = entry.value or b"", entry.key
     ours = tuple((k, v) for k, v in entry.headers if k.startswith(h.DLQ_PREFIX))
+    if key is not None and len(key) > _KEY_KEPT:
+        # No person key is this long: a key that made the entry too large is hashed, so that
+        # the entry still goes to one partition per key, and is not repeated in a header.
+        key = b"sha256:" + hashlib.sha256(key).hexdigest().encode("ascii")
+        ours = tuple((k, v) for k, v in ours if k != h.DLQ_KEY)
     about = text_headers(
         [
             (h.DLQ_CUT, mask_text(str(why))[:500]),
@@ -87,4 +94,4 @@ def cut_entry(entry: OutboundRecord, why: HubError, keep: int) -> OutboundRecord
             (h.DLQ_ORIGINAL_SHA256, hashlib.sha256(value).hexdigest()),
         ]
     )
-    return OutboundRecord(entry.topic, entry.key, value[:keep], ours + about)
+    return OutboundRecord(entry.topic, key, value[:keep], ours + about)

@@ -33,7 +33,7 @@ class MemorySink:
     """Keeps records per topic in order, with offsets; partition 0 unless a test says otherwise.
 
     `fail_next` makes the next n sends fail transiently, as a broker outage would; `limits`
-    (topic → bytes of value and headers) refuses larger records for good, as a topic's
+    (topic → bytes of key, value and headers) refuses larger records for good, as a topic's
     `max.message.bytes` does.
     """
 
@@ -46,7 +46,8 @@ class MemorySink:
         if self.fail_next > 0:
             self.fail_next -= 1
             raise TransientError("memory sink told to fail")
-        size = len(record.value or b"") + sum(len(k) + len(v) for k, v in record.headers)
+        size = len(record.key or b"") + len(record.value or b"")
+        size += sum(len(k) + len(v) for k, v in record.headers)
         if size > self.limits.get(record.topic, size):
             raise PermanentError(f"{size} bytes for {record.topic}", reason=Reason.OUTPUT_REJECTED)
         log = self.topics[record.topic]

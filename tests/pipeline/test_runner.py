@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -160,3 +161,19 @@ async def test_a_dead_letter_topic_that_takes_nothing_stops_the_stage() -> None:
     stage, _ = runner(sink=sink)
     with pytest.raises(DeliveryFailed):
         await stage.run_batch([record(0, b"bad")])
+
+
+async def test_a_key_too_large_for_the_dead_letter_topic_is_hashed_in_the_cut_entry() -> None:
+    sink = MemorySink()
+    sink.limits = {"dlq": 70 * 1024}
+    stage, _ = runner(sink=sink)
+    huge_key = b"k" * (200 * 1024)
+    bad = InboundRecord(Position("in.test.v1", 2, 0), huge_key, b"bad document")
+
+    (outcome,) = await stage.run_batch([bad])
+
+    (entry,) = sink.topics["dlq"]
+    assert outcome.deliveries[0].record == entry
+    assert entry.key == b"sha256:" + hashlib.sha256(huge_key).hexdigest().encode()
+    assert entry.header(h.DLQ_KEY) is None
+    assert entry.value == b"bad document"
