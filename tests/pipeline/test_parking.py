@@ -187,3 +187,15 @@ async def test_an_input_whose_dead_letter_had_to_be_cut_still_blocks_its_person(
     assert cut.header(h.DLQ_CUT) is not None
     assert parked.header(h.DLQ_PARKED_BEHIND) == cut.header(h.DLQ_ID)
     assert stage.out() == []
+
+
+async def test_a_key_no_person_key_could_be_parks_nobody_and_stops_nothing() -> None:
+    stage = Stage()
+    stage.sink.limits = {"parking": 2000}
+    huge = b"p" * 5000
+    await stage.run(rec(0, b"bad-1", person=huge), rec(1, b"a-2", person=huge))
+
+    (entry,) = stage.dlq()
+    assert entry.header(h.DLQ_REASON) == "schema_violation"
+    assert stage.out() == [b"a-2"]
+    assert len(stage.book) == 0
