@@ -84,9 +84,10 @@ def cut_entry(entry: OutboundRecord, why: HubError, keep: int) -> OutboundRecord
     ours = tuple((k, v) for k, v in entry.headers if k.startswith(h.DLQ_PREFIX))
     if key is not None and len(key) > _KEY_KEPT:
         # No person key is this long: a key that made the entry too large is hashed, so that
-        # the entry still goes to one partition per key, and is not repeated in a header.
+        # the entry still goes to one partition per key, and `hub-dlq-key` names the hash.
         key = b"sha256:" + hashlib.sha256(key).hexdigest().encode("ascii")
-        ours = tuple((k, v) for k, v in ours if k != h.DLQ_KEY)
+        hashed = text_headers([(h.DLQ_KEY, base64.b64encode(key).decode("ascii"))])
+        ours = tuple((k, v) for k, v in ours if k != h.DLQ_KEY) + hashed
     about = text_headers(
         [
             (h.DLQ_CUT, mask_text(str(why))[:500]),
