@@ -42,6 +42,12 @@ class HubMetrics:
         self.dead_letters = Counter(
             "hub_dead_letters", "Inputs a stage dead-lettered.", ["stage", "reason"], registry=r
         )
+        self.dead_letters_cut = Counter(
+            "hub_dead_letters_cut",
+            "Dead-letter entries too large for their topic, written cut short: alert on any.",
+            ["stage"],
+            registry=r,
+        )
         self.retries = Counter(
             "hub_retries", "Transient failures a stage retried.", ["stage"], registry=r
         )
@@ -73,6 +79,8 @@ class HubMetrics:
         for outcome in outcomes:
             if outcome.failure is not None:
                 self.dead_letters.labels(stage, outcome.failure.error.reason.value).inc()
+                if any(d.record.header(h.DLQ_CUT) for d in outcome.deliveries):
+                    self.dead_letters_cut.labels(stage).inc()
             else:
                 for delivery in outcome.deliveries:
                     self.records_out.labels(stage, _destination(delivery)).inc()

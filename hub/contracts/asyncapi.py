@@ -46,7 +46,7 @@ __all__ = [
 ASYNCAPI_PATH: Final = Path(__file__).parents[2] / "schemas" / "asyncapi.yaml"
 REGENERATE_COMMAND: Final = "python -m hub.contracts.asyncapi"
 # The document's own version: bump the minor for an added channel, message or optional field.
-DOCUMENT_VERSION: Final = "1.0.0"
+DOCUMENT_VERSION: Final = "1.1.0"
 _KAFKA_BINDING: Final = "0.4.0"
 _SERVER: Final = "kafka"
 _DEFS_REF: Final = "#/$defs/"

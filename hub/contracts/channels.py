@@ -209,7 +209,15 @@ def dead_letter_entry() -> Message:
         summary="An input the hub gave up on, with where it came from and why.",
         content_type="application/octet-stream",
         headers=headers_schema(
-            _DLQ_HEADERS, (h.DLQ_PARKED_BEHIND, h.CONTENT_TYPE, h.CORRELATION_ID)
+            _DLQ_HEADERS,
+            (
+                h.DLQ_PARKED_BEHIND,
+                h.DLQ_CUT,
+                h.DLQ_ORIGINAL_SIZE,
+                h.DLQ_ORIGINAL_SHA256,
+                h.CONTENT_TYPE,
+                h.CORRELATION_ID,
+            ),
         ),
         key={"type": "string", "description": "The input's own key, if it had one."},
         payload={

@@ -87,6 +87,18 @@ HEADERS: Final[dict[str, HeaderDoc]] = {
             "entry's id.",
             _UUID,
         ),
+        HeaderDoc(
+            h.DLQ_CUT,
+            "On an entry too large for the dead-letter topic, written cut short (the input's "
+            "value cut to its first bytes or none, its own headers dropped, a key longer than "
+            "1 KiB replaced by `sha256:<hex>`): why. Such an entry is not replayable.",
+        ),
+        HeaderDoc(h.DLQ_ORIGINAL_SIZE, "On a cut entry: the input value's size in bytes.", _INT),
+        HeaderDoc(
+            h.DLQ_ORIGINAL_SHA256,
+            "On a cut entry: the input value's SHA-256, hex.",
+            {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        ),
         HeaderDoc(h.REPLAY_ID, "On a replayed input: the replay's id.", _UUID),
         HeaderDoc(h.REPLAY_OF, "On a replayed input: the dead-letter entry it comes from.", _UUID),
         HeaderDoc(h.REPLAY_OPERATOR, "On a replayed input: who replayed it."),

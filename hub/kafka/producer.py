@@ -2,23 +2,64 @@
 
 Writing goes through our own aiokafka producer rather than FastStream's publisher because a
 dead-letter entry must carry the input's headers byte for byte, and FastStream's publish takes
-header values as text. aiokafka's exceptions are translated here and go no further.
+header values as text. aiokafka's exceptions are translated here and go no further: what the
+broker will never take (too large for its topic, a topic the hub may not write or that does not
+exist) is a `PermanentError` with reason `output_rejected`, anything else a `TransientError`.
 """
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, Final
 
+import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, KafkaTimeoutError
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTopicError,
+    KafkaError,
+    KafkaTimeoutError,
+    MessageSizeTooLargeError,
+    PolicyViolationError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAuthorizationFailedError,
+    UnknownTopicOrPartitionError,
+    UnsupportedForMessageFormatError,
+)
+from aiokafka.protocol.admin import DescribeConfigsRequest
+from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from hub.kafka.connection import KafkaConnection
 from hub.pipeline.records import OutboundRecord, Position
 from hub.settings import KafkaSettings
-from schemas.errors import Reason, TransientError
+from schemas.errors import HubError, PermanentError, Reason, TransientError
 
-__all__ = ["KafkaRecordSink", "build_producer", "transient"]
+__all__ = ["KafkaRecordSink", "build_producer", "refusal", "transient"]
+
+log = structlog.get_logger(__name__)
+
+# Answers about the record itself or about the hub's right to write it: sending the same record
+# again gets the same answer. aiokafka's `retriable` flag alone cannot tell these apart (it is
+# False for a timeout too), so the permanent ones are named. Not here on purpose: an invalid
+# timestamp (a host clock that is off is fixed by fixing the clock, not by dead-lettering).
+_REFUSALS: Final[tuple[type[KafkaError], ...]] = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+    UnsupportedForMessageFormatError,
+    TopicAuthorizationFailedError,
+    InvalidTopicError,
+    PolicyViolationError,
+)
+# A topic's limit is asked once a minute at most, and a missing topic looked for again after as
+# long: a changed limit or a topic made since counts within that time.
+_RECHECK_S: Final = 60.0
+_TOPIC_RESOURCE: Final = 2
+_MAX_MESSAGE_BYTES: Final = "max.message.bytes"
 
 
 def build_producer(
@@ -41,25 +82,102 @@ def build_producer(
 class KafkaRecordSink:
     """`hub.pipeline.sink.RecordSink` on a started aiokafka producer."""
 
-    def __init__(self, producer: AIOKafkaProducer) -> None:
+    def __init__(self, producer: AIOKafkaProducer, *, recheck_s: float = _RECHECK_S) -> None:
         self._producer = producer
+        self._recheck_s = recheck_s
+        # Topic → (its max.message.bytes, when that was asked, monotonic seconds).
+        self._limits: dict[str, tuple[int, float]] = {}
+        # Topic → when it was found missing: aiokafka waits a whole request timeout for a
+        # topic's metadata at every send, which a batch of records for it would pay each time.
+        self._missing: dict[str, float] = {}
+
+    async def _check_size(self, record: OutboundRecord) -> None:
+        """Refuse here a record larger than its topic takes. The broker would refuse it too, but
+        the idempotent producer has then numbered it, and the partition's next record is out of
+        sequence for the broker: every later write to that partition would fail."""
+        size = DefaultRecordBatchBuilder.estimate_size_in_bytes(
+            record.key, record.value, list(record.headers)
+        )
+        limit = await self._limit(record.topic)
+        if size > limit:
+            raise PermanentError(
+                f"a record of {size} bytes; topic {record.topic} takes at most {limit}",
+                reason=Reason.OUTPUT_REJECTED,
+            )
+
+    async def _limit(self, topic: str) -> int:
+        known = self._limits.get(topic)
+        if known is not None and time.monotonic() - known[1] < self._recheck_s:
+            return known[0]
+        client = self._producer.client
+        request = DescribeConfigsRequest([(_TOPIC_RESOURCE, topic, [_MAX_MESSAGE_BYTES])])
+        try:
+            response = await client.send(client.get_random_node(), request)
+        except KafkaError as exc:
+            raise transient(exc) from exc
+        limit = _limit_of(response)
+        if limit is None:
+            # No such topic (sending will tell), or the hub may not describe its configuration
+            # (an ACL to grant, DescribeConfigs): then the broker's refusal is all there is.
+            log.warning("topic.limit_unknown", topic=topic)
+            limit = sys.maxsize
+        self._limits[topic] = (limit, time.monotonic())
+        return limit
 
     async def send(self, record: OutboundRecord) -> Awaitable[Position]:
+        missing_since = self._missing.get(record.topic)
+        if missing_since is not None and time.monotonic() - missing_since < self._recheck_s:
+            raise _no_such_topic(record.topic)
+        await self._check_size(record)
         try:
             future = await self._producer.send(
                 record.topic, value=record.value, key=record.key, headers=list(record.headers)
             )
+        except UnknownTopicOrPartitionError as exc:
+            raise await self._missing_topic(record.topic, exc) from exc
         except KafkaError as exc:
-            raise transient(exc) from exc
+            raise refusal(exc) or transient(exc) from exc
         return _acknowledged(future)
+
+    async def _missing_topic(self, topic: str, exc: KafkaError) -> HubError:
+        """Permanent only when the broker answers and still knows no such topic: the hub makes
+        its topics before it writes to them, so one that is missing then will not appear by
+        waiting. While the broker does not answer, it is the outage that is the news."""
+        client = self._producer.client
+        if await client.force_metadata_update() and topic not in client.cluster.topics():
+            self._missing[topic] = time.monotonic()
+            return _no_such_topic(topic)
+        return transient(exc)
+
+
+def _no_such_topic(topic: str) -> PermanentError:
+    detail = f"topic {topic} does not exist and is not made by writing to it"
+    return PermanentError(detail, reason=Reason.OUTPUT_REJECTED)
+
+
+def _limit_of(response: Any) -> int | None:
+    for error_code, _message, _type, _name, entries in response.resources:
+        if error_code != 0:
+            return None
+        for entry in entries:
+            if entry[0] == _MAX_MESSAGE_BYTES and entry[1] is not None:
+                return int(entry[1])
+    return None
 
 
 async def _acknowledged(future: Awaitable[Any]) -> Position:
     try:
         metadata = await future
     except KafkaError as exc:
-        raise transient(exc) from exc
+        raise refusal(exc) or transient(exc) from exc
     return Position(metadata.topic, metadata.partition, metadata.offset)
+
+
+def refusal(exc: KafkaError) -> PermanentError | None:
+    """aiokafka's error as ours when the broker will never take the record, else None."""
+    if not isinstance(exc, _REFUSALS):
+        return None
+    return PermanentError(f"{type(exc).__name__}: {exc}", reason=Reason.OUTPUT_REJECTED)
 
 
 def transient(exc: KafkaError) -> TransientError:

@@ -114,6 +114,9 @@ def plan_replay(
             continue
         if entry.status is not Status.OPEN:
             held.append(Held(entry, _resolved_why(entry)))
+        elif h.DLQ_CUT in entry.dlq_headers:
+            # Only its first bytes were kept: replaying them would send a different document.
+            held.append(Held(entry, "cut short when dead-lettered: the source must send it again"))
         elif entry.parked_behind in open_ids and entry.parked_behind not in chosen_ids:
             held.append(Held(entry, f"parked behind {entry.parked_behind[:8]}: replay that one"))
         elif entry.parked_behind in chosen_ids:

@@ -9,6 +9,7 @@ ever reaches the dead-letter topic's headers.
 from __future__ import annotations
 
 import base64
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,9 +19,11 @@ from hub.pipeline.records import InboundRecord, OutboundRecord, text_headers
 from hub.privacy import mask_text
 from schemas.errors import HubError
 
-__all__ = ["Failure", "dead_letter", "dead_letter_id"]
+__all__ = ["Failure", "cut_entry", "dead_letter", "dead_letter_id"]
 
 _DLQ_NAMESPACE = uuid.UUID("8d0c5a4e-2f51-4f57-9a3c-6b1f0e7d2c11")
+# The longest input key a cut entry keeps as it was.
+_KEY_KEPT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +73,26 @@ def dead_letter(
     # A replayed input that fails again must not carry its previous entry's verdict.
     kept = tuple((k, v) for k, v in record.headers if not k.startswith(h.DLQ_PREFIX))
     return OutboundRecord(topic=topic, key=record.key, value=record.value, headers=kept + ours)
+
+
+def cut_entry(entry: OutboundRecord, why: HubError, keep: int) -> OutboundRecord:
+    """`entry` shortened for a dead-letter topic that refused it whole: its value cut to `keep`
+    bytes, the input's own headers dropped (they may be what made it too large), and the
+    original value's size and SHA-256 kept, so the input can be found and proven at its source.
+    """
+    value, key = entry.value or b"", entry.key
+    ours = tuple((k, v) for k, v in entry.headers if k.startswith(h.DLQ_PREFIX))
+    if key is not None and len(key) > _KEY_KEPT:
+        # No person key is this long: a key that made the entry too large is hashed, so that
+        # the entry still goes to one partition per key, and `hub-dlq-key` names the hash.
+        key = b"sha256:" + hashlib.sha256(key).hexdigest().encode("ascii")
+        hashed = text_headers([(h.DLQ_KEY, base64.b64encode(key).decode("ascii"))])
+        ours = tuple((k, v) for k, v in ours if k != h.DLQ_KEY) + hashed
+    about = text_headers(
+        [
+            (h.DLQ_CUT, mask_text(str(why))[:500]),
+            (h.DLQ_ORIGINAL_SIZE, str(len(value))),
+            (h.DLQ_ORIGINAL_SHA256, hashlib.sha256(value).hexdigest()),
+        ]
+    )
+    return OutboundRecord(entry.topic, key, value[:keep], ours + about)

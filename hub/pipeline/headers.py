@@ -9,6 +9,7 @@ __all__ = [
     "CONTROL",
     "CORRELATION_ID",
     "DLQ_ATTEMPTS",
+    "DLQ_CUT",
     "DLQ_ERROR_CLASS",
     "DLQ_FIRST_FAILURE",
     "DLQ_GROUP",
@@ -16,6 +17,8 @@ __all__ = [
     "DLQ_KEY",
     "DLQ_LAST_FAILURE",
     "DLQ_OFFSET",
+    "DLQ_ORIGINAL_SHA256",
+    "DLQ_ORIGINAL_SIZE",
     "DLQ_PARKED_BEHIND",
     "DLQ_PARTITION",
     "DLQ_PREFIX",
@@ -84,6 +87,11 @@ DLQ_TIME = "hub-dlq-time"
 DLQ_GROUP = "hub-dlq-group"
 # On an entry held back because an earlier one of the same person failed: that entry's id.
 DLQ_PARKED_BEHIND = "hub-dlq-parked-behind"
+# On an entry the broker would not take whole: why it was cut, and what the input was (its value's
+# size in bytes and SHA-256, hex), so the original can be found and proven at its source.
+DLQ_CUT = "hub-dlq-cut"
+DLQ_ORIGINAL_SIZE = "hub-dlq-original-size"
+DLQ_ORIGINAL_SHA256 = "hub-dlq-original-sha256"
 
 # Added to a replayed input, which goes back on its original topic. Only the stage whose group
 # is named takes it; the other stages on that topic processed the original already.

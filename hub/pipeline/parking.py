@@ -37,6 +37,7 @@ __all__ = [
 ]
 
 RELEASE = "release"
+_LONGEST_PERSON_KEY = 1024
 
 
 class Verdict(Enum):
@@ -182,4 +183,8 @@ class Parking:
 
 def _person(record: InboundRecord) -> str | None:
     # Every input of a stage is keyed by the person key (or has no key: nothing to keep in order).
-    return record.key.decode("utf-8", errors="replace") if record.key else None
+    # A key far longer than any person key is no person's: keyed state for it might be larger
+    # than the state topic takes, and the failure it would stand behind could never be written.
+    if not record.key or len(record.key) > _LONGEST_PERSON_KEY:
+        return None
+    return record.key.decode("utf-8", errors="replace")

@@ -12,6 +12,12 @@ A stage's step is a plain function: one inbound record in, the records to publis
 3. only then returns, so the caller commits the batch's offsets after everything it produced is
    safe. If an acknowledgement cannot be had, it raises `DeliveryFailed` and the caller must not
    commit: the batch is consumed again, and the deterministic ids make the repeats harmless.
+
+No record stops its partition: an output the broker refuses for good (too large, a topic the hub
+may not write) dead-letters its input as `output_rejected`; a dead-letter entry the broker
+refuses is written cut short (see `cut_entry`), logged as an error and counted apart (the
+`hub_dead_letters_cut` metric). Only a dead-letter topic that takes not even that stops the
+stage, since nothing could then be kept of the input.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from typing import Protocol
 import structlog
 
 from hub.pipeline import headers as h
-from hub.pipeline.deadletter import Failure, dead_letter, dead_letter_id
+from hub.pipeline.deadletter import Failure, cut_entry, dead_letter, dead_letter_id
 from hub.pipeline.parking import Parked, Parking, Verdict
 from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord, Position
 from hub.pipeline.sink import RecordSink
@@ -48,6 +54,9 @@ __all__ = [
 log = structlog.get_logger(__name__)
 
 Step = Callable[[InboundRecord], Sequence[OutboundRecord]]
+# How much of an input's value a cut dead-letter entry keeps: a first look for an operator,
+# then nothing at all if even that is refused.
+_KEEP_WHEN_CUT = (64 * 1024, 0)
 
 # Log context key → the header that carries it on records the hub writes.
 MESSAGE_ID_HEADERS = {
@@ -217,42 +226,61 @@ class StageRunner:
 
     async def _deliver(self, planned: Sequence[_Planned]) -> list[RecordOutcome]:
         results = await self._send_all([self._primary(item) + item.state for item in planned])
-        for index, result in enumerate(results):
-            if isinstance(result, PermanentError):
-                # The broker refused an output for good: the input is dead-lettered instead.
-                item = planned[index]
-                item.failure = self._failed(item.record, result, type(result), 1, None).failure
-                (results[index],) = await self._send_all([(self._dead_letter(item),)])
         outcomes = []
         for item, result in zip(planned, results, strict=True):
-            assert isinstance(result, list)  # noqa: S101 - every refusal was replaced above
+            if isinstance(result, PermanentError):
+                result = await self._rescue(item, result)
             if not item.control:
                 # State records (parking) are the stage's own business, not outcomes.
                 primary = result[: len(self._primary(item))]
                 outcomes.append(RecordOutcome(item.record, tuple(primary), item.failure))
         return outcomes
 
+    async def _rescue(self, item: _Planned, refused: PermanentError) -> list[Delivery]:
+        """Keep what can be kept of an input one of whose records the broker refused for good."""
+        if item.failure is None:
+            # An output was refused: the input is dead-lettered instead, and with parking its
+            # person's later inputs wait behind it from the next batch on.
+            item.failure = self._failed(item.record, refused, type(refused), 1, None).failure
+            item.state = tuple(self._state_after(item)) if self.parking is not None else ()
+            (result,) = await self._send_all([(self._dead_letter(item), *item.state)])
+            if not isinstance(result, PermanentError):
+                return result
+            refused = result
+        entry = self._dead_letter(item)
+        for keep in _KEEP_WHEN_CUT:
+            (result,) = await self._send_all([(cut_entry(entry, refused, keep), *item.state)])
+            if not isinstance(result, PermanentError):
+                # Operators must hear of it: the input itself is kept only at its source now.
+                cut = result[0].record
+                log.error("deadletter.cut", entry=cut.header(h.DLQ_ID), cut=cut.header(h.DLQ_CUT))
+                return result
+            refused = result
+        raise DeliveryFailed(f"the dead-letter topic refused even a cut entry: {refused.detail}")
+
     async def _send_all(
         self, groups: Sequence[Sequence[OutboundRecord]]
     ) -> list[list[Delivery] | PermanentError]:
         """Send every group's records and wait for every acknowledgement. A group one of whose
-        records the broker refused for good comes back as that error; any other failure raises
-        `DeliveryFailed`, and the batch must not be committed."""
-        sends: list[tuple[int, OutboundRecord]] = []
-        acks: list[Awaitable[Position]] = []
+        records the broker refused for good comes back as that error (its later records are not
+        sent); any other failure raises `DeliveryFailed`, and the batch must not be committed."""
+        sends: list[tuple[int, OutboundRecord, Awaitable[Position]]] = []
+        refused: dict[int, PermanentError] = {}
         try:
             for index, group in enumerate(groups):
                 for out in group:
-                    acks.append(await self._sink.send(out))
-                    sends.append((index, out))
+                    try:
+                        sends.append((index, out, await self._sink.send(out)))
+                    except PermanentError as exc:
+                        refused[index] = exc
+                        break
         except HubError as exc:
-            await asyncio.gather(*acks, return_exceptions=True)
+            await asyncio.gather(*(ack for _, _, ack in sends), return_exceptions=True)
             raise DeliveryFailed(f"could not hand a record to the broker: {exc.detail}") from exc
         # Wait for every acknowledgement, even after a failure, so none is left unobserved.
-        results = await asyncio.gather(*acks, return_exceptions=True)
+        results = await asyncio.gather(*(ack for _, _, ack in sends), return_exceptions=True)
         delivered: list[list[Delivery]] = [[] for _ in groups]
-        refused: dict[int, PermanentError] = {}
-        for (index, out), result in zip(sends, results, strict=True):
+        for (index, out, _), result in zip(sends, results, strict=True):
             if isinstance(result, PermanentError):
                 refused.setdefault(index, result)
             elif isinstance(result, BaseException):

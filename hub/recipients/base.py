@@ -209,6 +209,9 @@ class _Plan:
     def _priors(self) -> list[DeliveryEntry]:
         """Open deliveries of the plan this event corrects, cancels or completes."""
         event = self.event
+        if self.ctx.index.decided(self.kind.value, event.id):
+            # Seen before (its batch consumed again): what it superseded then, not what is open.
+            return self.ctx.index.closed_by(self.kind.value, event.id)
         open_entries = list(self.ctx.index.open_for(self.kind.value, event.subject))
         if event.replaces is not None:
             return [e for e in open_entries if e.canonicalid == event.replaces]
@@ -230,10 +233,11 @@ class _Plan:
         replaces = self.event.replaces or (prior.canonicalid if prior else None)
         message = self._message(rule.id, rule.legal_basis, place.recipient, action, data, prior)
         message = message.model_copy(update={"replaces": replaces})
-        entry = self._entry(rule, place.recipient, topic, action, message.id)
-        entry = self._deadlines(rule, entry, place.recipient, message.id)
+        if self.ctx.index.get(message.id) is None:
+            entry = self._entry(rule, place.recipient, topic, action, message.id)
+            self.entries.append(self._deadlines(rule, entry, place.recipient, message.id))
+        # else sent before: the same message again, but its entry (and alerts) stay as they are.
         self._emit(topic, message, rule.id, rule.legal_basis, place)
-        self.entries.append(entry)
         delivered = self._delivered(
             place.recipient, rule.id, rule.legal_basis, message.id, action, topic
         )
@@ -244,8 +248,19 @@ class _Plan:
         message = self._message(prior.rule, prior.legalbasis, prior.recipient, action, None, prior)
         message = message.model_copy(update={"replaces": self.event.replaces or prior.canonicalid})
         self._emit(prior.topic, message, prior.rule, prior.legalbasis, Place(prior.recipient))
-        entry = DeliveryEntry(
-            messageid=message.id,
+        if self.ctx.index.get(message.id) is None:
+            self.entries.append(self._follow_up_entry(prior, action, message.id))
+        self.decisions.append(
+            self._delivered(
+                prior.recipient, prior.rule, prior.legalbasis, message.id, action, prior.topic
+            )
+        )
+
+    def _follow_up_entry(
+        self, prior: DeliveryEntry, action: Action, message_id: str
+    ) -> DeliveryEntry:
+        return DeliveryEntry(
+            messageid=message_id,
             kind=self.kind.value,
             recipient=prior.recipient,
             topic=prior.topic,
@@ -257,18 +272,14 @@ class _Plan:
             legalbasis=prior.legalbasis,
             deliveredat=self.now,
         )
-        self.entries.append(entry)
-        self.decisions.append(
-            self._delivered(
-                prior.recipient, prior.rule, prior.legalbasis, message.id, action, prior.topic
-            )
-        )
 
     def _close(self, prior: DeliveryEntry) -> None:
         """The plan's earlier message is superseded: no follow-ups, and its alerts are done."""
+        if prior.closedby == self.event.id:
+            return  # closed by this very event before, its alerts resolved then
         for kind in prior.alerts:
             self.outputs.append(self._alert_resolved(prior, AlertKind(kind), "superseded"))
-        self.entries.append(prior.changed(open=False, alerts=()))
+        self.entries.append(prior.changed(open=False, alerts=(), closedby=self.event.id))
 
     def _message(
         self,

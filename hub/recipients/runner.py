@@ -2,7 +2,8 @@
 
 Before each batch the stage waits until its view of the deliveries topic holds everything on
 it (another process may have written it). The state a batch stages becomes part of the view
-only when the batch's outputs, state records included, are acknowledged.
+only when the batch's outputs, state records included, are acknowledged, and only the state of
+inputs that went through: an input dead-lettered because an output was refused has none.
 """
 
 from __future__ import annotations
@@ -40,5 +41,5 @@ class IndexedRunner(StageRunner):
             self._index.rollback()
             self._decisions.clear()
             raise
-        self._index.commit()
+        self._index.commit(d.record for o in outcomes if not o.dead_lettered for d in o.deliveries)
         return outcomes

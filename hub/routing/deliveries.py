@@ -16,6 +16,13 @@ the index only when the batch's outputs are acknowledged, and is dropped when th
 Every entry carries a revision, so a follower reading an older version back never undoes a
 newer one.
 
+A batch consumed again (its state was acknowledged, its offsets not committed) must decide what
+it decided the first time, and must never write an entry older than the one on the topic: the
+topic is compacted, so the last record per key is all a restarted hub will find. Hence an
+entry records which event closed its plan (`closedby`), so that event, seen again, finds the
+plans it superseded then (`StagedIndex.closed_by`) rather than none; and a step writes no entry
+for a message the index already holds (`StagedIndex.get` first).
+
 The index holds an entry for every message ever sent, so it lives in a private temporary
 SQLite database (an empty file name: on disk, deleted when closed, a bounded page cache in
 memory) rather than in Python objects: the hub's memory stays flat however long it runs.
@@ -75,6 +82,8 @@ class DeliveryEntry(BaseModel):
     plan: str | None = None
     # Whether a correction or cancellation of its plan must still reach this recipient.
     open: bool = False
+    # The canonical event that closed this entry's plan (a correction, cancellation, completion).
+    closedby: str | None = None
     receipt: Receipted = Receipted()
     alerts: tuple[str, ...] = ()
 
@@ -107,18 +116,24 @@ CREATE TABLE entries (
     subject TEXT NOT NULL,
     open INTEGER NOT NULL,
     due REAL,  -- set while a required receipt is missing and not alerted: the overdue check
+    canonicalid TEXT NOT NULL,
+    closedby TEXT,
     json TEXT NOT NULL
 );
 CREATE INDEX entries_open ON entries (kind, subject) WHERE open;
 CREATE INDEX entries_due ON entries (due) WHERE due IS NOT NULL;
+CREATE INDEX entries_event ON entries (canonicalid, kind);
+CREATE INDEX entries_closedby ON entries (closedby, kind) WHERE closedby IS NOT NULL;
 """
 
 # Take the entry unless the index has a later revision of it (an older one read back).
 _PUT: Final = """
-INSERT INTO entries (messageid, rev, kind, subject, open, due, json) VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO entries (messageid, rev, kind, subject, open, due, canonicalid, closedby, json)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (messageid) DO UPDATE SET
     rev = excluded.rev, kind = excluded.kind, subject = excluded.subject, open = excluded.open,
-    due = excluded.due, json = excluded.json
+    due = excluded.due, canonicalid = excluded.canonicalid, closedby = excluded.closedby,
+    json = excluded.json
 WHERE excluded.rev >= entries.rev
 """
 
@@ -178,6 +193,22 @@ class DeliveryIndex:
         )
         return {message_id for (message_id,) in rows}
 
+    def decided(self, kind: str, canonical_id: str) -> bool:
+        """Whether `kind`'s stage has processed event `canonical_id` before: it sent a message
+        about it, or it closed a plan."""
+        row = self._db.execute(
+            "SELECT 1 FROM entries WHERE kind = ? AND (canonicalid = ? OR closedby = ?) LIMIT 1",
+            (kind, canonical_id, canonical_id),
+        ).fetchone()
+        return row is not None
+
+    def closed_by(self, kind: str, canonical_id: str) -> list[DeliveryEntry]:
+        """`kind`'s entries whose plans event `canonical_id` closed."""
+        rows = self._db.execute(
+            "SELECT json FROM entries WHERE closedby = ? AND kind = ?", (canonical_id, kind)
+        )
+        return [DeliveryEntry.model_validate_json(json) for (json,) in rows]
+
     def awaiting_receipt(self, now: dt.datetime) -> list[DeliveryEntry]:
         """Entries whose receipt is overdue and not yet alerted."""
         rows = self._db.execute(
@@ -194,8 +225,15 @@ def _row(entry: DeliveryEntry) -> tuple[object, ...]:
         entry.subject,
         entry.open,
         _overdue_from(entry),
+        entry.canonicalid,
+        entry.closedby,
         entry.model_dump_json(),
     )
+
+
+def _as_written(entry: DeliveryEntry) -> tuple[bytes, bytes]:
+    record = entry_record(entry, "")
+    return record.key or b"", record.value or b""
 
 
 def _overdue_from(entry: DeliveryEntry) -> float | None:
@@ -233,12 +271,35 @@ class StagedIndex:
         """Visible at once to this stage; part of the index only if `commit` follows."""
         self._overlay[entry.messageid] = entry
 
-    def commit(self) -> None:
-        self.index.put_all(self._overlay.values())
+    def commit(self, acknowledged: Iterable[OutboundRecord] | None = None) -> None:
+        """Make the batch's writes part of the index: all of them, or with `acknowledged`
+        only those whose records are among it, so the index never holds what the topic does
+        not (an input dead-lettered because the broker refused an output leaves no state)."""
+        entries = list(self._overlay.values())
+        if acknowledged is not None:
+            written = {(record.key, record.value) for record in acknowledged}
+            entries = [e for e in entries if _as_written(e) in written]
+        self.index.put_all(entries)
         self._overlay.clear()
 
     def rollback(self) -> None:
         self._overlay.clear()
+
+    def decided(self, kind: str, canonical_id: str) -> bool:
+        """Whether this stage processed event `canonical_id` before (in this batch or earlier)."""
+        mine = (
+            e
+            for e in self._overlay.values()
+            if e.kind == kind and canonical_id in (e.canonicalid, e.closedby)
+        )
+        return next(mine, None) is not None or self.index.decided(kind, canonical_id)
+
+    def closed_by(self, kind: str, canonical_id: str) -> list[DeliveryEntry]:
+        """The entries of `kind` whose plans event `canonical_id` closed, by message id."""
+        ids = {e.messageid for e in self.index.closed_by(kind, canonical_id)}
+        ids |= {e.messageid for e in self._overlay.values() if e.kind == kind}
+        found = (self.get(message_id) for message_id in sorted(ids))
+        return [e for e in found if e is not None and e.closedby == canonical_id]
 
     def open_for(self, kind: str, subject: str) -> Iterator[DeliveryEntry]:
         """The entries of `kind`'s recipients about `subject` whose plans are still open."""

@@ -11,6 +11,9 @@ stable reason code (`schemas.errors.Reason`):
     429 rate_limited               over the source's rate (token bucket), with Retry-After
     413 too_large                  the body grew over the limit while being read: reading stops
     503 broker_unavailable         the broker did not acknowledge, with Retry-After
+    500 output_rejected            the broker will never take it (the inbound topic is missing,
+                                   smaller than the hub's limit, or closed to the hub): fix the
+                                   hub's set-up, retrying does not help
 
 Otherwise the document goes on the source's inbound topic exactly as `hub publish` puts it there
 (same key, same headers) and the answer is 202 with the canonical id it will have: the same id
@@ -32,6 +35,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Final
 
+import structlog
 from pydantic import SecretStr
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -45,9 +49,11 @@ from hub.settings import HubSettings
 from hub.sources import Source, sources
 from hub.tools.publish import Prepared, prepare
 from hub.web.ratelimit import TokenBucket
-from schemas.errors import Reason, TransientError
+from schemas.errors import PermanentError, Reason, TransientError
 
 __all__ = ["API_KEY_HEADER", "CORRELATION_HEADER", "Ingress", "Refused", "ingress_routes"]
+
+log = structlog.get_logger(__name__)
 
 API_KEY_HEADER: Final = "x-api-key"
 CORRELATION_HEADER: Final = "x-correlation-id"
@@ -154,6 +160,11 @@ class Ingress:
                 Reason.BROKER_UNAVAILABLE,
                 "the hub could not store the document; retry later",
                 {"Retry-After": str(_BROKER_RETRY_AFTER_S)},
+            ) from exc
+        except PermanentError as exc:
+            log.exception("ingress.output_rejected", topic=prepared.record.topic, detail=exc.detail)
+            raise Refused(
+                500, Reason.OUTPUT_REJECTED, "the hub's broker will not take the document"
             ) from exc
 
 

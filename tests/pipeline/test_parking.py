@@ -162,3 +162,40 @@ async def test_a_batch_that_fails_to_deliver_leaves_no_parking_state_behind() ->
     assert len(stage.sink.topics["parking"]) == 1, "the block is written on redelivery"
     assert stage.book.get(GROUP, "pk-a") is not None
     assert [e.header(h.DLQ_REASON) for e in stage.dlq()][-2:] == ["schema_violation", "parked"]
+
+
+async def test_an_input_whose_output_is_refused_blocks_its_person_from_the_next_batch() -> None:
+    stage = Stage()
+    stage.sink.limits = {"out": 100}
+    await stage.run(rec(0, b"a" * 200), rec(1, b"b-1", person=b"pk-b"))
+    await stage.run(rec(2, b"a-2"))
+
+    blocker, parked = stage.dlq()
+    assert blocker.header(h.DLQ_REASON) == "output_rejected"
+    assert parked.header(h.DLQ_PARKED_BEHIND) == blocker.header(h.DLQ_ID)
+    assert stage.out() == [b"b-1"]
+    assert stage.book.get(GROUP, "pk-a") == blocker.header(h.DLQ_ID)
+
+
+async def test_an_input_whose_dead_letter_had_to_be_cut_still_blocks_its_person() -> None:
+    stage = Stage()
+    stage.sink.limits = {"dlq": 70 * 1024}
+    await stage.run(rec(0, b"bad" + b"x" * 100 * 1024))
+    await stage.run(rec(1, b"a-2"))
+
+    cut, parked = stage.dlq()
+    assert cut.header(h.DLQ_CUT) is not None
+    assert parked.header(h.DLQ_PARKED_BEHIND) == cut.header(h.DLQ_ID)
+    assert stage.out() == []
+
+
+async def test_a_key_no_person_key_could_be_parks_nobody_and_stops_nothing() -> None:
+    stage = Stage()
+    stage.sink.limits = {"parking": 2000}
+    huge = b"p" * 5000
+    await stage.run(rec(0, b"bad-1", person=huge), rec(1, b"a-2", person=huge))
+
+    (entry,) = stage.dlq()
+    assert entry.header(h.DLQ_REASON) == "schema_violation"
+    assert stage.out() == [b"a-2"]
+    assert len(stage.book) == 0

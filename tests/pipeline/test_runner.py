@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -124,3 +126,56 @@ async def test_dead_letter_id_is_the_same_when_the_same_input_fails_again() -> N
     await stage.run_batch([record(3, b"bad")])
     first, second = sink.topics["dlq"]
     assert first.header(h.DLQ_ID) == second.header(h.DLQ_ID)
+
+
+async def test_a_refused_output_dead_letters_its_input_and_a_refused_entry_is_cut() -> None:
+    sink = MemorySink()
+    sink.limits = {"out.v1": 100, "dlq": 70 * 1024}
+    stage, _ = runner(sink=sink)
+    huge = b"x" * (100 * 1024)
+
+    outcomes = await stage.run_batch([record(0, b"fine"), record(1, huge), record(2, b"also")])
+
+    assert [o.dead_lettered for o in outcomes] == [False, True, False]
+    (entry,) = sink.topics["dlq"]
+    assert entry.header(h.DLQ_REASON) == "output_rejected"
+    assert entry.header(h.DLQ_ORIGINAL_SIZE) == str(len(huge))
+    assert entry.value == huge[: 64 * 1024]
+    assert outcomes[1].deliveries[0].record == entry
+
+
+async def test_an_entry_not_even_its_first_bytes_fit_is_written_without_them() -> None:
+    sink = MemorySink()
+    sink.limits = {"dlq": 2000}
+    stage, _ = runner(sink=sink)
+
+    await stage.run_batch([record(0, b"bad" + b"x" * 5000)])
+
+    (entry,) = sink.topics["dlq"]
+    assert entry.value == b""
+    assert entry.header(h.DLQ_REASON) == "invalid_xml"
+    assert entry.header(h.DLQ_ORIGINAL_SIZE) == "5003"
+
+
+async def test_a_dead_letter_topic_that_takes_nothing_stops_the_stage() -> None:
+    sink = MemorySink()
+    sink.limits = {"dlq": 10}
+    stage, _ = runner(sink=sink)
+    with pytest.raises(DeliveryFailed):
+        await stage.run_batch([record(0, b"bad")])
+
+
+async def test_a_key_too_large_for_the_dead_letter_topic_is_hashed_in_the_cut_entry() -> None:
+    sink = MemorySink()
+    sink.limits = {"dlq": 70 * 1024}
+    stage, _ = runner(sink=sink)
+    huge_key = b"k" * (200 * 1024)
+    bad = InboundRecord(Position("in.test.v1", 2, 0), huge_key, b"bad document")
+
+    (outcome,) = await stage.run_batch([bad])
+
+    (entry,) = sink.topics["dlq"]
+    assert outcome.deliveries[0].record == entry
+    assert entry.key == b"sha256:" + hashlib.sha256(huge_key).hexdigest().encode()
+    assert entry.header(h.DLQ_KEY) == base64.b64encode(entry.key).decode()
+    assert entry.value == b"bad document"

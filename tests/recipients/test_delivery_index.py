@@ -102,3 +102,21 @@ def test_the_index_keeps_no_python_object_per_message() -> None:
         tracemalloc.stop()
     assert len(index) == 21_000
     assert (after - before) / 20_000 < 50, f"{(after - before) / 20_000:.0f} bytes a message"
+
+
+def test_an_event_seen_again_finds_the_plans_it_closed_in_the_index_and_in_its_batch() -> None:
+    index = DeliveryIndex()
+    index.put_all([entry(1), entry(2, open=False, closedby="event-9", rev=1)])
+    staged = StagedIndex(index)
+    staged.stage(entry(1).changed(open=False, closedby="event-9"))
+
+    assert staged.decided("municipality", "event-9")
+    assert staged.decided("municipality", "event-1")  # it sent a message about event-1
+    assert not staged.decided("municipality", "event-8")
+    assert not staged.decided("nav", "event-9")
+    assert [e.messageid for e in staged.closed_by("municipality", "event-9")] == [
+        "message-1",
+        "message-2",
+    ]
+    staged.rollback()
+    assert [e.messageid for e in staged.closed_by("municipality", "event-9")] == ["message-2"]

@@ -22,6 +22,7 @@ from schemas.events import (
     event_type_of,
 )
 from schemas.events.codes import CustodyOutcome
+from schemas.ids import canonical_id
 from schemas.recipients import RecipientKind
 from tests.events import make_event, sample_data
 from tests.recipients.support import Router, leaf_paths
@@ -183,8 +184,10 @@ def test_a_release_far_ahead_raises_no_alert_and_a_late_one_does() -> None:
     for day, alerts in ((later, 0), (soon, 1)):
         event = _event(ReleasePlanned, (ConsentRecipient.KOMMUNE,))
         release = event.data.release.model_copy(update={"date": day})
+        # Two source events, two ids: one event seen again decides what it decided before.
+        own_id = canonical_id(event.source, f"KODA-RELEASE-{day}")
         event = event.model_copy(
-            update={"data": event.data.model_copy(update={"release": release})}
+            update={"id": own_id, "data": event.data.model_copy(update={"release": release})}
         )
         routed = router.route(event, RecipientKind.MUNICIPALITY)
         assert sum(r.topic == "hub.alerts.v1" for r in routed.outputs) == alerts

@@ -163,3 +163,28 @@ async def test_a_port_in_use_is_one_clear_error(server: Serving) -> None:
         async with serving(app, host="127.0.0.1", port=server.port):
             pass
     assert caught.value.reason is Reason.PORT_IN_USE
+
+
+async def test_a_document_the_broker_will_never_take_is_no_invitation_to_retry(
+    kafka: RunningKafka, tmp_path: Path
+) -> None:
+    # A hub whose inbound topics were never made: the broker answers, and knows none of them.
+    settings = HubEnv(kafka.bootstrap_servers, tmp_path / "hub").settings()
+    producer = build_producer(settings.kafka.model_copy(update={"request_timeout_ms": 1_000}))
+    await producer.start()
+    try:
+        app = build_web_app(settings, sink=KafkaRecordSink(producer))
+        async with (
+            serving(app, host="127.0.0.1", port=0) as running,
+            httpx.AsyncClient(base_url=running.url) as client,
+        ):
+            response = await client.post(
+                "/ingest/police",
+                content=CUSTODY,
+                headers={**KEY, "content-type": "application/json"},
+            )
+    finally:
+        await producer.stop()
+    assert response.status_code == 500
+    assert response.json()["reason"] == "output_rejected"
+    assert "retry-after" not in response.headers

@@ -3,6 +3,7 @@ the inputs parked behind it go back together, in order; a parked input alone is 
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
@@ -10,6 +11,7 @@ from starlette.requests import Request
 
 from hub.operations.actions import plan_discard, plan_replay
 from hub.operations.entries import DeadLetter
+from hub.pipeline import headers as h
 from hub.pipeline.records import Position
 from hub.web.console.gate import SESSION_SCOPE_KEY
 from hub.web.console.render import page
@@ -83,3 +85,14 @@ def test_discarding_a_blocker_releases_the_parked_ones() -> None:
     assert "Would mark <strong>1</strong> entry resolved" in html
     assert html.count('name="released"') == 2
     assert f"<code>{FIRST.short_id}</code> back to <code>hub.events.v1</code>" in html
+
+
+def test_an_entry_cut_short_is_held_for_its_source_to_send_again() -> None:
+    cut = dataclasses.replace(
+        entry(3, reason="too_large"), dlq_headers={h.DLQ_CUT: "output_rejected: too large"}
+    )
+    plan = plan_replay([cut], [cut], operator="kari", now=NOW)
+    assert plan.runs == ()
+    ((held, why),) = [(item.entry, item.why) for item in plan.held]
+    assert held is cut
+    assert "source must send it again" in why
