@@ -43,6 +43,7 @@ __all__ = [
     "AclChange",
     "apply_acls",
     "cluster_acls",
+    "grant_acls",
     "new_password",
     "plan_acls",
     "scram_users",
@@ -145,6 +146,17 @@ def apply_acls(admin: KafkaConnection, wanted: Iterable[AclBinding]) -> AclChang
 
     _with_client(admin, "changing the cluster's ACLs", call)
     return change
+
+
+def grant_acls(admin: KafkaConnection, bindings: Iterable[AclBinding]) -> None:
+    """Add `bindings` and touch no other: for principals outside the policy (tests, tools)."""
+    wanted = [_theirs(b) for b in bindings]
+
+    def call(client: AdminClient) -> None:
+        for future in client.create_acls(wanted, request_timeout=_TIMEOUT_S).values():
+            _wait(future)
+
+    _with_client(admin, "adding ACLs", call)
 
 
 # --- confluent-kafka's terms and ours ------------------------------------------------------

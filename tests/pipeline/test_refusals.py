@@ -15,8 +15,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaTimeoutError, TopicAuthorizationFailedError
+from confluent_kafka import Consumer, KafkaException
 from faststream.kafka import KafkaBroker
 
+from hub.access import AclBinding, Operation, PatternType, ResourceType
+from hub.kafka.accounts import grant_acls, new_password, set_scram_password
+from hub.kafka.connection import KafkaConnection
 from hub.kafka.producer import KafkaRecordSink, build_producer, refusal
 from hub.kafka.reader import read_topic
 from hub.kafka.subscriber import subscribe_stage
@@ -52,6 +56,9 @@ def forwards_to(topic: str) -> Step:
     return step
 
 
+GROUP_PREFIX = "test-refusals-"
+
+
 async def run_until_committed(
     kafka: RunningKafka,
     *,
@@ -62,12 +69,15 @@ async def run_until_committed(
     metrics: HubMetrics | None = None,
     compression: str | None = None,
     settings: KafkaSettings | None = None,
+    connection: KafkaConnection | None = None,
 ) -> None:
-    """Publish `inputs` and run the stage until the group's offset has passed all of them."""
-    group = f"test-refusals-{uuid.uuid4().hex[:8]}"
-    settings = settings or KafkaSettings(bootstrap_servers=kafka.bootstrap_servers)
+    """Publish `inputs` and run the stage (as `connection`, default the admin) until the
+    group's offset has passed all of them."""
+    group = f"{GROUP_PREFIX}{uuid.uuid4().hex[:8]}"
+    settings = settings or kafka.kafka_settings()
+    connection = connection or kafka.connection
 
-    producer = build_producer(settings)
+    producer = build_producer(connection, settings)
     runner = StageRunner(
         stage="test",
         group=group,
@@ -77,11 +87,14 @@ async def run_until_committed(
         observer=metrics,
     )
     broker = KafkaBroker(
-        kafka.bootstrap_servers, consumer_only=True, allow_auto_create_topics=False
+        kafka.bootstrap_servers,
+        security=connection.faststream_security(),
+        consumer_only=True,
+        allow_auto_create_topics=False,
     )
     subscribe_stage(broker, runner, topic=source, group_id=group, kafka=settings)
-    await publish(kafka.bootstrap_servers, source, inputs, compression=compression)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await publish(kafka.connection, source, inputs, compression=compression)
+    admin = AIOKafkaAdminClient(**kafka.connection.aiokafka())
     await admin.start()
     await producer.start()
     try:
@@ -100,10 +113,14 @@ async def run_until_committed(
 
 
 async def publish(
-    bootstrap: str, topic: str, values: Sequence[bytes], *, compression: str | None = None
+    bootstrap: KafkaConnection,
+    topic: str,
+    values: Sequence[bytes],
+    *,
+    compression: str | None = None,
 ) -> None:
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, compression_type=compression, max_request_size=64 * _MIB
+        **bootstrap.aiokafka(), compression_type=compression, max_request_size=64 * _MIB
     )
     await producer.start()
     try:
@@ -116,7 +133,7 @@ async def publish(
 
 
 async def records(kafka: RunningKafka, topic: str) -> list[InboundRecord]:
-    return [r async for r in read_topic(kafka.bootstrap_servers, topic)]
+    return [r async for r in read_topic(kafka.connection, topic)]
 
 
 def sha256(value: bytes) -> str:
@@ -214,12 +231,8 @@ async def test_an_output_the_broker_refuses_dead_letters_its_input_and_the_topic
 
 @pytest.fixture
 def unwritable_topic() -> Callable[[], Awaitable[str]]:
-    """TEST HOOK (ACLs): a topic the hub may not write.
-
-    Today the local broker has no ACLs, so this is a name no topic has, on a broker that makes
-    no topic on first write. Once the broker runs with ACLs, make it return a topic the hub's
-    principal may not write: the refusal is then TopicAuthorizationFailed, and the test below
-    must pass unchanged."""
+    """A topic no one can write: a name no topic has, on a broker that makes no topic on first
+    write. (A topic the ACLs refuse: the test after the next.)"""
 
     async def name() -> str:
         return f"no-such-topic.{uuid.uuid4().hex[:12]}"
@@ -232,19 +245,90 @@ async def test_an_output_to_a_topic_the_hub_may_not_write_is_dead_lettered(
 ) -> None:
     source, dlq = await new_topic("in", config=_LARGE), await new_topic("dlq", config=_LARGE)
     out = await unwritable_topic()
-    settings = KafkaSettings(bootstrap_servers=kafka.bootstrap_servers, request_timeout_ms=3_000)
+    settings = kafka.kafka_settings(request_timeout_ms=3_000)
     inputs = [f"input {n}".encode() for n in range(8)]
 
     started = time.monotonic()
     await run_until_committed(
         kafka, source=source, step=forwards_to(out), dlq=dlq, inputs=inputs, settings=settings
     )
+    await _all_dead_lettered(kafka, dlq, inputs, started)
+
+
+async def test_an_output_the_acls_refuse_is_dead_lettered(
+    kafka: RunningKafka, new_topic: NewTopic
+) -> None:
+    """The stage runs as a principal that may describe its output topic but not write it: the
+    broker answers TopicAuthorizationFailed, and the stream goes on."""
+    source, dlq = await new_topic("in", config=_LARGE), await new_topic("dlq", config=_LARGE)
+    out = await new_topic("refused")
+    stage = await asyncio.to_thread(_stage_principal, kafka, source=source, dlq=dlq, out=out)
+    inputs = [f"input {n}".encode() for n in range(8)]
+
+    started = time.monotonic()
+    await run_until_committed(
+        kafka,
+        source=source,
+        step=forwards_to(out),
+        dlq=dlq,
+        inputs=inputs,
+        settings=kafka.kafka_settings(request_timeout_ms=3_000),
+        connection=stage,
+    )
+    await _all_dead_lettered(kafka, dlq, inputs, started)
+    assert await records(kafka, out) == [], "nothing reached the refused topic"
+
+
+def _stage_principal(kafka: RunningKafka, *, source: str, dlq: str, out: str) -> KafkaConnection:
+    name = f"test.stage-{uuid.uuid4().hex[:8]}"
+    user = f"User:{name}"
+    read, write, describe = Operation.READ, Operation.WRITE, Operation.DESCRIBE
+
+    def topic(resource: str, operation: Operation) -> AclBinding:
+        return AclBinding(user, ResourceType.TOPIC, PatternType.LITERAL, resource, operation)
+
+    bindings = [
+        topic(source, read),
+        topic(dlq, write),
+        topic(out, describe),
+        *(topic(t, Operation.DESCRIBE_CONFIGS) for t in (source, dlq, out)),
+        AclBinding(user, ResourceType.GROUP, PatternType.PREFIXED, GROUP_PREFIX, read),
+    ]
+    password = new_password()
+    set_scram_password(kafka.connection, name, password)
+    grant_acls(kafka.connection, bindings)
+    stage = kafka.connection.as_user(name, password)
+    _wait_until_visible(stage, dlq)
+    return stage
+
+
+def _wait_until_visible(connection: KafkaConnection, topic: str) -> None:
+    # New ACLs and credentials reach the broker's caches a moment after they are made.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        consumer = Consumer(
+            connection.properties() | {"group.id": "acl-wait", "log_level": 0, "error_cb": print}
+        )
+        try:
+            if topic in consumer.list_topics(timeout=5).topics:
+                return
+        except KafkaException:
+            pass
+        finally:
+            consumer.close()
+        time.sleep(0.5)
+    raise AssertionError(f"{connection.username} could not see {topic} within 30 s")
+
+
+async def _all_dead_lettered(
+    kafka: RunningKafka, dlq: str, inputs: list[bytes], started: float
+) -> None:
 
     entries = await records(kafka, dlq)
     assert [e.header(h.DLQ_REASON) for e in entries] == ["output_rejected"] * len(inputs)
     assert [e.value for e in entries] == inputs
-    # The missing topic is waited for once, not once per record (8 x 3 s).
-    assert time.monotonic() - started < 15
+    # A refusal is waited for once, not once per record (8 x 3 s).
+    assert time.monotonic() - started < 30
 
 
 def test_permanent_kafka_errors_are_told_from_transient_ones() -> None:

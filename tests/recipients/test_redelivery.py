@@ -32,7 +32,7 @@ from hub.recipients.police_register import PoliceRegister
 from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
 from hub.recipients.runner import IndexedRunner
 from hub.routing.deliveries import DeliveryEntry, DeliveryIndex, StagedIndex
-from hub.settings import HubSettings, KafkaSettings
+from hub.settings import HubSettings
 from schemas.events import ReleaseCancelled, ReleasePlanned
 from schemas.ids import canonical_id
 from tests.events import make_event
@@ -74,7 +74,7 @@ async def topics(kafka: RunningKafka) -> Topics:
     made = Topics(prefix, f"{prefix}deliveries", f"{prefix}alerts", f"{prefix}dlq")
     specs = [TopicSpec(made.deliveries, 2, config=_COMPACTED)]
     specs += [TopicSpec(name, 1) for name in (made.alerts, made.dlq, made.out, made.receipts)]
-    await ensure_topics(kafka.bootstrap_servers, specs, timeout=30.0)
+    await ensure_topics(kafka.connection, specs, timeout=30.0)
     return made
 
 
@@ -92,8 +92,8 @@ async def started(
     index read from the deliveries topic, nothing kept from an earlier process."""
     policy = load_routing(HubSettings()).policy
     index = DeliveryIndex()
-    follower = TopicFollower(kafka.bootstrap_servers, topics.deliveries, index)
-    producer = build_producer(KafkaSettings(bootstrap_servers=kafka.bootstrap_servers))
+    follower = TopicFollower(kafka.connection, topics.deliveries, index)
+    producer = build_producer(kafka.connection, kafka.kafka_settings())
     await producer.start()
     await follower.start()
     try:
@@ -178,7 +178,7 @@ def events() -> tuple[object, object, object]:
 async def last_per_key(kafka: RunningKafka, topic: str) -> dict[bytes, DeliveryEntry]:
     """What compaction keeps of the deliveries topic: the last record of every key."""
     kept: dict[bytes, DeliveryEntry] = {}
-    async for record in read_topic(kafka.bootstrap_servers, topic):
+    async for record in read_topic(kafka.connection, topic):
         assert record.key is not None
         kept[record.key] = DeliveryEntry.model_validate_json(record.value)
     return kept
@@ -235,7 +235,7 @@ async def test_a_repeat_never_moves_a_receipt_back_even_after_compaction(
 
 async def set_limit(kafka: RunningKafka, topic: str, limit: int) -> None:
     """Set `topic`'s max.message.bytes, and return once the broker describes it so."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**kafka.connection.aiokafka())
     await admin.start()
     try:
         wanted = {"max.message.bytes": str(limit)}
