@@ -170,6 +170,9 @@ class AuditSettings(_Group):
     projection_path: Path | None = None
     # The running hub keeps the projection current; off for a hub that only writes.
     project: bool = True
+    # How often the running hub checks the whole trail (`hub audit verify`) for its
+    # `hub_audit_*` metrics; off by default: each check reads the whole trail.
+    verify_every_s: float | None = Field(default=None, gt=0)
 
 
 class WebSettings(_Group):

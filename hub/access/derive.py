@@ -176,12 +176,14 @@ def _hub(settings: HubSettings, policy: Policy) -> Iterator[AclBinding]:
     topics, user = settings.topics, f"User:{HUB}"
     inbound = [_literal(s.topic) for s in sources(settings).values()]
     outs, receipts = _recipient_resources(settings, policy)
-    # Stages read these with their groups; the followers, projection and console without.
+    # Stages read these with their groups; followers, projection, console and checks without.
     reads = [
         *inbound,
         *receipts,
         *map(_literal, (topics.events, topics.deliveries, topics.parking, topics.audit)),
         *map(_literal, (topics.dlq, topics.dlq_state, topics.alerts)),
+        # The periodic check of the whole trail (`audit.verify_every_s`).
+        _literal(topics.audit_checkpoints),
     ]
     # The stages' outputs, the audit chain, the ingress (inbound topics) and the console's
     # replays (back to inbound, canonical and receipts topics) and dead-letter state.
