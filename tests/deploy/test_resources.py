@@ -1,0 +1,238 @@
+"""The deployment's Kubernetes objects against Kubernetes' own schemas (kubernetes-validate,
+strict: unknown fields refused), its Strimzi and Prometheus-operator resources against the
+validators compiled from those projects' CRD schemas, and what the deployment relies on."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+
+from hub.access import (
+    AclBinding,
+    Operation,
+    PatternType,
+    ResourceType,
+    acl_bindings,
+    load_places,
+    place_topics,
+    principals,
+)
+from hub.deploy import deployment_settings
+from hub.deploy.strimzi import ADMIN, CA_SECRET, CLUSTER, kafka_operation
+from hub.deploy.workload import HTTP_PORT, REPLICAS, SECRET, SECRET_KEYS
+from hub.routing.policy import load_policy
+from hub.settings import HubSettings
+from hub.topics import catalogue, recipient_catalogue
+from tests.deploy.support import CONTRACT_DIR, check, documents, of_kind
+
+# The Kubernetes release the schemas are checked against.
+KUBERNETES = "1.34"
+CUSTOM = ("kafka.yaml", "topics.yaml", "users.yaml", "monitoring.yaml")
+# Added to KafkaSettings by the TLS/SCRAM work of issue 14, which lands beside this.
+PENDING_SETTINGS = {
+    "HUB_KAFKA__SECURITY_PROTOCOL",
+    "HUB_KAFKA__SASL_USERNAME",
+    "HUB_KAFKA__SASL_PASSWORD_FILE",
+    "HUB_KAFKA__SSL_CA_FILE",
+}
+
+
+@pytest.mark.parametrize("doc", documents("hub.yaml"), ids=lambda d: d["kind"])
+def test_kubernetes_objects_match_the_kubernetes_schemas(doc: dict[str, Any]) -> None:
+    assert kubernetes_validate.validate(doc, KUBERNETES, strict=True) == KUBERNETES
+
+
+def test_control_the_kubernetes_validator_refuses_a_broken_deployment() -> None:
+    (deployment,) = of_kind("hub.yaml", "Deployment")
+    typo = copy.deepcopy(deployment)
+    typo["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGett"] = {}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(typo, KUBERNETES, strict=True)
+    wrong = copy.deepcopy(deployment)
+    wrong["spec"]["replicas"] = "two"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(wrong, KUBERNETES, strict=True)
+
+
+def test_custom_resources_match_the_strimzi_and_prometheus_operator_schemas(
+    tmp_path: Path,
+) -> None:
+    resources = [doc for name in CUSTOM for doc in documents(name)]
+    status, report = check(tmp_path, resources=resources)
+    assert [r for r in report["resources"] if r["errors"]] == []
+    assert status == 0
+    kinds = {r["kind"] for r in report["resources"]}
+    assert kinds == {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser"} | {
+        "ServiceMonitor",
+        "PrometheusRule",
+    }
+
+
+def test_control_the_strimzi_schemas_refuse_a_wrong_acl_and_listener(tmp_path: Path) -> None:
+    user = copy.deepcopy(of_kind("users.yaml", "KafkaUser")[1])
+    user["spec"]["authorization"]["acls"][0]["operations"] = ["Reed"]
+    kafka = copy.deepcopy(of_kind("kafka.yaml", "Kafka")[0])
+    kafka["spec"]["kafka"]["listeners"][0]["authentication"]["type"] = "scram-sha-256"
+    status, report = check(tmp_path, resources=[user, kafka])
+    assert status == 1
+    assert all(r["errors"] for r in report["resources"])
+
+
+def _keys(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, key) of every field name, except inside free-form maps (labels, configs)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _keys(item, path)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            yield path, key
+            if key not in {"labels", "annotations", "config", "requests", "limits"}:
+                yield from _keys(value, f"{path}.{key}")
+
+
+_GROUPS = {"kafka.strimzi.io/v1": "strimzi-kafka-operator/kafka.strimzi.io/v1"}
+
+
+@pytest.mark.parametrize("name", ["kafka.yaml", "topics.yaml", "users.yaml"])
+def test_every_strimzi_field_used_is_one_strimzi_defines(name: str) -> None:
+    # Strimzi's schemas let unknown fields through (Kubernetes prunes them silently), so a
+    # misspelt field would vanish on apply: each must be a property of the kind's CRD model.
+    models = CONTRACT_DIR / "node_modules" / "@kubernetes-models"
+    for doc in documents(name):
+        model = models / _GROUPS[doc["apiVersion"]] / f"{doc['kind']}.d.ts"
+        defined = set(re.findall(r'"([A-Za-z0-9]+)"\??:', model.read_text(encoding="utf-8")))
+        meta = {"name", "namespace", "labels", "annotations"}
+        unknown = {
+            f"{path}.{key}"
+            for path, key in _keys(doc)
+            if key not in defined and not (path == ".metadata" and key in meta)
+        }
+        assert unknown == set(), (doc["kind"], doc["metadata"]["name"])
+
+
+def test_the_cluster_is_three_kraft_nodes_with_tls_scram_and_acls() -> None:
+    (kafka,) = of_kind("kafka.yaml", "Kafka")
+    (pool,) = of_kind("kafka.yaml", "KafkaNodePool")
+    spec = kafka["spec"]["kafka"]
+    assert [(lst["tls"], lst["authentication"]["type"]) for lst in spec["listeners"]] == [
+        (True, "scram-sha-512")
+    ]
+    assert spec["authorization"] == {"type": "simple", "superUsers": [ADMIN]}
+    assert spec["config"]["min.insync.replicas"] == 2
+    assert spec["config"]["unclean.leader.election.enable"] is False
+    assert spec["config"]["auto.create.topics.enable"] is False
+    assert pool["metadata"]["labels"] == {"strimzi.io/cluster": CLUSTER}
+    assert pool["spec"]["replicas"] == 3
+    assert sorted(pool["spec"]["roles"]) == ["broker", "controller"]
+    assert kafka["spec"]["entityOperator"] == {"topicOperator": {}, "userOperator": {}}
+
+
+def test_every_topic_the_hub_uses_is_a_kafka_topic_on_three_replicas() -> None:
+    settings = deployment_settings()
+    policy = load_policy(settings.routing.policy_path)
+    places = load_places(settings.routing.municipalities_path)
+    expected = {s.name: s for s in catalogue(settings) + recipient_catalogue(settings, policy)}
+    topics = {t["spec"]["topicName"]: t for t in of_kind("topics.yaml", "KafkaTopic")}
+    assert set(topics) == set(expected) | set(place_topics(settings, policy, places))
+    for name, topic in topics.items():
+        assert topic["metadata"]["labels"] == {"strimzi.io/cluster": CLUSTER}
+        assert (topic["spec"]["replicas"], topic["spec"]["config"]["min.insync.replicas"]) == (
+            3,
+            "2",
+        )
+        if name in expected:
+            assert topic["spec"]["partitions"] == expected[name].partitions
+            assert dict(expected[name].config).items() <= topic["spec"]["config"].items()
+    assert topics[settings.topics.audit]["spec"]["config"]["retention.ms"] == "-1"
+
+
+def _bindings_of(user: dict[str, Any]) -> set[AclBinding]:
+    name = f"User:{user['metadata']['name']}"
+    found = set()
+    for acl in user["spec"]["authorization"]["acls"]:
+        resource = acl["resource"]
+        kind = ResourceType(resource["type"].upper())
+        pattern = PatternType.PREFIXED if resource.get("patternType") == "prefix" else None
+        for operation in acl["operations"]:
+            op = next(o for o in Operation if kafka_operation(o.value) == operation)
+            found.add(
+                AclBinding(
+                    name,
+                    kind,
+                    pattern or PatternType.LITERAL,
+                    resource.get("name", "kafka-cluster"),
+                    op,
+                    acl["host"],
+                )
+            )
+    return found
+
+
+def test_every_principal_is_a_scram_user_with_exactly_its_acls() -> None:
+    settings = deployment_settings()
+    policy = load_policy(settings.routing.policy_path)
+    places = load_places(settings.routing.municipalities_path)
+    users = {u["metadata"]["name"]: u for u in of_kind("users.yaml", "KafkaUser")}
+    expected = {p.name for p in principals(settings, policy, places)}
+    assert set(users) == expected | {ADMIN}
+    assert users[ADMIN]["spec"] == {"authentication": {"type": "scram-sha-512"}}
+    rendered = {b for name in expected for b in _bindings_of(users[name])}
+    assert rendered == set(acl_bindings(settings, policy, places))
+    assert all(u["spec"]["authentication"] == {"type": "scram-sha-512"} for u in users.values())
+
+
+def test_the_hub_runs_as_a_replicated_non_root_deployment_with_probes() -> None:
+    (deployment,) = of_kind("hub.yaml", "Deployment")
+    (pdb,) = of_kind("hub.yaml", "PodDisruptionBudget")
+    (service,) = of_kind("hub.yaml", "Service")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert deployment["spec"]["replicas"] == REPLICAS >= 2
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] != 0
+    assert container["securityContext"]["allowPrivilegeEscalation"] is False
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+    assert "memory" in container["resources"]["limits"]
+    assert container["ports"] == [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    assert pdb["spec"]["minAvailable"] < REPLICAS
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert service["spec"]["ports"][0]["targetPort"] == "http"
+
+
+def _setting_exists(name: str) -> bool:
+    model: Any = HubSettings
+    for part in name.removeprefix("HUB_").lower().split("__"):
+        field = model.model_fields.get(part)
+        if field is None:
+            return False
+        model = field.annotation
+    return True
+
+
+def test_secrets_come_from_kubernetes_secrets_and_every_variable_is_a_setting() -> None:
+    (deployment,) = of_kind("hub.yaml", "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    for name, key in SECRET_KEYS.items():
+        assert env[name]["valueFrom"] == {"secretKeyRef": {"name": SECRET, "key": key}}
+    plain = {name: e["value"] for name, e in env.items() if "value" in e}
+    assert plain["HUB_ENV"] == "production"
+    assert plain["HUB_KAFKA__SASL_USERNAME"] == "hub"
+    assert not any(re.search(r"PASSWORD$|SECRET$|TOKEN$|PASSPHRASE$", n) for n in plain)
+    assert all(_setting_exists(n) for n in env if n not in PENDING_SETTINGS), [
+        n for n in env if n not in PENDING_SETTINGS and not _setting_exists(n)
+    ]
+    secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+    # The Strimzi User Operator's Secret of the `hub` KafkaUser, and the cluster CA's.
+    assert secrets["kafka-password"] == "hub"
+    assert secrets["kafka-ca"] == CA_SECRET
