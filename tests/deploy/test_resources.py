@@ -25,7 +25,7 @@ from hub.access import (
 )
 from hub.deploy import deployment_settings
 from hub.deploy.strimzi import ADMIN, CA_SECRET, CLUSTER, kafka_operation
-from hub.deploy.workload import HTTP_PORT, REPLICAS, SECRET, SECRET_KEYS
+from hub.deploy.workload import APP, HTTP_PORT, REPLICAS, SECRET, SECRET_KEYS, TOOLBOX
 from hub.routing.policy import load_policy
 from hub.settings import HubSettings
 from hub.topics import catalogue, recipient_catalogue
@@ -43,13 +43,18 @@ PENDING_SETTINGS = {
 }
 
 
+def _named(kind: str, name: str) -> dict[str, Any]:
+    (found,) = [doc for doc in of_kind("hub.yaml", kind) if doc["metadata"]["name"] == name]
+    return found
+
+
 @pytest.mark.parametrize("doc", documents("hub.yaml"), ids=lambda d: d["kind"])
 def test_kubernetes_objects_match_the_kubernetes_schemas(doc: dict[str, Any]) -> None:
     assert kubernetes_validate.validate(doc, KUBERNETES, strict=True) == KUBERNETES
 
 
 def test_control_the_kubernetes_validator_refuses_a_broken_deployment() -> None:
-    (deployment,) = of_kind("hub.yaml", "Deployment")
+    deployment = _named("Deployment", APP)
     typo = copy.deepcopy(deployment)
     typo["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGett"] = {}
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -188,7 +193,7 @@ def test_every_principal_is_a_scram_user_with_exactly_its_acls() -> None:
 
 
 def test_the_hub_runs_as_a_replicated_non_root_deployment_with_probes() -> None:
-    (deployment,) = of_kind("hub.yaml", "Deployment")
+    deployment = _named("Deployment", APP)
     (pdb,) = of_kind("hub.yaml", "PodDisruptionBudget")
     (service,) = of_kind("hub.yaml", "Service")
     pod = deployment["spec"]["template"]["spec"]
@@ -220,7 +225,7 @@ def _setting_exists(name: str) -> bool:
 
 
 def test_secrets_come_from_kubernetes_secrets_and_every_variable_is_a_setting() -> None:
-    (deployment,) = of_kind("hub.yaml", "Deployment")
+    deployment = _named("Deployment", APP)
     pod = deployment["spec"]["template"]["spec"]
     env = {e["name"]: e for e in pod["containers"][0]["env"]}
     for name, key in SECRET_KEYS.items():
@@ -236,3 +241,20 @@ def test_secrets_come_from_kubernetes_secrets_and_every_variable_is_a_setting() 
     # The Strimzi User Operator's Secret of the `hub` KafkaUser, and the cluster CA's.
     assert secrets["kafka-password"] == "hub"
     assert secrets["kafka-ca"] == CA_SECRET
+
+
+def test_operators_tools_run_as_the_operator_principal_without_the_hubs_keys() -> None:
+    toolbox = _named("Deployment", TOOLBOX)
+    pod = toolbox["spec"]["template"]["spec"]
+    env = {e["name"]: e for e in pod["containers"][0]["env"]}
+    assert env["HUB_KAFKA__SASL_USERNAME"]["value"] == "operator"
+    secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+    assert secrets["kafka-password"] == "operator"
+    assert not {"HUB_WEB__API_KEYS", "HUB_CONSOLE__USERS", "HUB_METRICS__TOKEN"} & set(env)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    labels = toolbox["spec"]["template"]["metadata"]["labels"]
+    # Neither the hub's Service nor its disruption budget counts the toolbox as a hub.
+    (service,) = of_kind("hub.yaml", "Service")
+    (pdb,) = of_kind("hub.yaml", "PodDisruptionBudget")
+    assert not service["spec"]["selector"].items() <= labels.items()
+    assert not pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
