@@ -250,6 +250,8 @@ def _service() -> dict[str, Any]:
         "spec": {
             "type": "ClusterIP",
             "selector": dict(_LABELS),
+            # Console sessions live in one replica's memory (ConsoleSettings): stay with it.
+            "sessionAffinity": "ClientIP",
             # HTTP ingress, console, /metrics; TLS ends at the ingress controller in front.
             "ports": [{"name": "http", "port": HTTP_PORT, "targetPort": "http"}],
         },

@@ -212,6 +212,7 @@ def test_the_hub_runs_as_a_replicated_non_root_deployment_with_probes() -> None:
     assert pdb["spec"]["minAvailable"] < REPLICAS
     assert service["spec"]["selector"].items() <= labels.items()
     assert service["spec"]["ports"][0]["targetPort"] == "http"
+    assert service["spec"]["sessionAffinity"] == "ClientIP"  # console sessions are per replica
 
 
 def _setting_exists(name: str) -> bool:
