@@ -206,8 +206,10 @@ def _hub(settings: HubSettings, policy: Policy) -> Iterator[AclBinding]:
     # The trailing dot: this deployment's groups, not another's whose prefix starts alike.
     group = f"{settings.kafka.group_prefix}."
     yield from _groups(user, [(PatternType.PREFIXED, group)], _READ)
-    # The consumer-lag watch lists the cluster's groups.
-    yield from _cluster(user, Operation.IDEMPOTENT_WRITE, Operation.DESCRIBE)
+    # No DESCRIBE on the cluster: the consumer-lag watch lists groups, and Kafka answers a
+    # principal without it with the groups it may describe, which are exactly the hub's own.
+    # DESCRIBE on the cluster would also show it every principal's ACLs.
+    yield from _cluster(user, Operation.IDEMPOTENT_WRITE)
 
 
 def _operator(settings: HubSettings, policy: Policy) -> Iterator[AclBinding]:
