@@ -97,21 +97,44 @@ def _keys(node: Any, path: str = "") -> Iterator[tuple[str, str]]:
     elif isinstance(node, dict):
         for key, value in node.items():
             yield path, key
-            if key not in {"labels", "annotations", "config", "requests", "limits"}:
+            if key not in {"labels", "annotations", "config", "requests", "limits", "matchLabels"}:
                 yield from _keys(value, f"{path}.{key}")
 
 
-_GROUPS = {"kafka.strimzi.io/v1": "strimzi-kafka-operator/kafka.strimzi.io/v1"}
+_GROUPS = {
+    "kafka.strimzi.io/v1": "strimzi-kafka-operator/kafka.strimzi.io/v1",
+    "monitoring.coreos.com/v1": "prometheus-operator/monitoring.coreos.com/v1",
+}
 
 
-@pytest.mark.parametrize("name", ["kafka.yaml", "topics.yaml", "users.yaml"])
-def test_every_strimzi_field_used_is_one_strimzi_defines(name: str) -> None:
-    # Strimzi's schemas let unknown fields through (Kubernetes prunes them silently), so a
-    # misspelt field would vanish on apply: each must be a property of the kind's CRD model.
-    models = CONTRACT_DIR / "node_modules" / "@kubernetes-models"
+MODELS = CONTRACT_DIR / "node_modules" / "@kubernetes-models"
+
+
+def _defined(model: Path, seen: set[Path] | None = None) -> set[str]:
+    """Every property name of a CRD model's TypeScript types and of the types they import."""
+    seen = set() if seen is None else seen
+    if model in seen or not model.is_file():
+        return set()
+    seen.add(model)
+    text = model.read_text(encoding="utf-8")
+    names = set(re.findall(r'"([A-Za-z0-9]+)"\??:', text))
+    for target in re.findall(r'from "([^"]+)"', text):
+        if target.startswith("./"):
+            found = model.parent / target.removeprefix("./").replace(".js", ".d.ts")
+        elif target.startswith("@kubernetes-models/"):
+            found = MODELS / f"{target.removeprefix('@kubernetes-models/')}.d.ts"
+        else:
+            continue
+        names |= _defined(found, seen)
+    return names
+
+
+@pytest.mark.parametrize("name", CUSTOM)
+def test_every_custom_resource_field_used_is_one_its_crd_defines(name: str) -> None:
+    # CRD schemas let unknown fields through (Kubernetes prunes them silently), so a misspelt
+    # field would vanish on apply: each must be a property of the kind's CRD model.
     for doc in documents(name):
-        model = models / _GROUPS[doc["apiVersion"]] / f"{doc['kind']}.d.ts"
-        defined = set(re.findall(r'"([A-Za-z0-9]+)"\??:', model.read_text(encoding="utf-8")))
+        defined = _defined(MODELS / _GROUPS[doc["apiVersion"]] / f"{doc['kind']}.d.ts")
         meta = {"name", "namespace", "labels", "annotations"}
         unknown = {
             f"{path}.{key}"
@@ -119,6 +142,22 @@ def test_every_strimzi_field_used_is_one_strimzi_defines(name: str) -> None:
             if key not in defined and not (path == ".metadata" and key in meta)
         }
         assert unknown == set(), (doc["kind"], doc["metadata"]["name"])
+
+
+def test_control_the_crd_models_know_the_fields_and_not_their_misspellings() -> None:
+    monitor = _defined(MODELS / _GROUPS["monitoring.coreos.com/v1"] / "ServiceMonitor.d.ts")
+    user = _defined(MODELS / _GROUPS["kafka.strimzi.io/v1"] / "KafkaUser.d.ts")
+    assert {"endpoints", "interval", "credentials", "matchLabels"} <= monitor
+    assert "intervall" not in monitor
+    assert {"acls", "operations", "patternType", "resource"} <= user
+    assert "operatoins" not in user
+
+
+def test_every_name_is_a_kubernetes_name() -> None:
+    # DNS-1123 subdomains: what Kubernetes accepts as a resource's name.
+    subdomain = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    names = [d["metadata"]["name"] for f in (*CUSTOM, "hub.yaml") for d in documents(f)]
+    assert [n for n in names if not subdomain.fullmatch(n) or len(n) > 253] == []
 
 
 def test_the_cluster_is_three_kraft_nodes_with_tls_scram_and_acls() -> None:
