@@ -5,6 +5,7 @@ validators compiled from those projects' CRD schemas, and what the deployment re
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,8 +27,9 @@ from hub.access import (
 from hub.deploy import deployment_settings
 from hub.deploy.strimzi import ADMIN, CA_SECRET, CLUSTER, kafka_operation
 from hub.deploy.workload import APP, HTTP_PORT, REPLICAS, SECRET, SECRET_KEYS, TOOLBOX
+from hub.passwords import hash_password
 from hub.routing.policy import load_policy
-from hub.settings import HubSettings
+from hub.settings import Environment, HubSettings
 from hub.topics import catalogue, recipient_catalogue
 from tests.deploy.support import CONTRACT_DIR, check, documents, of_kind
 
@@ -298,3 +300,31 @@ def test_operators_tools_run_as_the_operator_principal_without_the_hubs_keys() -
     (pdb,) = of_kind("hub.yaml", "PodDisruptionBudget")
     assert not service["spec"]["selector"].items() <= labels.items()
     assert not pdb["spec"]["selector"]["matchLabels"].items() <= labels.items()
+
+
+@pytest.mark.parametrize("name", [APP, TOOLBOX])
+def test_the_environment_makes_valid_production_settings(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret_values = {
+        "person-key-secret": "p" * 40,
+        "signing-passphrase": "s" * 40,
+        "metrics-token": "m" * 40,
+        "ingress-api-keys": json.dumps({"police": "k" * 40}),
+        "console-users": json.dumps({"ops": hash_password("a long operator password")}),
+    }
+    (container,) = _named("Deployment", name)["spec"]["template"]["spec"]["containers"]
+    for variable in container["env"]:
+        if variable["name"] in PENDING_SETTINGS:
+            continue
+        if "value" in variable:
+            monkeypatch.setenv(variable["name"], variable["value"])
+        else:
+            key = variable["valueFrom"]["secretKeyRef"]["key"]
+            monkeypatch.setenv(variable["name"], secret_values[key])
+    settings = HubSettings()
+    assert settings.env is Environment.PRODUCTION
+    assert settings.kafka.replication_factor == 3
+    if name == APP:
+        assert settings.web.port == HTTP_PORT
+        assert settings.audit.verify_every_s == 3600
