@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ from hub.kafka.groups import GroupWatch
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
 from hub.kafka.subscriber import subscribe_stage
-from hub.metrics import HubMetrics, follow_audit, follow_lag
+from hub.metrics import HubMetrics, follow_audit, follow_dead_letters, follow_lag
+from hub.operations.entries import Status, load_dead_letters
 from hub.pipeline.ingest import ingest_step
 from hub.pipeline.parking import Parking, ParkingBook
 from hub.pipeline.runner import StageRunner
@@ -176,6 +178,10 @@ class Hub:
         if verify_every_s is not None:
             checks = follow_audit(self.metrics, self._audit_intact, verify_every_s)
             self._tasks.append(asyncio.create_task(checks, name="audit-verify"))
+        count_every_s = self.settings.metrics.dead_letters_every_s
+        if count_every_s is not None:
+            counts = follow_dead_letters(self.metrics, self._open_dead_letters, count_every_s)
+            self._tasks.append(asyncio.create_task(counts, name="dead-letter-count"))
         log.info("hub.started", stages=[r.stage for r in self.runners])
         return self
 
@@ -183,6 +189,11 @@ class Hub:
         # The trailing dot: this deployment's groups, not another's whose prefix starts alike.
         prefix = f"{self.settings.kafka.group_prefix}."
         await follow_lag(self.metrics, groups, prefix, self.settings.metrics.lag_every_s)
+
+    async def _open_dead_letters(self) -> Counter[tuple[str, str]]:
+        """Open entries by stage and reason, as `hub dlq list` and the console count them."""
+        entries = await load_dead_letters(self.settings)
+        return Counter((e.stage, e.reason) for e in entries if e.status is Status.OPEN)
 
     async def _audit_intact(self) -> bool:
         """What `hub audit verify` says of the whole trail, with the hub's own public keys."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -28,6 +28,7 @@ __all__ = [
     "Throughput",
     "exported_names",
     "follow_audit",
+    "follow_dead_letters",
     "follow_lag",
     "update_lag",
 ]
@@ -77,6 +78,12 @@ class HubMetrics:
         self.receipts_overdue = Gauge(
             "hub_receipts_overdue",
             "Notices past their receipt deadline with no receipt yet, as this hub sees them.",
+            registry=r,
+        )
+        self.dead_letters_open = Gauge(
+            "hub_dead_letters_open",
+            "Dead-letter entries no operator has replayed or discarded yet.",
+            ["stage", "reason"],
             registry=r,
         )
         self.audit_intact = Gauge(
@@ -184,6 +191,26 @@ async def follow_audit(
         else:
             metrics.audit_intact.set(1 if intact else 0)
             metrics.audit_verified_at.set_to_current_time()
+        await asyncio.sleep(every_s)
+
+
+async def follow_dead_letters(
+    metrics: HubMetrics,
+    count: Callable[[], Awaitable[Mapping[tuple[str, str], int]]],
+    every_s: float,
+) -> None:
+    """Set the open dead-letter entries by (stage, reason) from `count` every `every_s`
+    seconds until cancelled; a count the broker does not answer leaves the last values."""
+    while True:
+        try:
+            counts = await count()
+        except HubError as exc:
+            log.warning("metrics.dead_letters_unavailable", reason=exc.reason.value)
+        else:
+            # Cleared first: a stage and reason with nothing open any more reads 0, not its past.
+            metrics.dead_letters_open.clear()
+            for (stage, reason), open_entries in counts.items():
+                metrics.dead_letters_open.labels(stage, reason).set(open_entries)
         await asyncio.sleep(every_s)
 
 

@@ -223,6 +223,9 @@ class MetricsSettings(_Group):
     token: SecretStr | None = None
     # How often the running hub asks the broker how far behind each consumer group is.
     lag_every_s: float = Field(default=15.0, gt=0)
+    # How often the running hub counts the open dead-letter entries (`hub_dead_letters_open`);
+    # off by default: each count reads the dead-letter topic and its state topic.
+    dead_letters_every_s: float | None = Field(default=None, gt=0)
 
 
 class HubSettings(BaseSettings):

@@ -1,8 +1,9 @@
 """Watching the hub: the Prometheus scrape (a ServiceMonitor), the alert rules (a
 PrometheusRule) and a Grafana dashboard, all over the metrics the hub exports (hub.metrics).
 
-Every replica reports the consumer lag of every group and the overdue receipts and audit
-verdict as it sees them, so the rules take the max (or min) over replicas, not the sum.
+Every replica reports the consumer lag of every group, the open dead letters, the overdue
+receipts and the audit verdict as it sees them, so the rules take the max (or min) over
+replicas, not the sum.
 """
 
 from __future__ import annotations
@@ -47,11 +48,11 @@ ALERTS: Final = (
     ),
     Alert(
         "JustishubDeadLettersWaiting",
-        "sum by (stage, reason) (increase(hub_dead_letters_total[24h])) > 0",
-        "0m",
+        "max by (stage, reason) (hub_dead_letters_open) > 0",
+        "15m",
         "warning",
-        "Stage {{ $labels.stage }} dead-lettered inputs ({{ $labels.reason }}) in the last "
-        "day: they wait for an operator (hub dlq list).",
+        "{{ $value }} dead-letter entries of stage {{ $labels.stage }} ({{ $labels.reason }}) "
+        "wait for an operator: hub dlq list.",
     ),
     Alert(
         "JustishubReceiptsOverdue",
@@ -133,6 +134,11 @@ _PANELS: Final = (
     (
         "Dead letters per hour, by stage and reason",
         "sum by (stage, reason) (increase(hub_dead_letters_total[1h]))",
+        "short",
+    ),
+    (
+        "Dead letters waiting, by stage and reason",
+        "max by (stage, reason) (hub_dead_letters_open)",
         "short",
     ),
     ("Consumer lag, by group", "max by (group) (hub_consumer_lag)", "short"),

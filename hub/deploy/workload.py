@@ -60,6 +60,8 @@ _KAFKA_CA: Final = "/etc/justishub/kafka-ca"
 _SIGNING_KEYS: Final = "/etc/justishub/signing"
 # How often each replica checks the whole audit trail (the `hub_audit_*` metrics).
 _AUDIT_VERIFY_EVERY_S: Final = 3600
+# How often each replica counts the open dead-letter entries (`hub_dead_letters_open`).
+_DEAD_LETTERS_EVERY_S: Final = 300
 _POD_SECURITY: Final = {
     "runAsNonRoot": True,
     "runAsUser": _UID,
@@ -233,6 +235,7 @@ def _environment(
             "HUB_WEB__HOST": "0.0.0.0",  # noqa: S104 - inside the pod; the Service decides who reaches it
             "HUB_WEB__PORT": str(HTTP_PORT),
             "HUB_AUDIT__VERIFY_EVERY_S": str(_AUDIT_VERIFY_EVERY_S),
+            "HUB_METRICS__DEAD_LETTERS_EVERY_S": str(_DEAD_LETTERS_EVERY_S),
         }
     env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in plain.items()]
     env += [

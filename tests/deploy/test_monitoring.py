@@ -10,7 +10,7 @@ import pytest
 
 from hub.deploy import DEPLOY_DIR
 from hub.deploy.monitoring import expressions
-from hub.metrics import HubMetrics, exported_names, follow_audit
+from hub.metrics import HubMetrics, exported_names, follow_audit, follow_dead_letters
 from schemas.errors import TransientError
 from tests.deploy.support import check, of_kind
 
@@ -39,7 +39,7 @@ def test_every_metric_they_read_is_one_the_hub_exports(tmp_path: Path) -> None:
     exported = exported_names(HubMetrics().registry)
     assert used - NOT_THE_HUBS <= exported, sorted(used - NOT_THE_HUBS - exported)
     # Each metric the alerts need is read by some rule.
-    assert {"hub_consumer_lag", "hub_dead_letters_total", "hub_receipts_overdue"} <= used
+    assert {"hub_consumer_lag", "hub_dead_letters_open", "hub_receipts_overdue"} <= used
     assert {"hub_audit_intact", "hub_audit_verified_at_seconds", "up"} <= used
 
 
@@ -92,3 +92,32 @@ async def test_the_audit_check_sets_its_verdict_and_keeps_it_when_the_broker_is_
     verified_at = metrics.registry.get_sample_value("hub_audit_verified_at_seconds")
     assert verified_at is not None
     assert verified_at > 0
+
+
+async def test_the_dead_letter_count_replaces_the_last_one_and_survives_the_broker_away() -> None:
+    metrics = HubMetrics()
+    counts: list[dict[tuple[str, str], int] | Exception] = [
+        {("ingest", "invalid_xml"): 2, ("route_nav", "bad_signature"): 1},
+        {("ingest", "invalid_xml"): 1},
+        TransientError("broker away"),
+        _Done(),
+    ]
+
+    def open_now(stage: str, reason: str) -> float | None:
+        return metrics.registry.get_sample_value(
+            "hub_dead_letters_open", {"stage": stage, "reason": reason}
+        )
+
+    seen: list[tuple[float | None, float | None]] = []
+
+    async def count() -> dict[tuple[str, str], int]:
+        seen.append((open_now("ingest", "invalid_xml"), open_now("route_nav", "bad_signature")))
+        found = counts.pop(0)
+        if isinstance(found, Exception):
+            raise found
+        return found
+
+    with pytest.raises(_Done):
+        await follow_dead_letters(metrics, count, 0.0)
+    # Before each count: nothing yet; 2 and 1; 1 and gone; kept while the broker is away.
+    assert seen == [(None, None), (2.0, 1.0), (1.0, None), (1.0, None)]
