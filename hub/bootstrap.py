@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from starlette.applications import Starlette
 
 from adapters.context import TranslationContext
 from hub.audit.service import AuditService
+from hub.audit.tools import verify_topics
 from hub.kafka.admin import TopicSpec, broker_count, describe_topics, ensure_topics, list_topics
 from hub.kafka.connection import KafkaConnection
 from hub.kafka.follow_index import TopicFollower
@@ -31,7 +33,8 @@ from hub.kafka.groups import GroupWatch
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
 from hub.kafka.subscriber import subscribe_stage
-from hub.metrics import HubMetrics, follow_lag
+from hub.metrics import HubMetrics, follow_audit, follow_dead_letters, follow_lag
+from hub.operations.entries import Status, load_dead_letters
 from hub.pipeline.ingest import ingest_step
 from hub.pipeline.parking import Parking, ParkingBook
 from hub.pipeline.runner import StageRunner
@@ -177,6 +180,14 @@ class Hub:
             self._running = stack.pop_all()
         self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
         self._tasks.append(asyncio.create_task(self._follow_lag(groups), name="consumer-lag"))
+        verify_every_s = self.settings.audit.verify_every_s
+        if verify_every_s is not None:
+            checks = follow_audit(self.metrics, self._audit_intact, verify_every_s)
+            self._tasks.append(asyncio.create_task(checks, name="audit-verify"))
+        count_every_s = self.settings.metrics.dead_letters_every_s
+        if count_every_s is not None:
+            counts = follow_dead_letters(self.metrics, self._open_dead_letters, count_every_s)
+            self._tasks.append(asyncio.create_task(counts, name="dead-letter-count"))
         log.info("hub.started", stages=[r.stage for r in self.runners])
         return self
 
@@ -197,6 +208,18 @@ class Hub:
         # The trailing dot: this deployment's groups, not another's whose prefix starts alike.
         prefix = f"{self.settings.kafka.group_prefix}."
         await follow_lag(self.metrics, groups, prefix, self.settings.metrics.lag_every_s)
+
+    async def _open_dead_letters(self) -> Counter[tuple[str, str]]:
+        """Open entries by stage and reason, as `hub dlq list` and the console count them."""
+        entries = await load_dead_letters(self.settings)
+        return Counter((e.stage, e.reason) for e in entries if e.status is Status.OPEN)
+
+    async def _audit_intact(self) -> bool:
+        """What `hub audit verify` says of the whole trail, with the hub's own public keys."""
+        settings, topics = self.settings, self.settings.topics
+        keys = key_store(settings).load().public_keys()
+        report = await verify_topics(self.connection, topics.audit, topics.audit_checkpoints, keys)
+        return report.intact
 
     async def __aexit__(
         self,
@@ -277,6 +300,7 @@ def build_hub(
     audit_service = AuditService(settings, signer)
     sink = KafkaRecordSink(producer)
     index = DeliveryIndex()
+    metrics = HubMetrics()
     follower = TopicFollower(connection, settings.topics.deliveries, index)
     parking = TopicFollower(connection, settings.topics.parking, ParkingBook())
     watcher = DeadlineWatcher(
@@ -287,6 +311,7 @@ def build_hub(
         sign=signer.sign_record,
         clock=clock,
         every_s=settings.routing.deadline_check_every_s,
+        overdue=metrics.receipts_overdue.set,
     )
     hub = Hub(
         settings=settings,
@@ -301,6 +326,7 @@ def build_hub(
         recipient_audit=audit or TrailAudit(lambda: audit_service.writer),
         signer=signer,
         trusted=TrustedKeys(lambda: key_store(settings).load().public_keys()),
+        metrics=metrics,
     )
     context = translation_context(settings)
     for source in sources(settings).values():

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -21,7 +22,16 @@ from hub.pipeline.records import Delivery
 from hub.pipeline.runner import RecordOutcome
 from schemas.errors import HubError
 
-__all__ = ["HubMetrics", "StageCounts", "Throughput", "follow_lag", "update_lag"]
+__all__ = [
+    "HubMetrics",
+    "StageCounts",
+    "Throughput",
+    "exported_names",
+    "follow_audit",
+    "follow_dead_letters",
+    "follow_lag",
+    "update_lag",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +79,27 @@ class HubMetrics:
             "hub_consumer_lag",
             "Records not yet committed by a consumer group.",
             ["group"],
+            registry=r,
+        )
+        self.receipts_overdue = Gauge(
+            "hub_receipts_overdue",
+            "Notices past their receipt deadline with no receipt yet, as this hub sees them.",
+            registry=r,
+        )
+        self.dead_letters_open = Gauge(
+            "hub_dead_letters_open",
+            "Dead-letter entries no operator has replayed or discarded yet.",
+            ["stage", "reason"],
+            registry=r,
+        )
+        self.audit_intact = Gauge(
+            "hub_audit_intact",
+            "1 when this hub's last check of the whole audit trail found it intact, else 0.",
+            registry=r,
+        )
+        self.audit_verified_at = Gauge(
+            "hub_audit_verified_at_seconds",
+            "When this hub last finished checking the whole audit trail (Unix time).",
             registry=r,
         )
 
@@ -153,6 +184,59 @@ async def follow_lag(metrics: HubMetrics, watch: GroupWatch, prefix: str, every_
         except HubError as exc:
             log.warning("metrics.lag_unavailable", reason=exc.reason.value)
         await asyncio.sleep(every_s)
+
+
+async def follow_audit(
+    metrics: HubMetrics, verify: Callable[[], Awaitable[bool]], every_s: float
+) -> None:
+    """Check the audit trail with `verify` (True: intact) every `every_s` seconds until
+    cancelled; a check the broker does not answer leaves the last verdict and its time."""
+    while True:
+        try:
+            intact = await verify()
+        except HubError as exc:
+            log.warning("metrics.audit_unverified", reason=exc.reason.value)
+        else:
+            metrics.audit_intact.set(1 if intact else 0)
+            metrics.audit_verified_at.set_to_current_time()
+        await asyncio.sleep(every_s)
+
+
+async def follow_dead_letters(
+    metrics: HubMetrics,
+    count: Callable[[], Awaitable[Mapping[tuple[str, str], int]]],
+    every_s: float,
+) -> None:
+    """Set the open dead-letter entries by (stage, reason) from `count` every `every_s`
+    seconds until cancelled; a count the broker does not answer leaves the last values."""
+    while True:
+        try:
+            counts = await count()
+        except HubError as exc:
+            log.warning("metrics.dead_letters_unavailable", reason=exc.reason.value)
+        else:
+            # Cleared first: a stage and reason with nothing open any more reads 0, not its past.
+            metrics.dead_letters_open.clear()
+            for (stage, reason), open_entries in counts.items():
+                metrics.dead_letters_open.labels(stage, reason).set(open_entries)
+        await asyncio.sleep(every_s)
+
+
+# The series each kind of metric adds to its own name.
+_SUFFIXES: Final = {
+    "counter": ("_total", "_created"),
+    "gauge": ("",),
+    "histogram": ("_bucket", "_count", "_sum", "_created"),
+}
+
+
+def exported_names(registry: CollectorRegistry) -> frozenset[str]:
+    """Every series name `registry` exports at /metrics, including those with no sample yet."""
+    return frozenset(
+        family.name + suffix
+        for family in registry.collect()
+        for suffix in _SUFFIXES.get(family.type, ("",))
+    )
 
 
 def _destination(delivery: Delivery) -> str:

@@ -225,6 +225,9 @@ class AuditSettings(_Group):
     projection_path: Path | None = None
     # The running hub keeps the projection current; off for a hub that only writes.
     project: bool = True
+    # How often the running hub checks the whole trail (`hub audit verify`) for its
+    # `hub_audit_*` metrics; off by default: each check reads the whole trail.
+    verify_every_s: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _grace_outlasts_the_heartbeat(self) -> Self:
@@ -284,6 +287,9 @@ class MetricsSettings(_Group):
     token: SecretStr | None = None
     # How often the running hub asks the broker how far behind each consumer group is.
     lag_every_s: float = Field(default=15.0, gt=0)
+    # How often the running hub counts the open dead-letter entries (`hub_dead_letters_open`);
+    # off by default: each count reads the dead-letter topic and its state topic.
+    dead_letters_every_s: float | None = Field(default=None, gt=0)
 
 
 class HubSettings(BaseSettings):

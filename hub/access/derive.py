@@ -176,12 +176,14 @@ def _hub(settings: HubSettings, policy: Policy) -> Iterator[AclBinding]:
     topics, user = settings.topics, f"User:{HUB}"
     inbound = [_literal(s.topic) for s in sources(settings).values()]
     outs, receipts = _recipient_resources(settings, policy)
-    # Stages read these with their groups; the followers, projection and console without.
+    # Stages read these with their groups; followers, projection, console and checks without.
     reads = [
         *inbound,
         *receipts,
         *map(_literal, (topics.events, topics.deliveries, topics.parking, topics.audit)),
         *map(_literal, (topics.dlq, topics.dlq_state, topics.alerts)),
+        # The periodic check of the whole trail (`audit.verify_every_s`).
+        _literal(topics.audit_checkpoints),
     ]
     # The stages' outputs, the audit chain, the ingress (inbound topics) and the console's
     # replays (back to inbound, canonical and receipts topics) and dead-letter state.
@@ -204,8 +206,10 @@ def _hub(settings: HubSettings, policy: Policy) -> Iterator[AclBinding]:
     # The trailing dot: this deployment's groups, not another's whose prefix starts alike.
     group = f"{settings.kafka.group_prefix}."
     yield from _groups(user, [(PatternType.PREFIXED, group)], _READ)
-    # The consumer-lag watch lists the cluster's groups.
-    yield from _cluster(user, Operation.IDEMPOTENT_WRITE, Operation.DESCRIBE)
+    # No DESCRIBE on the cluster: the consumer-lag watch lists groups, and Kafka answers a
+    # principal without it with the groups it may describe, which are exactly the hub's own.
+    # DESCRIBE on the cluster would also show it every principal's ACLs.
+    yield from _cluster(user, Operation.IDEMPOTENT_WRITE)
 
 
 def _operator(settings: HubSettings, policy: Policy) -> Iterator[AclBinding]:

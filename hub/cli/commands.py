@@ -11,6 +11,7 @@ def register(app: typer.Typer) -> None:
     """Attach every command group to `app`."""
     from hub.cli import audit, bench, cluster, keys, pipeline, policy
     from hub.cli.console import console_app
+    from hub.cli.deploy import deploy_app
     from hub.cli.dlq import dlq_app
     from hub.cli.kafka import kafka_app
 
@@ -23,3 +24,4 @@ def register(app: typer.Typer) -> None:
     policy.register(app)
     app.add_typer(dlq_app, name="dlq")
     app.add_typer(console_app, name="console")
+    app.add_typer(deploy_app, name="deploy")

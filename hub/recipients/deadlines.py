@@ -37,6 +37,7 @@ class DeadlineWatcher:
         sign: Callable[[OutboundRecord], OutboundRecord],
         clock: Callable[[], dt.datetime],
         every_s: float,
+        overdue: Callable[[int], None] | None = None,
     ) -> None:
         self._index = index
         self._sink = sink
@@ -45,6 +46,8 @@ class DeadlineWatcher:
         self._sign = sign
         self._clock = clock
         self._every_s = every_s
+        # Told, after every check, how many notices are overdue and still unanswered.
+        self._overdue = overdue
 
     async def run(self) -> None:
         while True:
@@ -60,6 +63,8 @@ class DeadlineWatcher:
         overdue = self._index.awaiting_receipt(now)
         for entry in overdue:
             await self._raise(entry, now)
+        if self._overdue is not None:
+            self._overdue(self._index.overdue_unanswered())
         return len(overdue)
 
     async def _raise(self, entry: DeliveryEntry, now: dt.datetime) -> None:

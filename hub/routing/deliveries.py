@@ -126,6 +126,13 @@ CREATE INDEX entries_event ON entries (canonicalid, kind);
 CREATE INDEX entries_closedby ON entries (closedby, kind) WHERE closedby IS NOT NULL;
 """
 
+# A scan, done once per deadline check: the alerted entries are not indexed on their own.
+_OVERDUE_UNANSWERED: Final = """
+SELECT count(*) FROM entries AS e
+WHERE json_extract(e.json, '$.receipt.status') IS NULL
+  AND EXISTS (SELECT 1 FROM json_each(e.json, '$.alerts') AS a WHERE a.value = 'receipt_overdue')
+"""
+
 # Take the entry unless the index has a later revision of it (an older one read back).
 _PUT: Final = """
 INSERT INTO entries (messageid, rev, kind, subject, open, due, canonicalid, closedby, json)
@@ -208,6 +215,11 @@ class DeliveryIndex:
             "SELECT json FROM entries WHERE closedby = ? AND kind = ?", (canonical_id, kind)
         )
         return [DeliveryEntry.model_validate_json(json) for (json,) in rows]
+
+    def overdue_unanswered(self) -> int:
+        """Entries alerted as `receipt_overdue` whose receipt has still not come."""
+        (count,) = self._db.execute(_OVERDUE_UNANSWERED).fetchone()
+        return int(count)
 
     def awaiting_receipt(self, now: dt.datetime) -> list[DeliveryEntry]:
         """Entries whose receipt is overdue and not yet alerted."""

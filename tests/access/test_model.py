@@ -105,7 +105,10 @@ MATRIX = [
     ("hub", R, TOPIC, "out.nav.v1", False),
     ("hub", R, GROUP, "justishub.ingest.koda", True),
     ("hub", R, GROUP, "recipient.nav", False),
-    ("hub", D, CLUSTER, CLUSTER_RESOURCE, True),
+    # Listing groups needs no cluster DESCRIBE (Kafka lists those the principal may describe),
+    # and cluster DESCRIBE would show every principal's ACLs.
+    ("hub", D, CLUSTER, CLUSTER_RESOURCE, False),
+    ("hub", D, GROUP, "justishub.route.nav", True),
     ("hub", Operation.ALTER, CLUSTER, CLUSTER_RESOURCE, False),
     ("hub", Operation.DELETE, TOPIC, "hub.audit.v1", False),
     ("operator", R, TOPIC, "hub.dlq.v1", True),
