@@ -282,7 +282,7 @@ def build_hub(
     connection = settings.kafka_connection()
     routing = load_routing(settings)
     broker = KafkaBroker(
-        connection.bootstrap_servers,
+        connection.servers,
         security=connection.faststream_security(),
         client_id=kafka.client_id,
         request_timeout_ms=kafka.request_timeout_ms,

@@ -39,6 +39,11 @@ class KafkaConnection:
     mechanism: str = SCRAM_SHA_512
 
     @property
+    def servers(self) -> list[str]:
+        """The bootstrap servers one by one, as aiokafka and FastStream want them."""
+        return [server.strip() for server in self.bootstrap_servers.split(",") if server.strip()]
+
+    @property
     def principal(self) -> str:
         """The name the broker's ACLs know this connection by."""
         return f"User:{self.username}" if self.username else "User:ANONYMOUS"
@@ -58,9 +63,9 @@ class KafkaConnection:
     def aiokafka(self) -> dict[str, Any]:
         """Keyword arguments for aiokafka's producer, consumer and admin client."""
         if self.protocol is SecurityProtocol.PLAINTEXT:
-            return {"bootstrap_servers": self.bootstrap_servers}
+            return {"bootstrap_servers": self.servers}
         return {
-            "bootstrap_servers": self.bootstrap_servers,
+            "bootstrap_servers": self.servers,
             "security_protocol": self.protocol.value,
             "sasl_mechanism": self.mechanism,
             "sasl_plain_username": self.username,
