@@ -196,24 +196,26 @@ def _transfer(body: KodaOverforing) -> Transfer:
         to_unit=_unit(body.til_enhet),
         to_execution_form=rules.code(ExecutionForm, body.til_form, "Overforing/TilForm"),
         reason=body.arsak,
+        residence_municipality=_municipality(body.oppholdskommune),
     )
 
 
 def _release(body: KodaLoslatelse) -> Release:
-    municipality = body.oppholdskommune
     return rules.build(
         Release,
         date=rules.real_date(body.dato, "Loslatelse/Dato"),
         kind=rules.code(ReleaseKind, body.type, "Loslatelse/Type"),
         probation_days=body.provetid_dager,
-        residence_municipality=(
-            None if municipality is None else check_municipality_number(municipality)
-        ),
+        residence_municipality=_municipality(body.oppholdskommune),
         consent_recipients=tuple(
             rules.code(ConsentRecipient, c, "Mottaker") for c in body.samtykke
         ),
         needs=tuple(rules.code(Need, n, "Behov") for n in body.behov),
     )
+
+
+def _municipality(number: str | None) -> str | None:
+    return None if number is None else check_municipality_number(number)
 
 
 def _escape(body: KodaUnnvikelse) -> Escape:

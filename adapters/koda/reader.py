@@ -91,6 +91,7 @@ def _body(root: etree._Element) -> KodaBody:
             til_enhet=_enhet(_one(element, "k:TilEnhet")),
             til_form=_text(element, "k:TilForm"),
             arsak=_optional(element, "k:Arsak"),
+            oppholdskommune=_optional(element, "k:Oppholdskommune"),
         )
     if name == "Loslatelse":
         return _loslatelse(element)

@@ -56,6 +56,8 @@ class KodaOverforing:
     til_enhet: KodaEnhet
     til_form: str
     arsak: str | None
+    # Optional in the export (added after v1): where the person lives in the new form.
+    oppholdskommune: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

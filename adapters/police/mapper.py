@@ -5,6 +5,7 @@ Checked as the event is built, each with its own reason code:
   synthetic test numbers only where allowed                 test_identity_not_allowed
   dates and times are real                                  invalid_date
   `until` is not before `decidedAt`                         invalid_date
+  residence municipality: no county 00                      invalid_municipality_number
   anything else the canonical models refuse (names, ...)    schema_violation
 """
 
@@ -34,6 +35,7 @@ from schemas.events import (
     PoliceData,
     Unit,
 )
+from schemas.identity import check_municipality_number
 from schemas.ids import canonical_id
 
 __all__ = ["SOURCE", "to_canonical"]
@@ -72,6 +74,7 @@ def _event(
         "person": person,
         "police_district": record.police_district,
         "case_reference": record.case_reference,
+        "residence_municipality": _municipality(record.person.residence_municipality),
     }
     custody = record.custody
     if record.event_type == "CUSTODY_STARTED":
@@ -110,6 +113,10 @@ def _end(custody: PoliceCustody) -> CustodyEnd:
         outcome=rules.code(CustodyOutcome, custody.outcome or "", "$.custody.outcome"),
         facility=_facility(custody.facility),
     )
+
+
+def _municipality(number: str | None) -> str | None:
+    return None if number is None else check_municipality_number(number)
 
 
 def _facility(facility: PoliceFacility | None) -> Unit | None:

@@ -72,6 +72,7 @@ def _body(body: KodaBody) -> etree._Element:
             _enhet("TilEnhet", body.til_enhet),
             _el("TilForm", body.til_form),
             *_optional("Arsak", body.arsak),
+            *_optional("Oppholdskommune", body.oppholdskommune),
         )
     if isinstance(body, KodaLoslatelse):
         return _loslatelse(body)

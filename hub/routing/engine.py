@@ -14,7 +14,25 @@ from hub.routing.paths import project
 from hub.routing.policy import Policy, Rule
 from schemas.recipients import RecipientKind, Refusal
 
-__all__ = ["Matched", "Refused", "Verdict", "decide", "explain", "lookup", "projected"]
+__all__ = [
+    "RESIDENCE_PATHS",
+    "Matched",
+    "Refused",
+    "Verdict",
+    "decide",
+    "explain",
+    "lookup",
+    "projected",
+    "residence_municipality",
+]
+
+# Where an event names the municipality the person lives in: a release, a transfer to a form
+# served outside prison, and the police's custody events.
+RESIDENCE_PATHS = (
+    "release.residence_municipality",
+    "transfer.residence_municipality",
+    "residence_municipality",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +101,11 @@ def explain(policy: Policy, event: Mapping[str, Any]) -> list[Verdict]:
     return verdicts
 
 
+def residence_municipality(data: Mapping[str, Any]) -> str | None:
+    """The residence municipality an event's `data` names, if any."""
+    return next((v for path in RESIDENCE_PATHS if (v := lookup(data, path))), None)
+
+
 def projected(rule: Rule, event: Mapping[str, Any]) -> dict[str, Any]:
     """The parts of the event's `data` that `rule` allows, and nothing else."""
     return project(event["data"], rule.data_fields)
@@ -90,7 +113,7 @@ def projected(rule: Rule, event: Mapping[str, Any]) -> dict[str, Any]:
 
 def _failed_condition(rule: Rule, data: Mapping[str, Any]) -> tuple[Refusal, str] | None:
     when = rule.when
-    if when.residence_municipality and not lookup(data, "release.residence_municipality"):
+    if when.residence_municipality and not residence_municipality(data):
         return Refusal.NO_RESIDENCE_MUNICIPALITY, "the event names no residence municipality"
     if when.consent is not None:
         consents = lookup(data, "release.consent_recipients") or ()
@@ -103,6 +126,10 @@ def _failed_condition(rule: Rule, data: Mapping[str, Any]) -> tuple[Refusal, str
         before, after = data.get("execution_form"), lookup(data, "transfer.to_execution_form")
         if after is None or before == after:
             return Refusal.EXECUTION_FORM_UNCHANGED, "the execution form does not change"
+    if when.to_execution_form:
+        to_form = lookup(data, "transfer.to_execution_form")
+        if to_form not in {form.value for form in when.to_execution_form}:
+            return Refusal.OTHER_EXECUTION_FORM, f"the transfer is to {to_form}"
     if when.custody_outcome is not None:
         outcome = lookup(data, "custody.outcome")
         if outcome != when.custody_outcome.value:

@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from hub.routing.paths import descendants, model_paths
 from schemas.events import EVENT_CLASSES, ConsentRecipient, Envelope, event_type_of
-from schemas.events.codes import CustodyOutcome
+from schemas.events.codes import CustodyOutcome, ExecutionForm
 from schemas.recipients import RecipientKind, data_model_of
 from schemas.recipients.envelope import RuleId
 
@@ -95,6 +95,9 @@ class Condition(_Strict):
     consent: ConsentRecipient | None = None
     residence_municipality: Literal["present"] | None = None
     execution_form_changes: Literal[True] | None = None
+    # A transfer to one of these forms (e.g. out of prison: electronic monitoring, § 12, a
+    # halfway house); a transfer from prison to prison then does not match.
+    to_execution_form: tuple[ExecutionForm, ...] | None = Field(default=None, min_length=1)
     # Remand custody ended this way (e.g. RELEASED: out of custody, not on to serve a sentence).
     custody_outcome: CustodyOutcome | None = None
 

@@ -22,7 +22,10 @@ def rule_rows(policy: Policy) -> list[list[str]]:
     """The effective rules, in order: what `hub policy show` prints."""
     rows = [["rule", "recipient", "event types", "when", "fields", "topic", "receipt/lead"]]
     for rule in policy.rules:
-        when = ", ".join(f"{k}={v}" for k, v in rule.when.model_dump(exclude_none=True).items())
+        when = ", ".join(
+            f"{k}={'|'.join(v) if isinstance(v, list) else v}"
+            for k, v in rule.when.model_dump(mode="json", exclude_none=True).items()
+        )
         flags = "/".join(
             f for f, on in (("receipt", rule.receipt_required), ("lead", rule.lead_time)) if on
         )

@@ -139,6 +139,20 @@ def test_transfer_field_by_field() -> None:
     assert transfer.reason.startswith("Soningsprogresjon")
 
 
+def test_a_transfer_may_name_where_the_person_will_live() -> None:
+    plain = sample("03-transfer-completed")
+    assert translate(plain, CTX).data.transfer.residence_municipality is None
+    with_place = plain.replace(
+        b"</Overforing>", b"<Oppholdskommune>5001</Oppholdskommune></Overforing>"
+    )
+    assert with_place != plain
+    event = translate(with_place, CTX)
+    assert event.data.transfer.residence_municipality == "5001"
+    assert parse(with_place, CTX).body.oppholdskommune == "5001"  # type: ignore[union-attr]  # a transfer body
+    county_00 = with_place.replace(b">5001<", b">0012<")
+    assert rejection(county_00).reason is Reason.INVALID_MUNICIPALITY_NUMBER
+
+
 def test_release_field_by_field() -> None:
     event = translate(sample("11-release-completed"), CTX)
     assert isinstance(event, ReleaseCompleted)

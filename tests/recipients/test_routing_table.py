@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -17,8 +18,10 @@ from schemas.events import (
     ConsentRecipient,
     CustodyEnded,
     Envelope,
+    ExecutionForm,
     Need,
     ReleasePlanned,
+    TransferPlanned,
     event_type_of,
 )
 from schemas.events.codes import CustodyOutcome
@@ -47,9 +50,10 @@ RELEASE_MUNICIPALITY = {
 POLICE_COMMON = (
     PERSON | UNIT | {"execution_form", "case.case_number", "case.reaction", "case.offences"}
 )
+TRANSFER_MUNICIPALITY = TRANSFER_NAV | {"transfer.residence_municipality"}
 POLICE_BODY = {
     "sentence": {"start.start_date"},
-    "transfer": TRANSFER_NAV | {"transfer.reason"},
+    "transfer": TRANSFER_MUNICIPALITY | {"transfer.reason"},
     "release": {"release.date", "release.kind", "release.residence_municipality"},
     "escape": {"escape.time"},
 }
@@ -74,8 +78,19 @@ def _event(cls: type[Envelope], consent: tuple[ConsentRecipient, ...]) -> Any:
         )
         data = data.model_copy(update={"release": release})
     if family == "transfer":
-        transfer = data.transfer.model_copy(update={"reason": "Behandlingstilbud"})
+        transfer = data.transfer.model_copy(
+            update={
+                "reason": "Behandlingstilbud",
+                "to_execution_form": ExecutionForm.ELEKTRONISK_KONTROLL,
+                "residence_municipality": "0301",
+            }
+        )
         data = data.model_copy(update={"transfer": transfer})
+    if family == "custody":
+        data = data.model_copy(update={"residence_municipality": "0301"})
+        if event_type_of(cls).endswith(".ended.v1"):
+            released = data.custody.model_copy(update={"outcome": CustodyOutcome.RELEASED})
+            data = data.model_copy(update={"custody": released})
     return make_event(cls, data=data)
 
 
@@ -96,6 +111,9 @@ def _expected(kind: RecipientKind, event_type: str, consent: tuple[ConsentRecipi
         return "no_rule"
     if kind is RecipientKind.HEALTH and family == "transfer" and status != "cancelled":
         return "no_consent"  # a transfer event carries no consent: health may not have it
+    if kind is RecipientKind.MUNICIPALITY and family == "transfer" and status != "cancelled":
+        # To electronic monitoring, with where the person will live: that municipality is told.
+        return "municipality.0301", PERSON | UNIT | TRANSFER_MUNICIPALITY
     if family != "release" or status == "cancelled":
         return "no_rule"
     if kind is RecipientKind.MUNICIPALITY:
@@ -140,7 +158,14 @@ def _expected_police_source(kind: RecipientKind, family: str, status: str) -> An
                 "custody.facility.name",
             }
         if status == "ended":
-            return "other_custody_outcome"  # the sample goes on to serve a sentence: still inside
+            return "nav", PERSON | {"custody.ended_at", "custody.outcome"}
+    if kind is RecipientKind.MUNICIPALITY and family == "custody" and status == "ended":
+        # Released from remand: the municipality the person lives in is told.
+        return "municipality.0301", PERSON | {
+            "residence_municipality",
+            "custody.ended_at",
+            "custody.outcome",
+        }
     return "no_rule"
 
 
@@ -198,3 +223,49 @@ def test_nav_is_told_when_remand_custody_ends_in_release() -> None:
     (message,) = routed.messages()
     assert message["rule"] == "nav.custody-released"
     assert leaf_paths(message["data"]) == PERSON | {"custody.ended_at", "custody.outcome"}
+
+
+def _transfer_to(form: ExecutionForm, municipality: str | None) -> Any:
+    data = sample_data("transfer", "planned")
+    transfer = data.transfer.model_copy(
+        update={"to_execution_form": form, "residence_municipality": municipality}
+    )
+    return make_event(TransferPlanned, data=data.model_copy(update={"transfer": transfer}))
+
+
+@pytest.mark.parametrize(
+    "form",
+    [ExecutionForm.ELEKTRONISK_KONTROLL, ExecutionForm.INSTITUSJON, ExecutionForm.OVERGANGSBOLIG],
+)
+def test_a_transfer_out_of_prison_reaches_the_municipality_with_a_receipt_due(
+    form: ExecutionForm,
+) -> None:
+    routed = Router().route(_transfer_to(form, "4204"), RecipientKind.MUNICIPALITY)
+    (message,) = routed.messages()
+    assert message["recipient"] == "municipality.4204"
+    assert message["data"]["transfer"]["to_execution_form"] == form.value
+    (entry,) = [r for r in routed.outputs if r.topic == "hub.deliveries.v1"]
+    assert json.loads(entry.value)["receipt"]["required"] is True
+
+
+def test_a_transfer_from_prison_to_prison_does_not_concern_the_municipality() -> None:
+    routed = Router().route(
+        _transfer_to(ExecutionForm.FENGSEL_HOY, "4204"), RecipientKind.MUNICIPALITY
+    )
+    (note,) = routed.notes
+    assert (note.delivered, note.reason) == (False, "other_execution_form")
+
+
+def test_a_transfer_with_no_residence_municipality_is_refused_as_such() -> None:
+    routed = Router().route(
+        _transfer_to(ExecutionForm.ELEKTRONISK_KONTROLL, None), RecipientKind.MUNICIPALITY
+    )
+    (note,) = routed.notes
+    assert (note.delivered, note.reason) == (False, "no_residence_municipality")
+
+
+def test_custody_ending_in_sentence_execution_does_not_concern_the_municipality() -> None:
+    data = sample_data("custody", "ended").model_copy(update={"residence_municipality": "0301"})
+    routed = Router().route(make_event(CustodyEnded, data=data), RecipientKind.MUNICIPALITY)
+    (note,) = routed.notes
+    assert (note.delivered, note.reason) == (False, "other_custody_outcome")
