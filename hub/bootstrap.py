@@ -38,6 +38,7 @@ from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
 from hub.recipients.audit import RecipientAudit, TrailAudit, audit_hook
 from hub.recipients.base import Contract, Decisions, StageContext, recipient_step
+from hub.recipients.correctional import Correctional
 from hub.recipients.deadlines import DeadlineWatcher
 from hub.recipients.health import Health
 from hub.recipients.municipality import Municipality
@@ -326,6 +327,7 @@ def _contracts(routing: Routing) -> list[Contract]:
         Nav(),
         Municipality(routing.municipalities),
         Health(routing.units),
+        Correctional(),
     ]
 
 

@@ -56,6 +56,7 @@ PLACE_OF: Final[dict[RecipientKind, str | None]] = {
     RecipientKind.NAV: None,
     RecipientKind.MUNICIPALITY: "municipality",
     RecipientKind.HEALTH: "region",
+    RecipientKind.CORRECTIONAL: None,
 }
 _SAMPLE_PLACE: Final = {"municipality": "0301", "region": "sor-ost"}
 # Where a planned event says its day: what a lead time is measured to.

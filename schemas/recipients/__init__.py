@@ -6,6 +6,7 @@ routing policy narrows it further per rule. JSON Schemas: `python -m schemas.jso
 
 from schemas.recipients.catalog import MESSAGE_CLASSES, data_model_of
 from schemas.recipients.codes import Action, ReceiptStatus, RecipientKind, Refusal
+from schemas.recipients.correctional import CorrectionalData, CorrectionalMessage
 from schemas.recipients.envelope import (
     HUB_SOURCE,
     RecipientEnvelope,
@@ -22,6 +23,8 @@ __all__ = [
     "HUB_SOURCE",
     "MESSAGE_CLASSES",
     "Action",
+    "CorrectionalData",
+    "CorrectionalMessage",
     "HealthData",
     "HealthMessage",
     "MunicipalityData",

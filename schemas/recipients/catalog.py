@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from schemas.recipients.codes import RecipientKind
+from schemas.recipients.correctional import CorrectionalMessage
 from schemas.recipients.envelope import RecipientEnvelope
 from schemas.recipients.health import HealthMessage
 from schemas.recipients.municipality import MunicipalityMessage
@@ -18,6 +19,7 @@ MESSAGE_CLASSES: Final[dict[RecipientKind, type[RecipientEnvelope]]] = {
     RecipientKind.NAV: NavMessage,
     RecipientKind.MUNICIPALITY: MunicipalityMessage,
     RecipientKind.HEALTH: HealthMessage,
+    RecipientKind.CORRECTIONAL: CorrectionalMessage,
 }
 
 

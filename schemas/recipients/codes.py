@@ -17,6 +17,7 @@ class RecipientKind(StrEnum):
     NAV = "nav"
     MUNICIPALITY = "municipality"
     HEALTH = "health"
+    CORRECTIONAL = "correctional"  # the correctional service's case system
 
 
 class Action(StrEnum):

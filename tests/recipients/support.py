@@ -12,6 +12,7 @@ from hub.bootstrap import Routing, load_routing
 from hub.pipeline.ingest import canonical_record
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
 from hub.recipients.base import Decisions, Note, StageContext, recipient_step
+from hub.recipients.correctional import Correctional
 from hub.recipients.health import Health
 from hub.recipients.municipality import Municipality
 from hub.recipients.nav import Nav
@@ -63,6 +64,7 @@ class Router:
         yield Nav()
         yield Municipality(self.routing.municipalities)
         yield Health(self.routing.units)
+        yield Correctional()
 
     def route(self, event: Envelope, kind: RecipientKind) -> Routed:
         """Run `kind`'s step on `event`; raises what the step raises."""

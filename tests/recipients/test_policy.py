@@ -30,6 +30,7 @@ def test_the_bundled_policy_is_valid() -> None:
         "nav",
         "municipality",
         "health",
+        "correctional",
     }
 
 

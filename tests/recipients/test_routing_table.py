@@ -19,6 +19,7 @@ from schemas.events import (
     CustodyEnded,
     Envelope,
     ExecutionForm,
+    JudgmentFinal,
     Need,
     ReleasePlanned,
     TransferPlanned,
@@ -99,6 +100,8 @@ def _expected(kind: RecipientKind, event_type: str, consent: tuple[ConsentRecipi
     family, status = event_type.split(".")[2:4]
     if family in ("custody", "judgment"):
         return _expected_police_source(kind, family, status)
+    if kind is RecipientKind.CORRECTIONAL:
+        return "no_rule"  # its own events: the correctional service is the publisher
     if kind is RecipientKind.POLICE_REGISTER:
         return "police-register", POLICE_COMMON | POLICE_BODY[family]
     if kind is RecipientKind.NAV:
@@ -144,12 +147,11 @@ JUDGMENT = {
 
 def _expected_police_source(kind: RecipientKind, family: str, status: str) -> Any:
     """Remand custody and final judgments: the police register in full; NAV in and out only."""
-    if kind is RecipientKind.POLICE_REGISTER:
+    if kind in (RecipientKind.POLICE_REGISTER, RecipientKind.CORRECTIONAL):
+        # Both in full: one to register, the other to execute the judgment or place the person.
         if family == "judgment":
-            return "police-register", PERSON | JUDGMENT
-        return "police-register", PERSON | {"police_district", "case_reference"} | CUSTODY_POLICE[
-            status
-        ]
+            return kind.value, PERSON | JUDGMENT
+        return kind.value, PERSON | {"police_district", "case_reference"} | CUSTODY_POLICE[status]
     if kind is RecipientKind.NAV and family == "custody":
         if status == "started":
             return "nav", PERSON | {
@@ -269,3 +271,15 @@ def test_custody_ending_in_sentence_execution_does_not_concern_the_municipality(
     routed = Router().route(make_event(CustodyEnded, data=data), RecipientKind.MUNICIPALITY)
     (note,) = routed.notes
     assert (note.delivered, note.reason) == (False, "other_custody_outcome")
+
+
+def test_a_final_judgment_reaches_the_correctional_service_with_a_receipt_due() -> None:
+    routed = Router().route(make_event(JudgmentFinal), RecipientKind.CORRECTIONAL)
+    (message,) = routed.messages()
+    assert message["recipient"] == "correctional"
+    assert message["dataschema"] == "urn:no:justishub:schema:recipient.correctional.v1"
+    assert message["data"]["judgment"]["sanction"]["reaction"] == "FORVARING"
+    (record,) = [r for r in routed.outputs if r.header("hub-recipient")]
+    assert record.topic == "out.correctional.v1"
+    (entry,) = [r for r in routed.outputs if r.topic == "hub.deliveries.v1"]
+    assert json.loads(entry.value)["receipt"]["required"] is True
