@@ -19,8 +19,17 @@ from adapters.context import TranslationContext
 from schemas.errors import InputRejected, Reason
 from schemas.events import IdentityKind, Person
 from schemas.identity import check_identity_number
+from schemas.ids import canonical_id
 
-__all__ = ["build", "code", "person", "real_date", "real_timestamp", "schema_violation"]
+__all__ = [
+    "build",
+    "code",
+    "person",
+    "real_date",
+    "real_timestamp",
+    "replaced",
+    "schema_violation",
+]
 
 _M = TypeVar("_M")
 _E = TypeVar("_E", bound=StrEnum)
@@ -92,3 +101,12 @@ def real_timestamp(value: str, where: str) -> dt.datetime:
     if parsed.tzinfo is None:
         raise InputRejected(f"{where} has no UTC offset", reason=Reason.INVALID_DATE)
     return parsed
+
+
+def replaced(source: str, own_id: str, replaces: str | None, where: str) -> str | None:
+    """The canonical id of the source document `replaces` names, if it names one."""
+    if replaces is None:
+        return None
+    if replaces == own_id:
+        raise InputRejected(f"{where} names the document itself", reason=Reason.SCHEMA_VIOLATION)
+    return canonical_id(source, replaces)

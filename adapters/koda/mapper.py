@@ -108,7 +108,7 @@ def to_canonical(record: KodaHendelse, ctx: TranslationContext) -> CanonicalEven
             time=rules.real_timestamp(record.registrert, "Registrert"),
             subject=ctx.person_key(record.person.identitetsnummer),
             correlationid=ctx.correlation_id or event_id,
-            replaces=_replaces(record),
+            replaces=rules.replaced(SOURCE, record.hendelse_id, record.erstatter, "Erstatter"),
             sourceeventid=record.hendelse_id,
             data=_data(record, person),  # type: ignore[arg-type]  # _data builds the body of this record's type; mypy cannot pair them
         )
@@ -142,14 +142,6 @@ def _person(person: KodaPerson, ctx: TranslationContext) -> Person:
         declared=_KIND_OF[person.nummertype],
         where=person.nummertype,
     )
-
-
-def _replaces(record: KodaHendelse) -> str | None:
-    if record.erstatter is None:
-        return None
-    if record.erstatter == record.hendelse_id:
-        raise InputRejected("Erstatter names the event itself", reason=Reason.SCHEMA_VIOLATION)
-    return canonical_id(SOURCE, record.erstatter)
 
 
 def _data(record: KodaHendelse, person: Person) -> CorrectionalData:

@@ -60,6 +60,7 @@ def to_canonical(record: PoliceCustodyEvent, ctx: TranslationContext) -> Canonic
         "subject": ctx.person_key(record.person.national_id),
         "correlationid": ctx.correlation_id or event_id,
         "sourceeventid": record.event_id,
+        "replaces": rules.replaced(SOURCE, record.event_id, record.replaces, "$.replaces"),
     }
     try:
         return _event(record, person, envelope)

@@ -31,6 +31,7 @@ def parse(raw: bytes, ctx: TranslationContext) -> PoliceCustodyEvent:
             person.get("residenceMunicipality"),
         ),
         custody=_custody(custody),
+        replaces=document.get("replaces"),
     )
 
 

@@ -50,3 +50,5 @@ class PoliceCustodyEvent:
     case_reference: str
     person: PolicePerson
     custody: PoliceCustody
+    # Optional (added after v1): the eventId of the document this one corrects.
+    replaces: str | None = None

@@ -9,8 +9,9 @@ rest, for one canonical event at a time:
 3. find where the recipient is (a contract failure, such as an unknown municipality, raises
    `ContractViolation`: the runner dead-letters the event with its reason);
 4. project the event to the rule's fields and check the recipient's own contract;
-5. reach every recipient of this kind that received the plan this event corrects or cancels,
-   even when the new version would no longer go to it;
+5. reach every recipient of this kind that received the event this one corrects or cancels
+   (any event kind), or the plan it cancels, even when the new version would no longer go to
+   it: a `correction` or `cancellation` to those it still concerns, a `withdrawal` to the rest;
 6. sign each message as the hub, and stage the delivery entries.
 
 What it decided (deliveries and refusals) goes into the `Decisions` ledger, for the audit hook
@@ -191,9 +192,11 @@ class _Plan:
             self._deliver(verdict.rule, place, data, prior)
             reached.add(place.recipient)
         for prior in priors:
-            if prior.recipient not in reached and _CANCELLED in self.event.type:
+            if prior.recipient in reached:
+                continue
+            if _CANCELLED in self.event.type:
                 self._follow_up(prior, Action.CANCELLATION)
-            elif prior.recipient not in reached and _COMPLETED not in self.event.type:
+            elif self.event.replaces is not None:
                 self._follow_up(prior, Action.WITHDRAWAL)
         for prior in priors:
             self._close(prior)
@@ -206,11 +209,17 @@ class _Plan:
         return self.outputs
 
     def _priors(self) -> list[DeliveryEntry]:
-        """Open deliveries of the plan this event corrects, cancels or completes."""
+        """What this kind's recipients were told that this event corrects, cancels or completes:
+        of a correction, every message about the event it replaces, whatever its kind (a
+        completed release, a judgment, custody); else the open messages of its plan."""
         event = self.event
-        open_entries = list(self.ctx.index.open_for(self.kind.value, event.subject))
         if event.replaces is not None:
-            return [e for e in open_entries if e.canonicalid == event.replaces]
+            return [
+                e
+                for e in self.ctx.index.told_of(self.kind.value, event.replaces)
+                if e.subject == event.subject
+            ]
+        open_entries = list(self.ctx.index.open_for(self.kind.value, event.subject))
         if _CANCELLED in event.type or _COMPLETED in event.type:
             key = plan_key(event.type, lookup(self.doc, "data.case.case_number"))
             return [e for e in open_entries if key is not None and e.plan == key]

@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 _PLAN_FAMILIES = {"release", "transfer"}
+# Messages that told a recipient something it may act on (a withdrawal or cancellation did not).
+_INFORMING = frozenset({Action.NOTICE, Action.CORRECTION})
 _CONTENT_TYPE = "application/json"
 
 
@@ -105,20 +107,25 @@ CREATE TABLE entries (
     rev INTEGER NOT NULL,
     kind TEXT NOT NULL,
     subject TEXT NOT NULL,
+    canonicalid TEXT NOT NULL,
     open INTEGER NOT NULL,
     due REAL,  -- set while a required receipt is missing and not alerted: the overdue check
     json TEXT NOT NULL
 );
 CREATE INDEX entries_open ON entries (kind, subject) WHERE open;
+-- What a recipient kind received about one canonical event: whom a correction must reach.
+CREATE INDEX entries_event ON entries (kind, canonicalid);
 CREATE INDEX entries_due ON entries (due) WHERE due IS NOT NULL;
 """
 
 # Take the entry unless the index has a later revision of it (an older one read back).
 _PUT: Final = """
-INSERT INTO entries (messageid, rev, kind, subject, open, due, json) VALUES (?, ?, ?, ?, ?, ?, ?)
+INSERT INTO entries (messageid, rev, kind, subject, canonicalid, open, due, json)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (messageid) DO UPDATE SET
-    rev = excluded.rev, kind = excluded.kind, subject = excluded.subject, open = excluded.open,
-    due = excluded.due, json = excluded.json
+    rev = excluded.rev, kind = excluded.kind, subject = excluded.subject,
+    canonicalid = excluded.canonicalid, open = excluded.open, due = excluded.due,
+    json = excluded.json
 WHERE excluded.rev >= entries.rev
 """
 
@@ -178,6 +185,14 @@ class DeliveryIndex:
         )
         return {message_id for (message_id,) in rows}
 
+    def ids_about_event(self, kind: str, canonical_id: str) -> set[str]:
+        """The ids of `kind`'s entries derived from canonical event `canonical_id`."""
+        rows = self._db.execute(
+            "SELECT messageid FROM entries WHERE kind = ? AND canonicalid = ?",
+            (kind, canonical_id),
+        )
+        return {message_id for (message_id,) in rows}
+
     def awaiting_receipt(self, now: dt.datetime) -> list[DeliveryEntry]:
         """Entries whose receipt is overdue and not yet alerted."""
         rows = self._db.execute(
@@ -192,6 +207,7 @@ def _row(entry: DeliveryEntry) -> tuple[object, ...]:
         entry.rev,
         entry.kind,
         entry.subject,
+        entry.canonicalid,
         entry.open,
         _overdue_from(entry),
         entry.model_dump_json(),
@@ -239,6 +255,20 @@ class StagedIndex:
 
     def rollback(self) -> None:
         self._overlay.clear()
+
+    def told_of(self, kind: str, canonical_id: str) -> Iterator[DeliveryEntry]:
+        """What `kind`'s recipients were told of canonical event `canonical_id`, open or not:
+        whom its correction or cancellation must reach."""
+        ids = self.index.ids_about_event(kind, canonical_id)
+        ids |= {
+            e.messageid
+            for e in self._overlay.values()
+            if (e.kind, e.canonicalid) == (kind, canonical_id)
+        }
+        for message_id in sorted(ids):
+            entry = self.get(message_id)
+            if entry is not None and entry.action in _INFORMING:
+                yield entry
 
     def open_for(self, kind: str, subject: str) -> Iterator[DeliveryEntry]:
         """The entries of `kind`'s recipients about `subject` whose plans are still open."""

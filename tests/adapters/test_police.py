@@ -248,3 +248,12 @@ def test_generated_invalid_documents_are_refused_for_their_reason() -> None:
         Reason.INVALID_ENCODING,
         Reason.EMPTY_DOCUMENT,
     }
+
+
+def test_a_correction_names_the_document_it_replaces() -> None:
+    fixed = {**STARTED, "eventId": "POL-FIX-1", "replaces": STARTED["eventId"]}
+    event = translate(raw(fixed), CTX)
+    assert event.replaces == canonical_id(SOURCE, STARTED["eventId"])
+    assert translate(raw(STARTED), CTX).replaces is None
+    itself = {**STARTED, "replaces": STARTED["eventId"]}
+    assert rejection(raw(itself)).reason is Reason.SCHEMA_VIOLATION
