@@ -47,6 +47,7 @@ from hub.recipients.police_register import PoliceRegister
 from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
 from hub.recipients.runner import IndexedRunner
 from hub.reference import MunicipalityRegister, UnitRegister
+from hub.routing.consent import ConsentBook, StagedConsent
 from hub.routing.deliveries import DeliveryIndex, StagedIndex
 from hub.routing.policy import Policy, load_policy
 from hub.settings import HubSettings
@@ -131,6 +132,7 @@ class Hub:
     producer: AIOKafkaProducer
     routing: Routing
     follower: TopicFollower
+    consent: TopicFollower
     parking: TopicFollower
     watcher: DeadlineWatcher
     audit: AuditService
@@ -152,6 +154,7 @@ class Hub:
             stack.push_async_callback(self.producer.stop)
             stack.push_async_callback(self.audit.stop)
             stack.push_async_callback(self.follower.stop)
+            stack.push_async_callback(self.consent.stop)
             stack.push_async_callback(self.parking.stop)
             specs = catalogue(self.settings) + recipient_catalogue(
                 self.settings, self.routing.policy
@@ -164,6 +167,7 @@ class Hub:
             await self.producer.start()
             await self.audit.start()
             await self.follower.start()
+            await self.consent.start()
             await self.parking.start()
             await self.broker.start()
             groups = await stack.enter_async_context(
@@ -174,6 +178,11 @@ class Hub:
         self._tasks.append(asyncio.create_task(self._follow_lag(groups), name="consumer-lag"))
         log.info("hub.started", stages=[r.stage for r in self.runners])
         return self
+
+    async def catch_up_state(self) -> None:
+        """Before a recipient stage's batch: the deliveries and consents on their topics now."""
+        await self.follower.catch_up()
+        await self.consent.catch_up()
 
     async def _follow_lag(self, groups: GroupWatch) -> None:
         # The trailing dot: this deployment's groups, not another's whose prefix starts alike.
@@ -258,6 +267,7 @@ def build_hub(
     sink = KafkaRecordSink(producer)
     index = DeliveryIndex()
     follower = TopicFollower(kafka.bootstrap_servers, settings.topics.deliveries, index)
+    consent = TopicFollower(kafka.bootstrap_servers, settings.topics.consent, ConsentBook())
     parking = TopicFollower(kafka.bootstrap_servers, settings.topics.parking, ParkingBook())
     watcher = DeadlineWatcher(
         index=index,
@@ -274,6 +284,7 @@ def build_hub(
         producer=producer,
         routing=routing,
         follower=follower,
+        consent=consent,
         parking=parking,
         watcher=watcher,
         audit=audit_service,
@@ -346,9 +357,12 @@ def _wire_recipients(
         replication_factor=kafka.replication_factor,
         config=place_topic_config(),
     )
+    book = hub.consent.view
+    assert isinstance(book, ConsentBook)  # noqa: S101 - built so in build_hub
     for contract in _contracts(hub.routing):
         kind = contract.kind.value
         staged, decisions = StagedIndex(index), Decisions()
+        consent = StagedConsent(book, topics.consent)
         ctx = StageContext(
             policy=hub.routing.policy,
             index=staged,
@@ -359,13 +373,15 @@ def _wire_recipients(
             verify=functools.partial(verify_record, trusted=hub.trusted),
             sign=hub.signer.sign_record,
             clock=clock,
+            consent=consent,
             place_topics=place_topics,
         )
         group = f"{kafka.group_prefix}.route.{kind}"
         runner = IndexedRunner(
             index=staged,
+            consent=consent,
             decisions=decisions,
-            catch_up=hub.follower.catch_up,
+            catch_up=hub.catch_up_state,
             stage=f"route_{kind.replace('-', '_')}",
             group=group,
             parking=_parking(hub, group),

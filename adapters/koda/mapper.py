@@ -3,6 +3,7 @@
 Checked in this order, each with its own reason code (the last three as the body is built):
   body element matches Hendelsestype                       body_mismatch
   Status is one Hendelsestype can have                     status_not_allowed
+  Straffesak and Gjennomforingsform, except for SAMTYKKE   schema_violation
   identity number: date part, check digits, element kind   invalid_identity_number
   synthetic test numbers only where allowed                test_identity_not_allowed
   dates and times are real                                 invalid_date
@@ -26,13 +27,18 @@ from adapters.koda.record import (
     KodaLoslatelse,
     KodaOverforing,
     KodaPerson,
+    KodaSamtykke,
     KodaUnnvikelse,
 )
 from schemas.errors import InputRejected, Reason
 from schemas.events import (
     CanonicalEvent,
     Case,
+    Consent,
+    ConsentData,
+    ConsentGiven,
     ConsentRecipient,
+    ConsentWithdrawn,
     CorrectionalData,
     Escape,
     EscapeData,
@@ -74,6 +80,8 @@ _EventClass = (
     | type[ReleaseCompleted]
     | type[ReleaseCancelled]
     | type[EscapeReported]
+    | type[ConsentGiven]
+    | type[ConsentWithdrawn]
 )
 # Starts and escapes are reported when they have happened; transfers and releases are announced
 # ahead, and can be called off.
@@ -86,12 +94,15 @@ _EVENT_CLASSES: Final[dict[tuple[str, str], _EventClass]] = {
     ("LOSLATELSE", "GJENNOMFORT"): ReleaseCompleted,
     ("LOSLATELSE", "KANSELLERT"): ReleaseCancelled,
     ("UNNVIKELSE", "GJENNOMFORT"): EscapeReported,
+    ("SAMTYKKE", "GITT"): ConsentGiven,
+    ("SAMTYKKE", "TRUKKET"): ConsentWithdrawn,
 }
 _BODY_OF: Final[dict[str, type[KodaBody]]] = {
     "IVERKSETTELSE": KodaIverksettelse,
     "OVERFORING": KodaOverforing,
     "LOSLATELSE": KodaLoslatelse,
     "UNNVIKELSE": KodaUnnvikelse,
+    "SAMTYKKE": KodaSamtykke,
 }
 _KIND_OF: Final = {"Fodselsnummer": IdentityKind.FNR, "DNummer": IdentityKind.DNR}
 
@@ -144,21 +155,29 @@ def _person(person: KodaPerson, ctx: TranslationContext) -> Person:
     )
 
 
-def _data(record: KodaHendelse, person: Person) -> CorrectionalData:
+def _data(record: KodaHendelse, person: Person) -> CorrectionalData | ConsentData:
+    body = record.body
+    if isinstance(body, KodaSamtykke):
+        return rules.build(
+            ConsentData, person=person, unit=_unit(record.enhet), consent=_consent(body)
+        )
+    case, form = record.straffesak, record.gjennomforingsform
+    if case is None or form is None:
+        raise InputRejected(
+            f"Hendelsestype {record.hendelsestype} needs Straffesak and Gjennomforingsform",
+            reason=Reason.SCHEMA_VIOLATION,
+        )
     common = {
         "person": person,
         "case": rules.build(
             Case,
-            case_number=record.straffesak.saksnummer,
-            reaction=rules.code(Reaction, record.straffesak.reaksjon, "Reaksjon"),
-            offences=record.straffesak.lovbrudd,
+            case_number=case.saksnummer,
+            reaction=rules.code(Reaction, case.reaksjon, "Reaksjon"),
+            offences=case.lovbrudd,
         ),
         "unit": _unit(record.enhet),
-        "execution_form": rules.code(
-            ExecutionForm, record.gjennomforingsform, "Gjennomforingsform"
-        ),
+        "execution_form": rules.code(ExecutionForm, form, "Gjennomforingsform"),
     }
-    body = record.body
     if isinstance(body, KodaIverksettelse):
         return rules.build(SentenceStartedData, **common, start=_start(body))
     if isinstance(body, KodaOverforing):
@@ -208,6 +227,16 @@ def _release(body: KodaLoslatelse) -> Release:
 
 def _municipality(number: str | None) -> str | None:
     return None if number is None else check_municipality_number(number)
+
+
+def _consent(body: KodaSamtykke) -> Consent:
+    until = body.gyldig_til
+    return rules.build(
+        Consent,
+        recipients=tuple(rules.code(ConsentRecipient, m, "Mottaker") for m in body.mottakere),
+        source=body.kilde,
+        valid_until=None if until is None else rules.real_date(until, "Samtykke/@gyldigTil"),
+    )
 
 
 def _escape(body: KodaUnnvikelse) -> Escape:

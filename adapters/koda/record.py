@@ -17,6 +17,7 @@ __all__ = [
     "KodaLoslatelse",
     "KodaOverforing",
     "KodaPerson",
+    "KodaSamtykke",
     "KodaStraffesak",
     "KodaUnnvikelse",
 ]
@@ -76,7 +77,16 @@ class KodaUnnvikelse:
     beskrivelse: str | None
 
 
-KodaBody = KodaIverksettelse | KodaOverforing | KodaLoslatelse | KodaUnnvikelse
+@dataclass(frozen=True, slots=True)
+class KodaSamtykke:
+    """Consent as its own event (SAMTYKKE, added after v1)."""
+
+    kilde: str
+    gyldig_til: str | None
+    mottakere: tuple[str, ...]
+
+
+KodaBody = KodaIverksettelse | KodaOverforing | KodaLoslatelse | KodaUnnvikelse | KodaSamtykke
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +100,8 @@ class KodaHendelse:
     registrert: str
     erstatter: str | None
     person: KodaPerson
-    straffesak: KodaStraffesak
+    # Absent only in a SAMTYKKE document; the mapper requires them for every other type.
+    straffesak: KodaStraffesak | None
     enhet: KodaEnhet
-    gjennomforingsform: str
+    gjennomforingsform: str | None
     body: KodaBody

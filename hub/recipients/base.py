@@ -5,14 +5,17 @@ where its recipient is (`place`) and what it insists on (`check`). `recipient_st
 rest, for one canonical event at a time:
 
 1. verify the canonical event's signature (a failure is dead-lettered, never acted upon);
-2. decide by the policy: the first matching rule for this recipient kind, or a refusal;
+2. decide by the policy, with the person's consent as it stands now (a consent event, or a
+   release carrying consent, is applied to it first): the first matching rule for this
+   recipient kind, or a refusal;
 3. find where the recipient is (a contract failure, such as an unknown municipality, raises
    `ContractViolation`: the runner dead-letters the event with its reason);
 4. project the event to the rule's fields and check the recipient's own contract;
 5. reach every recipient of this kind that received the event this one corrects or cancels
    (any event kind), or the plan it cancels, even when the new version would no longer go to
    it: a `correction` or `cancellation` to those it still concerns, a `withdrawal` to the rest;
-6. sign each message as the hub, and stage the delivery entries.
+6. for a withdrawal of consent, tell each recipient that received information under it;
+7. sign each message as the hub, and stage the delivery entries (and the consent state).
 
 What it decided (deliveries and refusals) goes into the `Decisions` ledger, for the audit hook
 to record once the outputs are acknowledged.
@@ -33,7 +36,15 @@ from pydantic import ValidationError
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
 from hub.recipients.alerts import alert_record, new_alert, resolved
-from hub.routing.deliveries import DeliveryEntry, Receipted, StagedIndex, entry_record, plan_key
+from hub.routing.consent import StagedConsent, withdrawn_from
+from hub.routing.deliveries import (
+    INFORMING,
+    DeliveryEntry,
+    Receipted,
+    StagedIndex,
+    entry_record,
+    plan_key,
+)
 from hub.routing.engine import Matched, decide, lookup, projected
 from hub.routing.policy import PLANNED_DATE, Policy, Rule
 from schemas import codec
@@ -143,6 +154,8 @@ class StageContext:
     verify: Callable[[InboundRecord], object]
     sign: Callable[[OutboundRecord], OutboundRecord]
     clock: Callable[[], dt.datetime]
+    # Each person's consent as it stands: what a decision asks, not the event's own snapshot.
+    consent: StagedConsent
     # Topics a message may go to that are made on first use: out topic → it and its receipts.
     place_topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -179,7 +192,7 @@ class _Plan:
         self.decisions: list[Decision] = []
 
     def run(self) -> list[OutboundRecord]:
-        verdict = decide(self.ctx.policy, self.kind, self.doc)
+        verdict = decide(self.ctx.policy, self.kind, self.doc, self._consent_in_force())
         priors = self._priors()
         reached: set[str] = set()
         if isinstance(verdict, Matched):
@@ -200,6 +213,7 @@ class _Plan:
                 self._follow_up(prior, Action.WITHDRAWAL)
         for prior in priors:
             self._close(prior)
+        self._withdraw_shared_needs()
         if not self.decisions:
             self.decisions.append(self._refusal(verdict))
         for entry in self.entries:
@@ -207,6 +221,33 @@ class _Plan:
             self.outputs.append(entry_record(entry, self.ctx.deliveries_topic))
         self.ctx.decisions.put(self.position, self.decisions)
         return self.outputs
+
+    def _consent_in_force(self) -> frozenset[str]:
+        """The person's consent now, with what this event says about it applied first."""
+        record = self.ctx.consent.apply(self.event)
+        if record is not None:
+            self.outputs.append(record)
+        return self.ctx.consent.in_force(self.event.subject, self.now.date())
+
+    def _withdraw_shared_needs(self) -> None:
+        """A withdrawal of consent: tell each recipient that received information under that
+        consent, once, naming the last such message; future sharing stops by the decision."""
+        withdrawn = withdrawn_from(self.event)
+        if not withdrawn:
+            return
+        shared: dict[str, list[DeliveryEntry]] = {}
+        for entry in self.ctx.index.about(self.kind.value, self.event.subject):
+            informed = entry.action in INFORMING and not entry.consentwithdrawn
+            if informed and self._consent_of(entry) in withdrawn:
+                shared.setdefault(entry.recipient, []).append(entry)
+        for entries in shared.values():
+            self._follow_up(max(entries, key=lambda e: e.deliveredat), Action.WITHDRAWAL)
+            self.entries.extend(e.changed(consentwithdrawn=True) for e in entries)
+
+    def _consent_of(self, entry: DeliveryEntry) -> str | None:
+        rule = self.ctx.policy.rule(entry.rule)
+        consent = rule.when.consent if rule is not None else None
+        return None if consent is None else consent.value
 
     def _priors(self) -> list[DeliveryEntry]:
         """What this kind's recipients were told that this event corrects, cancels or completes:

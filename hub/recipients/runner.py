@@ -13,6 +13,7 @@ from typing import Any
 from hub.pipeline.records import InboundRecord
 from hub.pipeline.runner import RecordOutcome, StageRunner
 from hub.recipients.base import Decisions
+from hub.routing.consent import StagedConsent
 from hub.routing.deliveries import StagedIndex
 
 __all__ = ["IndexedRunner"]
@@ -23,12 +24,14 @@ class IndexedRunner(StageRunner):
         self,
         *,
         index: StagedIndex,
+        consent: StagedConsent | None = None,
         decisions: Decisions,
         catch_up: Callable[[], Awaitable[None]],
         **runner: Any,
     ) -> None:
         super().__init__(**runner)
         self._index = index
+        self._consent = consent
         self._decisions = decisions
         self._catch_up = catch_up
 
@@ -38,7 +41,11 @@ class IndexedRunner(StageRunner):
             outcomes = await super().run_batch(records)
         except BaseException:
             self._index.rollback()
+            if self._consent is not None:
+                self._consent.rollback()
             self._decisions.clear()
             raise
         self._index.commit()
+        if self._consent is not None:
+            self._consent.commit()
         return outcomes

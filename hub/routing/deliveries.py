@@ -34,6 +34,7 @@ from hub.pipeline.records import InboundRecord, OutboundRecord, text_headers
 from schemas.recipients import Action, ReceiptStatus
 
 __all__ = [
+    "INFORMING",
     "DeliveryEntry",
     "DeliveryIndex",
     "Receipted",
@@ -44,7 +45,7 @@ __all__ = [
 
 _PLAN_FAMILIES = {"release", "transfer"}
 # Messages that told a recipient something it may act on (a withdrawal or cancellation did not).
-_INFORMING = frozenset({Action.NOTICE, Action.CORRECTION})
+INFORMING = frozenset({Action.NOTICE, Action.CORRECTION})
 _CONTENT_TYPE = "application/json"
 
 
@@ -79,6 +80,8 @@ class DeliveryEntry(BaseModel):
     open: bool = False
     receipt: Receipted = Receipted()
     alerts: tuple[str, ...] = ()
+    # Shared under consent that has since been withdrawn, and the recipient was told so.
+    consentwithdrawn: bool = False
 
     def changed(self, **updates: object) -> DeliveryEntry:
         return self.model_copy(update={**updates, "rev": self.rev + 1})
@@ -113,6 +116,7 @@ CREATE TABLE entries (
     json TEXT NOT NULL
 );
 CREATE INDEX entries_open ON entries (kind, subject) WHERE open;
+CREATE INDEX entries_subject ON entries (kind, subject);
 -- What a recipient kind received about one canonical event: whom a correction must reach.
 CREATE INDEX entries_event ON entries (kind, canonicalid);
 CREATE INDEX entries_due ON entries (due) WHERE due IS NOT NULL;
@@ -182,6 +186,13 @@ class DeliveryIndex:
         rows = self._db.execute(
             "SELECT messageid FROM entries WHERE kind = ? AND subject = ? AND open",
             (kind, subject),
+        )
+        return {message_id for (message_id,) in rows}
+
+    def ids_about(self, kind: str, subject: str) -> set[str]:
+        """The ids of every entry of `kind`'s recipients about `subject`."""
+        rows = self._db.execute(
+            "SELECT messageid FROM entries WHERE kind = ? AND subject = ?", (kind, subject)
         )
         return {message_id for (message_id,) in rows}
 
@@ -256,6 +267,17 @@ class StagedIndex:
     def rollback(self) -> None:
         self._overlay.clear()
 
+    def about(self, kind: str, subject: str) -> Iterator[DeliveryEntry]:
+        """Every entry of `kind`'s recipients about `subject`, open or not."""
+        ids = self.index.ids_about(kind, subject)
+        ids |= {
+            e.messageid for e in self._overlay.values() if (e.kind, e.subject) == (kind, subject)
+        }
+        for message_id in sorted(ids):
+            entry = self.get(message_id)
+            if entry is not None:
+                yield entry
+
     def told_of(self, kind: str, canonical_id: str) -> Iterator[DeliveryEntry]:
         """What `kind`'s recipients were told of canonical event `canonical_id`, open or not:
         whom its correction or cancellation must reach."""
@@ -267,7 +289,7 @@ class StagedIndex:
         }
         for message_id in sorted(ids):
             entry = self.get(message_id)
-            if entry is not None and entry.action in _INFORMING:
+            if entry is not None and entry.action in INFORMING:
                 yield entry
 
     def open_for(self, kind: str, subject: str) -> Iterator[DeliveryEntry]:

@@ -6,7 +6,7 @@ explain` and the tests all decide alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,13 +67,22 @@ def lookup(document: Mapping[str, Any], path: str) -> Any:
     return value
 
 
-def decide(policy: Policy, kind: RecipientKind, event: Mapping[str, Any]) -> Matched | Refused:
-    """The first rule for `kind` that matches `event` (its JSON form), or why none does."""
+def decide(
+    policy: Policy,
+    kind: RecipientKind,
+    event: Mapping[str, Any],
+    consents: Collection[str] | None = None,
+) -> Matched | Refused:
+    """The first rule for `kind` that matches `event` (its JSON form), or why none does.
+
+    `consents`: the person's consent in force now (`ConsentRecipient` values); without it, the
+    consent the event itself carries (what `hub policy explain` can see offline).
+    """
     first_failure: Refused | None = None
     for rule in policy.rules_for(kind):
         if event["type"] not in rule.types:
             continue
-        failed = _failed_condition(rule, event["data"])
+        failed = _failed_condition(rule, event["data"], consents)
         if failed is None:
             return Matched(rule)
         first_failure = first_failure or Refused(failed[0], rule.id, failed[1])
@@ -82,7 +91,9 @@ def decide(policy: Policy, kind: RecipientKind, event: Mapping[str, Any]) -> Mat
     return Refused(Refusal.NO_RULE, None, f"no rule gives {kind.value} {event['type']}")
 
 
-def explain(policy: Policy, event: Mapping[str, Any]) -> list[Verdict]:
+def explain(
+    policy: Policy, event: Mapping[str, Any], consents: Collection[str] | None = None
+) -> list[Verdict]:
     """Every rule's verdict on `event`, in policy order; per recipient the first match applies."""
     verdicts: list[Verdict] = []
     applied: set[RecipientKind] = set()
@@ -90,7 +101,7 @@ def explain(policy: Policy, event: Mapping[str, Any]) -> list[Verdict]:
         if event["type"] not in rule.types:
             verdicts.append(Verdict(rule, False, "not for this event type"))
             continue
-        failed = _failed_condition(rule, event["data"])
+        failed = _failed_condition(rule, event["data"], consents)
         if failed is not None:
             verdicts.append(Verdict(rule, False, f"{failed[0].value}: {failed[1]}"))
         elif rule.recipient in applied:
@@ -111,12 +122,15 @@ def projected(rule: Rule, event: Mapping[str, Any]) -> dict[str, Any]:
     return project(event["data"], rule.data_fields)
 
 
-def _failed_condition(rule: Rule, data: Mapping[str, Any]) -> tuple[Refusal, str] | None:
+def _failed_condition(
+    rule: Rule, data: Mapping[str, Any], consents: Collection[str] | None
+) -> tuple[Refusal, str] | None:
     when = rule.when
     if when.residence_municipality and not residence_municipality(data):
         return Refusal.NO_RESIDENCE_MUNICIPALITY, "the event names no residence municipality"
     if when.consent is not None:
-        consents = lookup(data, "release.consent_recipients") or ()
+        if consents is None:
+            consents = lookup(data, "release.consent_recipients") or ()
         if when.consent.value not in consents:
             return (
                 Refusal.NO_CONSENT,

@@ -114,7 +114,7 @@ async def test_the_hub_consumes_what_the_receive_channels_say(
     patterns = [re.compile(name) for name in subscribed if name.startswith("^")]
     received = _addresses(document, "receive")
     # State topics are read back by the hub's own followers, not by a consumer group.
-    assert received - {"hub.deliveries.v1", "hub.parking.v1"} - names == {
+    assert received - {"hub.deliveries.v1", "hub.parking.v1", "hub.consent.v1"} - names == {
         a for a in received if a.startswith("receipts.")
     }
     assert names <= received

@@ -98,6 +98,8 @@ def _event(cls: type[Envelope], consent: tuple[ConsentRecipient, ...]) -> Any:
 def _expected(kind: RecipientKind, event_type: str, consent: tuple[ConsentRecipient, ...]) -> Any:
     """(recipient, fields) when delivered, or the refusal reason."""
     family, status = event_type.split(".")[2:4]
+    if family == "consent":
+        return "no_rule"  # kept as the person's consent; shared with no one as such
     if family in ("custody", "judgment"):
         return _expected_police_source(kind, family, status)
     if kind is RecipientKind.CORRECTIONAL:
