@@ -43,6 +43,7 @@ from hub.recipients.deadlines import DeadlineWatcher
 from hub.recipients.health import Health
 from hub.recipients.municipality import Municipality
 from hub.recipients.nav import Nav
+from hub.recipients.person import PersonRecipient
 from hub.recipients.police_register import PoliceRegister
 from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
 from hub.recipients.runner import IndexedRunner
@@ -339,6 +340,7 @@ def _contracts(routing: Routing) -> list[Contract]:
         Municipality(routing.municipalities),
         Health(routing.units),
         Correctional(),
+        PersonRecipient(routing.policy, routing.municipalities, routing.units),
     ]
 
 

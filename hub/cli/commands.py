@@ -13,6 +13,7 @@ def register(app: typer.Typer) -> None:
     from hub.cli.console import console_app
     from hub.cli.dlq import dlq_app
     from hub.cli.kafka import kafka_app
+    from hub.cli.notice import notice_app
 
     pipeline.register(app)
     bench.register(app)
@@ -22,3 +23,4 @@ def register(app: typer.Typer) -> None:
     policy.register(app)
     app.add_typer(dlq_app, name="dlq")
     app.add_typer(console_app, name="console")
+    app.add_typer(notice_app, name="notice")

@@ -1,8 +1,9 @@
 """The shape every recipient stage shares: verify → the recipient's contract → project → sign.
 
-A recipient module (`police_register`, `nav`, `municipality`, `health`) supplies a `Contract`:
-where its recipient is (`place`) and what it insists on (`check`). `recipient_step` does the
-rest, for one canonical event at a time:
+A recipient module (`police_register`, `nav`, `municipality`, `health`, `correctional`,
+`person`) supplies a `Contract`: where its recipient is (`place`) and what it insists on
+(`check`); the person's also `Composes` its notice. `recipient_step` does the rest, for one
+canonical event at a time:
 
 1. verify the canonical event's signature (a failure is dead-lettered, never acted upon);
 2. decide by the policy, with the person's consent as it stands now (a consent event, or a
@@ -26,9 +27,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from pydantic import ValidationError
@@ -55,6 +56,7 @@ from schemas.recipients import MESSAGE_CLASSES, Action, RecipientKind, recipient
 from schemas.recipients.envelope import encode_message
 
 __all__ = [
+    "Composes",
     "Contract",
     "Decision",
     "Decisions",
@@ -90,6 +92,15 @@ class Contract(Protocol):
     def place(self, rule: Rule, event: dict[str, Any]) -> Place: ...
 
     def check(self, data: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class Composes(Protocol):
+    """A recipient whose message adds to the projected fields (the person's notice)."""
+
+    def compose(
+        self, rule: Rule, event: dict[str, Any], data: dict[str, Any], consents: Collection[str]
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,15 +201,19 @@ class _Plan:
         self.outputs: list[OutboundRecord] = []
         self.entries: list[DeliveryEntry] = []
         self.decisions: list[Decision] = []
+        self.consents: frozenset[str] = frozenset()
 
     def run(self) -> list[OutboundRecord]:
-        verdict = decide(self.ctx.policy, self.kind, self.doc, self._consent_in_force())
+        self.consents = self._consent_in_force()
+        verdict = decide(self.ctx.policy, self.kind, self.doc, self.consents)
         priors = self._priors()
         reached: set[str] = set()
         if isinstance(verdict, Matched):
             place = self.contract.place(verdict.rule, self.doc)
             data = projected(verdict.rule, self.doc)
             self.contract.check(data)
+            if isinstance(self.contract, Composes):
+                data = self.contract.compose(verdict.rule, self.doc, data, self.consents)
             replacing = self.event.replaces is not None or _CANCELLED in self.event.type
             same = [p for p in priors if p.recipient == place.recipient] if replacing else []
             prior = same[0] if same else None

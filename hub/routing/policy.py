@@ -35,6 +35,7 @@ from schemas.events import EVENT_CLASSES, ConsentRecipient, Envelope, event_type
 from schemas.events.codes import CustodyOutcome, ExecutionForm
 from schemas.recipients import RecipientKind, data_model_of
 from schemas.recipients.envelope import RuleId
+from schemas.recipients.person import NoticeLanguage
 
 __all__ = [
     "PLACE_OF",
@@ -57,6 +58,7 @@ PLACE_OF: Final[dict[RecipientKind, str | None]] = {
     RecipientKind.MUNICIPALITY: "municipality",
     RecipientKind.HEALTH: "region",
     RecipientKind.CORRECTIONAL: None,
+    RecipientKind.PERSON: None,
 }
 _SAMPLE_PLACE: Final = {"municipality": "0301", "region": "sor-ost"}
 # Where a planned event says its day: what a lead time is measured to.
@@ -82,6 +84,8 @@ class PolicySettings(_Strict):
     municipality_lead_time_days: int = Field(default=14, ge=0, le=365)
     # A delivery under a rule with `receipt_required` must be acknowledged within this time.
     receipt_deadline_hours: int = Field(default=48, ge=1, le=24 * 60)
+    # The language of the notice to the person: bokmål (nb) or nynorsk (nn).
+    person_notice_language: NoticeLanguage = "nb"
 
 
 class RecipientSpec(_Strict):

@@ -16,6 +16,7 @@ from schemas.recipients.envelope import (
 from schemas.recipients.health import HealthData, HealthMessage
 from schemas.recipients.municipality import MunicipalityData, MunicipalityMessage
 from schemas.recipients.nav import NavData, NavMessage
+from schemas.recipients.person import PersonData, PersonMessage, PersonNotice, ToldAgency
 from schemas.recipients.police_register import PoliceRegisterData, PoliceRegisterMessage
 from schemas.recipients.receipt import Receipt
 
@@ -31,6 +32,9 @@ __all__ = [
     "MunicipalityMessage",
     "NavData",
     "NavMessage",
+    "PersonData",
+    "PersonMessage",
+    "PersonNotice",
     "PoliceRegisterData",
     "PoliceRegisterMessage",
     "Receipt",
@@ -38,6 +42,7 @@ __all__ = [
     "RecipientEnvelope",
     "RecipientKind",
     "Refusal",
+    "ToldAgency",
     "data_model_of",
     "recipient_message_id",
     "recipient_schema",

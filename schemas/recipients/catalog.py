@@ -10,6 +10,7 @@ from schemas.recipients.envelope import RecipientEnvelope
 from schemas.recipients.health import HealthMessage
 from schemas.recipients.municipality import MunicipalityMessage
 from schemas.recipients.nav import NavMessage
+from schemas.recipients.person import PersonMessage
 from schemas.recipients.police_register import PoliceRegisterMessage
 
 __all__ = ["MESSAGE_CLASSES", "data_model_of"]
@@ -20,6 +21,7 @@ MESSAGE_CLASSES: Final[dict[RecipientKind, type[RecipientEnvelope]]] = {
     RecipientKind.MUNICIPALITY: MunicipalityMessage,
     RecipientKind.HEALTH: HealthMessage,
     RecipientKind.CORRECTIONAL: CorrectionalMessage,
+    RecipientKind.PERSON: PersonMessage,
 }
 
 

@@ -18,6 +18,7 @@ class RecipientKind(StrEnum):
     MUNICIPALITY = "municipality"
     HEALTH = "health"
     CORRECTIONAL = "correctional"  # the correctional service's case system
+    PERSON = "person"  # the person the events are about (through the unit or digital mailbox)
 
 
 class Action(StrEnum):

@@ -16,6 +16,7 @@ from hub.recipients.correctional import Correctional
 from hub.recipients.health import Health
 from hub.recipients.municipality import Municipality
 from hub.recipients.nav import Nav
+from hub.recipients.person import PersonRecipient
 from hub.recipients.police_register import PoliceRegister
 from hub.routing.consent import ConsentBook, StagedConsent
 from hub.routing.deliveries import DeliveryIndex, StagedIndex
@@ -69,6 +70,7 @@ class Router:
         yield Municipality(self.routing.municipalities)
         yield Health(self.routing.units)
         yield Correctional()
+        yield PersonRecipient(self.policy, self.routing.municipalities, self.routing.units)
 
     def route(self, event: Envelope, kind: RecipientKind) -> Routed:
         """Run `kind`'s step on `event`; raises what the step raises."""

@@ -126,6 +126,8 @@ def test_a_completed_transfer_called_off_is_cancelled_for_everyone_told() -> Non
         data=data,
     )
     second = told(router, cancel)
+    # The person had no notice of a completed transfer: they are told of the cancellation.
+    assert second.pop("person")["action"] == "notice"
     assert {r: m["action"] for r, m in second.items()} == {
         "police-register": "cancellation",
         "nav": "cancellation",

@@ -44,6 +44,7 @@ async def test_each_sample_shows_every_recipient_decision(
         "✗ health: refused, no_rule",
         "✗ municipality: refused, no_rule",
         "✗ nav: refused, no_rule",
+        "✗ person: refused, no_rule",
     ]
     custody = next(j for j in published if j.label == "police/01-custody-started.json")
     delivered = sorted(

@@ -30,7 +30,7 @@ from tests.support import RunningKafka
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 SAMPLES = sorted(KODA_SAMPLES.glob("*.xml"))
-KINDS = ("police-register", "nav", "municipality", "health", "correctional")
+KINDS = ("police-register", "nav", "municipality", "health", "correctional", "person")
 
 
 async def _trail(bootstrap: str, topic: str) -> list[Any]:

@@ -31,6 +31,7 @@ def test_the_bundled_policy_is_valid() -> None:
         "municipality",
         "health",
         "correctional",
+        "person",
     }
 
 

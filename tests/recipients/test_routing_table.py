@@ -100,6 +100,8 @@ def _expected(kind: RecipientKind, event_type: str, consent: tuple[ConsentRecipi
     family, status = event_type.split(".")[2:4]
     if family == "consent":
         return "no_rule"  # kept as the person's consent; shared with no one as such
+    if kind is RecipientKind.PERSON:
+        return _expected_person(family, status)
     if family in ("custody", "judgment"):
         return _expected_police_source(kind, family, status)
     if kind is RecipientKind.CORRECTIONAL:
@@ -127,6 +129,22 @@ def _expected(kind: RecipientKind, event_type: str, consent: tuple[ConsentRecipi
     if ConsentRecipient.HELSE not in consent:
         return "no_consent"
     return "health.sor-ost", PERSON | UNIT | RELEASE_MUNICIPALITY | {"release.needs"}
+
+
+NOTICE = {f"notice.{part}" for part in ("language", "title", "what", "told", "basis", "rights")}
+NOTICE |= {"notice.reference"}
+
+
+def _expected_person(family: str, status: str) -> Any:
+    """The person: planned releases and transfers, their cancellations, and the end of remand,
+    always, with the notice in words beside the facts about themself."""
+    if family == "release" and status in ("planned", "cancelled"):
+        return "person", PERSON | UNIT | RELEASE_MUNICIPALITY | NOTICE
+    if family == "transfer" and status in ("planned", "cancelled"):
+        return "person", PERSON | UNIT | TRANSFER_MUNICIPALITY | NOTICE
+    if family == "custody" and status == "ended":
+        return "person", PERSON | {"custody.ended_at", "custody.outcome"} | NOTICE
+    return "no_rule"
 
 
 CUSTODY_POLICE = {
