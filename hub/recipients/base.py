@@ -293,7 +293,9 @@ class _Plan:
             self.ctx.place_topics[topic] = (topic, self.ctx.topic_prefix + receipts)
         replaces = self.event.replaces or (prior.canonicalid if prior else None)
         message = self._message(rule.id, rule.legal_basis, place.recipient, action, data, prior)
-        message = message.model_copy(update={"replaces": replaces})
+        message = message.model_copy(
+            update={"replaces": replaces, "respondby": self._respond_by(rule)}
+        )
         entry = self._entry(rule, place.recipient, topic, action, message.id)
         entry = self._deadlines(rule, entry, place.recipient, message.id)
         self._emit(topic, message, rule.id, rule.legal_basis, place)
@@ -409,12 +411,18 @@ class _Plan:
             open=planned,
         )
 
+    def _respond_by(self, rule: Rule) -> dt.datetime | None:
+        """When a receipt is due under `rule`, if it needs one: the message says so."""
+        if not rule.receipt_required:
+            return None
+        return self.now + dt.timedelta(hours=self.ctx.policy.settings.receipt_deadline_hours)
+
     def _deadlines(
         self, rule: Rule, entry: DeliveryEntry, recipient: str, message_id: str
     ) -> DeliveryEntry:
         settings = self.ctx.policy.settings
-        if rule.receipt_required:
-            due = self.now + dt.timedelta(hours=settings.receipt_deadline_hours)
+        due = self._respond_by(rule)
+        if due is not None:
             entry = entry.model_copy(update={"receipt": Receipted(required=True, due=due)})
         if rule.lead_time:
             day = dt.date.fromisoformat(lookup(self.doc["data"], PLANNED_DATE[self.event.type]))
