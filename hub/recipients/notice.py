@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from hub.routing.engine import Matched, decide, lookup
+from hub.routing.engine import Matched, decide, lookup, projected
 from hub.routing.policy import Policy
 from schemas.recipients import RecipientKind
 from schemas.recipients.person import NoticeLanguage
@@ -237,7 +237,10 @@ def _told(
         if not isinstance(verdict, Matched):
             continue
         agency = _say(_AGENCY[kind], language).format(place=place(kind, event))
-        received = list(dict.fromkeys(_field(p, language) for p in verdict.rule.data_fields))
+        # What this event gave it, not everything its rule could give.
+        sent = projected(verdict.rule, event)
+        paths = [p for p in verdict.rule.data_fields if lookup(sent, p) not in (None, [], ())]
+        received = list(dict.fromkeys(_field(p, language) for p in paths))
         told.append(
             {"agency": agency, "received": received, "legalbasis": verdict.rule.legal_basis}
         )

@@ -135,3 +135,10 @@ def test_the_printed_letter_says_what_the_message_says() -> None:
     assert "Hvem som har fått vite om dette" in words
     assert notice["reference"] in words
     assert " ".join(notice["rights"].split()) in words
+
+
+def test_the_notice_lists_what_each_agency_got_of_this_event_only() -> None:
+    notice = everyone(Router(), release_planned(()))["person"]["data"]["notice"]
+    police = next(t for t in notice["told"] if t["agency"].startswith("Politiet"))
+    assert "unnvikelsen" not in police["received"]  # its rule could give it; this event has none
+    assert "straffesaken (saksnummer, reaksjon og lovbrudd)" in police["received"]
