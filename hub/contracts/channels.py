@@ -131,7 +131,8 @@ _CONSENT: Final = (
     "every routing decision asks it, not the consent a release carried."
 )
 _ALERTS: Final = (
-    "What operators must act on (late notice, receipt overdue, notice rejected): compacted, "
+    "What operators must act on (late notice, receipt overdue, notice rejected, and the gaps: "
+    "no prior notice, no municipality): compacted, "
     "keyed by alert id, the last record per alert is its state. Signed. See `schemas/alerts.py`."
 )
 _DLQ_STATE: Final = (
@@ -359,7 +360,9 @@ def alert() -> Message:
         title="Alert",
         summary="An alert's current state: raised, or resolved and why.",
         content_type="application/json",
-        headers=headers_schema((h.CONTENT_TYPE, h.EVENT_ID, h.EVENT_TYPE, h.SIGNATURE)),
+        headers=headers_schema(
+            (h.CONTENT_TYPE, h.EVENT_ID, h.EVENT_TYPE, h.SIGNATURE), (h.ALERT_KIND,)
+        ),
         key={"type": "string", "format": "uuid", "description": "The alert's id."},
         published=(ALERT_TYPE,),
         contract=f"schemas/json/{ALERT_TYPE}.json",

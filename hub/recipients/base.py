@@ -36,7 +36,7 @@ from pydantic import ValidationError
 
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
-from hub.recipients.alerts import alert_record, new_alert, resolved
+from hub.recipients.alerts import alert_record, gap_alert, new_alert, resolved
 from hub.routing.consent import StagedConsent, withdrawn_from
 from hub.routing.deliveries import (
     INFORMING,
@@ -46,13 +46,19 @@ from hub.routing.deliveries import (
     entry_record,
     plan_key,
 )
-from hub.routing.engine import Matched, decide, lookup, projected
+from hub.routing.engine import Matched, Refused, decide, lookup, projected
 from hub.routing.policy import PLANNED_DATE, Policy, Rule
 from schemas import codec
 from schemas.alerts import AlertKind
 from schemas.errors import ContractViolation
 from schemas.events import CanonicalEvent
-from schemas.recipients import MESSAGE_CLASSES, Action, RecipientKind, recipient_message_id
+from schemas.recipients import (
+    MESSAGE_CLASSES,
+    Action,
+    RecipientKind,
+    Refusal,
+    recipient_message_id,
+)
 from schemas.recipients.envelope import encode_message
 
 __all__ = [
@@ -72,6 +78,7 @@ log = structlog.get_logger(__name__)
 RECIPIENT_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 _CANCELLED = ".cancelled."
 _COMPLETED = ".completed."
+_PLANNED = ".planned."
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +224,11 @@ class _Plan:
             replacing = self.event.replaces is not None or _CANCELLED in self.event.type
             same = [p for p in priors if p.recipient == place.recipient] if replacing else []
             prior = same[0] if same else None
-            self._deliver(verdict.rule, place, data, prior)
+            self._deliver(verdict.rule, place, data, prior, unannounced=self._unannounced(priors))
             reached.add(place.recipient)
+            self._municipality_now_known()
+        else:
+            self._municipality_unknown(verdict)
         for prior in priors:
             if prior.recipient in reached:
                 continue
@@ -236,6 +246,38 @@ class _Plan:
             self.outputs.append(entry_record(entry, self.ctx.deliveries_topic))
         self.ctx.decisions.put(self.position, self.decisions)
         return self.outputs
+
+    def _unannounced(self, priors: list[DeliveryEntry]) -> bool:
+        """A completed release the municipality hears of with no planned notice before it: a
+        gap the duty to notify is there to close (`no_prior_notice`)."""
+        completed = self.event.type == "no.kriminalomsorgen.release.completed.v1"
+        first = self.event.replaces is None and not priors
+        return self.kind is RecipientKind.MUNICIPALITY and completed and first
+
+    def _municipality_unknown(self, verdict: Refused) -> None:
+        """A plan no municipality can be told of, for want of one: `no_municipality`, open
+        until a correction of the plan names one."""
+        planned = _PLANNED in self.event.type
+        if self.kind is not RecipientKind.MUNICIPALITY or not planned:
+            return
+        if verdict.reason is not Refusal.NO_RESIDENCE_MUNICIPALITY:
+            return
+        detail = "planned with no residence municipality: no municipality can be told"
+        alert = gap_alert(self.event, verdict.rule_id, AlertKind.NO_MUNICIPALITY, detail, self.now)
+        log.warning("alert.raised", kind=alert.kind.value, canonical_id=self.event.id)
+        self.outputs.append(self.ctx.sign(alert_record(alert, self.ctx.alerts_topic)))
+
+    def _municipality_now_known(self) -> None:
+        replaced = self.event.replaces
+        if self.kind is not RecipientKind.MUNICIPALITY or replaced is None:
+            return
+        if _PLANNED not in self.event.type:
+            return
+        earlier = gap_alert(
+            self.event, None, AlertKind.NO_MUNICIPALITY, "superseded", self.now, about=replaced
+        )
+        done = resolved(earlier, "municipality_named", self.now)
+        self.outputs.append(self.ctx.sign(alert_record(done, self.ctx.alerts_topic)))
 
     def _consent_in_force(self) -> frozenset[str]:
         """The person's consent now, with what this event says about it applied first."""
@@ -282,7 +324,13 @@ class _Plan:
         return []
 
     def _deliver(
-        self, rule: Rule, place: Place, data: dict[str, Any], prior: DeliveryEntry | None
+        self,
+        rule: Rule,
+        place: Place,
+        data: dict[str, Any],
+        prior: DeliveryEntry | None,
+        *,
+        unannounced: bool = False,
     ) -> None:
         action = Action.NOTICE
         if prior is not None:
@@ -298,6 +346,12 @@ class _Plan:
         )
         entry = self._entry(rule, place.recipient, topic, action, message.id)
         entry = self._deadlines(rule, entry, place.recipient, message.id)
+        if unannounced:
+            detail = f"released with no planned-release notice to {place.recipient} before it"
+            self.outputs.append(self._alert_raised(entry, AlertKind.NO_PRIOR_NOTICE, detail))
+            entry = entry.model_copy(
+                update={"alerts": (*entry.alerts, AlertKind.NO_PRIOR_NOTICE.value)}
+            )
         self._emit(topic, message, rule.id, rule.legal_basis, place)
         self.entries.append(entry)
         delivered = self._delivered(

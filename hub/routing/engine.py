@@ -125,17 +125,17 @@ def projected(rule: Rule, event: Mapping[str, Any]) -> dict[str, Any]:
 def _failed_condition(
     rule: Rule, data: Mapping[str, Any], consents: Collection[str] | None
 ) -> tuple[Refusal, str] | None:
+    # What kind of event it is first, then what it lacks: a transfer from prison to prison is
+    # `other_execution_form` whether or not it names a municipality.
+    return (
+        _kind_failed(rule, data)
+        or _residence_failed(rule, data)
+        or _consent_failed(rule, data, consents)
+    )
+
+
+def _kind_failed(rule: Rule, data: Mapping[str, Any]) -> tuple[Refusal, str] | None:
     when = rule.when
-    if when.residence_municipality and not residence_municipality(data):
-        return Refusal.NO_RESIDENCE_MUNICIPALITY, "the event names no residence municipality"
-    if when.consent is not None:
-        if consents is None:
-            consents = lookup(data, "release.consent_recipients") or ()
-        if when.consent.value not in consents:
-            return (
-                Refusal.NO_CONSENT,
-                f"the person has not consented to sharing with {when.consent}",
-            )
     if when.execution_form_changes:
         before, after = data.get("execution_form"), lookup(data, "transfer.to_execution_form")
         if after is None or before == after:
@@ -151,4 +151,23 @@ def _failed_condition(
                 Refusal.OTHER_CUSTODY_OUTCOME,
                 f"custody ended as {outcome}, the rule is for {when.custody_outcome.value}",
             )
+    return None
+
+
+def _residence_failed(rule: Rule, data: Mapping[str, Any]) -> tuple[Refusal, str] | None:
+    if rule.when.residence_municipality and not residence_municipality(data):
+        return Refusal.NO_RESIDENCE_MUNICIPALITY, "the event names no residence municipality"
+    return None
+
+
+def _consent_failed(
+    rule: Rule, data: Mapping[str, Any], consents: Collection[str] | None
+) -> tuple[Refusal, str] | None:
+    consent = rule.when.consent
+    if consent is None:
+        return None
+    if consents is None:
+        consents = lookup(data, "release.consent_recipients") or ()
+    if consent.value not in consents:
+        return Refusal.NO_CONSENT, f"the person has not consented to sharing with {consent}"
     return None

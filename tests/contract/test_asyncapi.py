@@ -174,7 +174,7 @@ def test_recipient_messages_are_the_published_schemas(document: dict[str, Any]) 
     for name, schema in [
         ("NavMessage", "recipient.nav.v1"),
         ("Receipt", "recipient.receipt.v1"),
-        ("Alert", "no.justishub.alert.v1"),
+        ("Alert", "no.justishub.alert.v2"),
     ]:
         assert messages[name]["payload"] == {"$ref": f"#/components/schemas/{schema}"}
         published = json.loads(rendered[f"{schema}.json"])
