@@ -269,7 +269,8 @@ def build_hub(
     index = DeliveryIndex()
     follower = TopicFollower(kafka.bootstrap_servers, settings.topics.deliveries, index)
     consent = TopicFollower(kafka.bootstrap_servers, settings.topics.consent, ConsentBook())
-    parking = TopicFollower(kafka.bootstrap_servers, settings.topics.parking, ParkingBook())
+    parked = ParkingBook()
+    parking = TopicFollower(kafka.bootstrap_servers, settings.topics.parking, parked)
     watcher = DeadlineWatcher(
         index=index,
         sink=sink,
@@ -278,6 +279,8 @@ def build_hub(
         sign=signer.sign_record,
         clock=clock,
         every_s=settings.routing.deadline_check_every_s,
+        blocked=parked.blocked_people,
+        blocked_days=routing.policy.settings.blocked_release_days,
     )
     hub = Hub(
         settings=settings,

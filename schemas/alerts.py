@@ -10,6 +10,10 @@ with the same id, so the topic's last record per id is the alert's current state
                       municipality before it (v2)
     no_municipality   a release or transfer was planned naming no residence municipality, so no
                       municipality could be told (v2; `messageid` is the canonical event's id)
+    blocked_before_release
+                      a dead letter for a person is still open within the policy's days of
+                      their planned release (v2; on one of the release's messages); resolved
+                      when the person is no longer blocked
 
 Every kind tied to a message is resolved by a `received` or `processed` receipt for it, or when
 the message is superseded (a correction, cancellation or withdrawal reached the same recipient);
@@ -45,6 +49,7 @@ class AlertKind(StrEnum):
     NOTICE_REJECTED = "notice_rejected"
     NO_PRIOR_NOTICE = "no_prior_notice"
     NO_MUNICIPALITY = "no_municipality"
+    BLOCKED_BEFORE_RELEASE = "blocked_before_release"
 
 
 class _V1:

@@ -463,7 +463,13 @@ class _Plan:
             deliveredat=self.now,
             plan=plan_key(self.event.type, lookup(self.doc, "data.case.case_number")),
             open=planned,
+            planneddate=self._planned_date(),
         )
+
+    def _planned_date(self) -> dt.date | None:
+        path = PLANNED_DATE.get(self.event.type)
+        value = lookup(self.doc["data"], path) if path else None
+        return dt.date.fromisoformat(value) if value else None
 
     def _respond_by(self, rule: Rule) -> dt.datetime | None:
         """When a receipt is due under `rule`, if it needs one: the message says so."""

@@ -78,6 +78,8 @@ class DeliveryEntry(BaseModel):
     plan: str | None = None
     # Whether a correction or cancellation of its plan must still reach this recipient.
     open: bool = False
+    # For a planned event: the day planned (a release's date), what gap alerts measure to.
+    planneddate: dt.date | None = None
     receipt: Receipted = Receipted()
     alerts: tuple[str, ...] = ()
     # Shared under consent that has since been withdrawn, and the recipient was told so.
@@ -203,6 +205,23 @@ class DeliveryIndex:
             (kind, canonical_id),
         )
         return {message_id for (message_id,) in rows}
+
+    def open_releases(self, subject: str) -> list[DeliveryEntry]:
+        """The open planned-release entries about `subject`, of any recipient kind."""
+        rows = self._db.execute(
+            "SELECT json FROM entries WHERE subject = ? AND open ORDER BY messageid", (subject,)
+        )
+        entries = [DeliveryEntry.model_validate_json(json) for (json,) in rows]
+        return [e for e in entries if e.planneddate and (e.plan or "").startswith("release|")]
+
+    def open_with_alert(self, kind: str) -> list[DeliveryEntry]:
+        """Open entries that carry an alert of `kind`."""
+        # The alerts live in the entry's JSON only; a LIKE narrows, the parse decides.
+        rows = self._db.execute(
+            "SELECT json FROM entries WHERE open AND json LIKE ?", (f'%"{kind}"%',)
+        )
+        entries = [DeliveryEntry.model_validate_json(json) for (json,) in rows]
+        return [e for e in entries if kind in e.alerts]
 
     def awaiting_receipt(self, now: dt.datetime) -> list[DeliveryEntry]:
         """Entries whose receipt is overdue and not yet alerted."""

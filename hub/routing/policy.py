@@ -84,6 +84,8 @@ class PolicySettings(_Strict):
     municipality_lead_time_days: int = Field(default=14, ge=0, le=365)
     # A delivery under a rule with `receipt_required` must be acknowledged within this time.
     receipt_deadline_hours: int = Field(default=48, ge=1, le=24 * 60)
+    # A dead letter still open this close to a person's planned release is an alert.
+    blocked_release_days: int = Field(default=7, ge=0, le=365)
     # The language of the notice to the person: bokmål (nb) or nynorsk (nn).
     person_notice_language: NoticeLanguage = "nb"
 

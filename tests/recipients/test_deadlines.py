@@ -93,3 +93,45 @@ def test_a_rule_without_a_receipt_says_no_deadline() -> None:
     event = make_event(ReleasePlanned)
     (message,) = Router().route(event, RecipientKind.POLICE_REGISTER).messages()
     assert "respondby" not in message
+
+
+async def test_a_person_blocked_close_to_release_raises_an_alert_until_unblocked() -> None:
+    router = Router()
+    event = make_event(ReleasePlanned)
+    release = event.data.release.model_copy(
+        update={"residence_municipality": "0301", "date": dt.date(2026, 6, 20)}
+    )
+    event = event.model_copy(update={"data": event.data.model_copy(update={"release": release})})
+    router.route(event, RecipientKind.MUNICIPALITY)
+    router.route(event, RecipientKind.POLICE_REGISTER)
+    blocked = {event.subject}
+    sink = MemorySink()
+    clock = [NOW]  # 19 days before the release
+    watcher = DeadlineWatcher(
+        index=router.index,
+        sink=sink,
+        deliveries_topic="hub.deliveries.v1",
+        alerts_topic="hub.alerts.v1",
+        sign=lambda record: record,
+        clock=lambda: clock[0],
+        every_s=1.0,
+        blocked=lambda: blocked,
+        blocked_days=7,
+    )
+
+    def blocked_alerts() -> list[tuple[str, str]]:
+        values = [json.loads(v) for v in sink.values("hub.alerts.v1")]
+        return [(a["kind"], a["state"]) for a in values if a["kind"] == "blocked_before_release"]
+
+    await watcher.check()
+    assert blocked_alerts() == []  # not near yet
+    clock[0] = NOW + dt.timedelta(days=13)  # 6 days before
+    await watcher.check()
+    await watcher.check()
+    assert blocked_alerts() == [("blocked_before_release", "raised")]  # once per person
+    blocked.clear()  # replayed or discarded
+    await watcher.check()
+    assert blocked_alerts() == [
+        ("blocked_before_release", "raised"),
+        ("blocked_before_release", "resolved"),
+    ]
