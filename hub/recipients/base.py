@@ -273,6 +273,8 @@ class _Plan:
             return
         if _PLANNED not in self.event.type:
             return
+        if any(self.ctx.index.told_of(self.kind.value, replaced)):
+            return  # a municipality had the plan: there was no gap to close
         earlier = gap_alert(
             self.event, None, AlertKind.NO_MUNICIPALITY, "superseded", self.now, about=replaced
         )

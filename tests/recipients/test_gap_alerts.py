@@ -92,3 +92,18 @@ def test_only_plans_that_concern_a_municipality_raise_it() -> None:
     # Other recipients never raise it.
     routed = router.route(release(ReleasePlanned, None), RecipientKind.HEALTH)
     assert alerts(routed.outputs) == []
+
+
+def test_a_correction_of_a_plan_a_municipality_had_resolves_nothing() -> None:
+    router = Router()
+    planned = release(ReleasePlanned, "0301")
+    router.route(planned, RecipientKind.MUNICIPALITY)
+    moved = release(
+        ReleasePlanned,
+        "5001",
+        id=canonical_id("urn:no:kriminalomsorgen:koda", "KODA-TEST-2"),
+        sourceeventid="KODA-TEST-2",
+        replaces=planned.id,
+    )
+    routed = router.route(moved, RecipientKind.MUNICIPALITY)
+    assert [a["kind"] for a in alerts(routed.outputs)] == []
