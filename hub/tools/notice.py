@@ -37,11 +37,13 @@ _HEADINGS: Final = {
 async def find_notice(settings: HubSettings, message_id: str) -> dict[str, Any] | None:
     """The person's message `message_id`, as sent, or None."""
     topic = settings.topics.recipient_prefix + _PERSON_TOPIC
+    found: dict[str, Any] | None = None
+    # Read to the end rather than leave the reader early: a reader left open keeps its
+    # consumer's connections until the event loop gets round to closing it.
     async for record in read_topic(settings.kafka.bootstrap_servers, topic):
-        if record.header(h.EVENT_ID) == message_id:
-            message: dict[str, Any] = json.loads(record.value)
-            return message
-    return None
+        if found is None and record.header(h.EVENT_ID) == message_id:
+            found = json.loads(record.value)
+    return found
 
 
 def letter_pdf(message: dict[str, Any]) -> bytes:

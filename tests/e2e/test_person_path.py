@@ -5,6 +5,7 @@ are checked, and a notice is printed as a PDF letter from the topic."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from typer.testing import CliRunner
 
 from adapters.court.record import CourtJudgment, CourtPerson, CourtSanction
 from adapters.koda.record import (
@@ -26,6 +28,8 @@ from adapters.koda.record import (
     KodaStraffesak,
 )
 from hub.bootstrap import build_hub
+from hub.cli.app import app
+from hub.cli.commands import register
 from hub.demo.court import render as render_court
 from hub.demo.kodaxml import render as render_koda
 from hub.tools.notice import find_notice, letter_pdf
@@ -34,6 +38,8 @@ from tests.identities import SYNTHETIC_FNR
 from tests.support import RunningKafka
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+register(app)
 
 CASE = KodaStraffesak("27-000123MED-TOSL/01", "UBETINGET_FENGSEL", ("Straffeloven § 321",))
 PRISON = KodaEnhet("1001", "Agder fengsel, avdeling Froland")
@@ -196,3 +202,16 @@ async def test_a_persons_whole_path_reaches_every_agency_and_the_person(
         )
         assert "1. juni 2027" in text
         assert "Trondheim kommune" in text
+
+        # And through the command itself: `hub notice print ID --out FILE`.
+        letter = tmp_path / "letter.pdf"
+        args = ["notice", "print", people[1]["id"], "--out", str(letter)]
+        result = await asyncio.to_thread(CliRunner().invoke, app, args, env=env.environ())
+        assert result.exit_code == 0, result.output
+        printed = PdfReader(io.BytesIO(letter.read_bytes())).pages
+        assert " ".join(" ".join(p.extract_text() for p in printed).split()) == text
+        missing = await asyncio.to_thread(
+            CliRunner().invoke, app, ["notice", "print", judgment["id"]], env=env.environ()
+        )
+        assert missing.exit_code == 2
+        assert "no notice" in missing.output
