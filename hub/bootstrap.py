@@ -271,6 +271,7 @@ def build_hub(
     consent = TopicFollower(kafka.bootstrap_servers, settings.topics.consent, ConsentBook())
     parked = ParkingBook()
     parking = TopicFollower(kafka.bootstrap_servers, settings.topics.parking, parked)
+    metrics = HubMetrics()
     watcher = DeadlineWatcher(
         index=index,
         sink=sink,
@@ -281,6 +282,7 @@ def build_hub(
         every_s=settings.routing.deadline_check_every_s,
         blocked=parked.blocked_people,
         blocked_days=routing.policy.settings.blocked_release_days,
+        on_alert=lambda alert: metrics.alert("deadlines", alert.kind.value, alert.state.value),
     )
     hub = Hub(
         settings=settings,
@@ -295,6 +297,7 @@ def build_hub(
         recipient_audit=audit or TrailAudit(lambda: audit_service.writer),
         signer=signer,
         trusted=TrustedKeys(lambda: key_store(settings).load().public_keys()),
+        metrics=metrics,
     )
     context = translation_context(settings)
     for source in sources(settings).values():

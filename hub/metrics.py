@@ -93,7 +93,11 @@ class HubMetrics:
         if kind:
             # Alerts are few: reading the state from the value costs nothing worth a header.
             state = json.loads(delivery.record.value or b"{}").get("state", "raised")
-            self.alerts.labels(stage, kind, str(state)).inc()
+            self.alert(stage, kind, str(state))
+
+    def alert(self, stage: str, kind: str, state: str) -> None:
+        """An alert record published, by a stage or by the deadline watcher."""
+        self.alerts.labels(stage, kind, state).inc()
 
     def retried(self, stage: str) -> None:
         self.retries.labels(stage).inc()

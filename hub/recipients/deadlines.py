@@ -41,6 +41,7 @@ class DeadlineWatcher:
         every_s: float,
         blocked: Callable[[], set[str]] = set,
         blocked_days: int = 7,
+        on_alert: Callable[[Alert], None] = lambda _alert: None,
     ) -> None:
         self._index = index
         self._sink = sink
@@ -51,6 +52,7 @@ class DeadlineWatcher:
         self._every_s = every_s
         self._blocked = blocked
         self._blocked_days = blocked_days
+        self._on_alert = on_alert
 
     async def run(self) -> None:
         while True:
@@ -115,6 +117,7 @@ class DeadlineWatcher:
             ack = await self._sink.send(record)
             await ack
         self._index.put(updated)
+        self._on_alert(alert)
 
     async def _raise(self, entry: DeliveryEntry, now: dt.datetime) -> None:
         due = entry.receipt.due.isoformat() if entry.receipt.due else "?"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from hub.metrics import HubMetrics
 from hub.pipeline.sink import MemorySink
 from hub.recipients.deadlines import DeadlineWatcher
 from schemas.events import CustodyEnded, ExecutionForm, ReleasePlanned, TransferPlanned
@@ -117,7 +118,9 @@ async def test_a_person_blocked_close_to_release_raises_an_alert_until_unblocked
         every_s=1.0,
         blocked=lambda: blocked,
         blocked_days=7,
+        on_alert=lambda alert: metrics.alert("deadlines", alert.kind.value, alert.state.value),
     )
+    metrics = HubMetrics()
 
     def blocked_alerts() -> list[tuple[str, str]]:
         values = [json.loads(v) for v in sink.values("hub.alerts.v1")]
@@ -135,3 +138,6 @@ async def test_a_person_blocked_close_to_release_raises_an_alert_until_unblocked
         ("blocked_before_release", "raised"),
         ("blocked_before_release", "resolved"),
     ]
+    # /metrics counts the watcher's alerts too.
+    labels = {"stage": "deadlines", "kind": "blocked_before_release", "state": "resolved"}
+    assert metrics.registry.get_sample_value("hub_alerts_total", labels) == 1
