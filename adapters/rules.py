@@ -23,9 +23,18 @@ from adapters.context import TranslationContext
 from schemas.errors import InputRejected, Reason
 from schemas.events import IdentityKind, Person
 from schemas.identity import check_identity_number
+from schemas.ids import canonical_id
 from schemas.validation import describe_errors
 
-__all__ = ["build", "code", "person", "real_date", "real_timestamp", "schema_violation"]
+__all__ = [
+    "build",
+    "code",
+    "person",
+    "real_date",
+    "real_timestamp",
+    "replaced",
+    "schema_violation",
+]
 
 _FIRST_YEAR: Final = 1900
 _YEARS_AHEAD: Final = 100
@@ -115,3 +124,12 @@ def _check_plausible(day: dt.date, where: str) -> None:
         raise InputRejected(
             f"{where} is more than {_YEARS_AHEAD} years ahead", reason=Reason.INVALID_DATE
         )
+
+
+def replaced(source: str, own_id: str, replaces: str | None, where: str) -> str | None:
+    """The canonical id of the source document `replaces` names, if it names one."""
+    if replaces is None:
+        return None
+    if replaces == own_id:
+        raise InputRejected(f"{where} names the document itself", reason=Reason.SCHEMA_VIOLATION)
+    return canonical_id(source, replaces)

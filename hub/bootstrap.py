@@ -42,14 +42,17 @@ from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
 from hub.recipients.audit import RecipientAudit, TrailAudit, audit_hook
 from hub.recipients.base import Contract, Decisions, StageContext, recipient_step
+from hub.recipients.correctional import Correctional
 from hub.recipients.deadlines import DeadlineWatcher
 from hub.recipients.health import Health
 from hub.recipients.municipality import Municipality
 from hub.recipients.nav import Nav
+from hub.recipients.person import PersonRecipient
 from hub.recipients.police_register import PoliceRegister
 from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
 from hub.recipients.runner import IndexedRunner
 from hub.reference import MunicipalityRegister, UnitRegister
+from hub.routing.consent import ConsentBook, StagedConsent
 from hub.routing.deliveries import DeliveryIndex, StagedIndex
 from hub.routing.policy import Policy, load_policy
 from hub.settings import HubSettings
@@ -142,6 +145,7 @@ class Hub:
     producer: AIOKafkaProducer
     routing: Routing
     follower: TopicFollower
+    consent: TopicFollower
     parking: TopicFollower
     watcher: DeadlineWatcher
     audit: AuditService
@@ -163,6 +167,7 @@ class Hub:
             stack.push_async_callback(self.producer.stop)
             stack.push_async_callback(self.audit.stop)
             stack.push_async_callback(self.follower.stop)
+            stack.push_async_callback(self.consent.stop)
             stack.push_async_callback(self.parking.stop)
             specs = catalogue(self.settings) + recipient_catalogue(
                 self.settings, self.routing.policy
@@ -174,6 +179,7 @@ class Hub:
             await self.producer.start()
             await self.audit.start()
             await self.follower.start()
+            await self.consent.start()
             await self.parking.start()
             await self.broker.start()
             groups = await stack.enter_async_context(GroupWatch(self.connection))
@@ -203,6 +209,11 @@ class Hub:
         if refusals:
             more = f" (and {len(refusals) - 1} more: `hub topics check`)" if refusals[1:] else ""
             raise PermanentError(refusals[0].line() + more, reason=Reason.TOPIC_MISCONFIGURED)
+
+    async def catch_up_state(self) -> None:
+        """Before a recipient stage's batch: the deliveries and consents on their topics now."""
+        await self.follower.catch_up()
+        await self.consent.catch_up()
 
     async def _follow_lag(self, groups: GroupWatch) -> None:
         # The trailing dot: this deployment's groups, not another's whose prefix starts alike.
@@ -300,9 +311,11 @@ def build_hub(
     audit_service = AuditService(settings, signer)
     sink = KafkaRecordSink(producer)
     index = DeliveryIndex()
-    metrics = HubMetrics()
     follower = TopicFollower(connection, settings.topics.deliveries, index)
-    parking = TopicFollower(connection, settings.topics.parking, ParkingBook())
+    consent = TopicFollower(connection, settings.topics.consent, ConsentBook())
+    parked = ParkingBook()
+    parking = TopicFollower(connection, settings.topics.parking, parked)
+    metrics = HubMetrics()
     watcher = DeadlineWatcher(
         index=index,
         sink=sink,
@@ -312,6 +325,9 @@ def build_hub(
         clock=clock,
         every_s=settings.routing.deadline_check_every_s,
         overdue=metrics.receipts_overdue.set,
+        blocked=parked.blocked_people,
+        blocked_days=routing.policy.settings.blocked_release_days,
+        on_alert=lambda alert: metrics.alert("deadlines", alert.kind.value, alert.state.value),
     )
     hub = Hub(
         settings=settings,
@@ -320,6 +336,7 @@ def build_hub(
         producer=producer,
         routing=routing,
         follower=follower,
+        consent=consent,
         parking=parking,
         watcher=watcher,
         audit=audit_service,
@@ -374,6 +391,8 @@ def _contracts(routing: Routing) -> list[Contract]:
         Nav(),
         Municipality(routing.municipalities),
         Health(routing.units),
+        Correctional(),
+        PersonRecipient(routing.policy, routing.municipalities, routing.units),
     ]
 
 
@@ -392,9 +411,12 @@ def _wire_recipients(
         replication_factor=replicas_of(settings),
         config=place_topic_config(settings),
     )
+    book = hub.consent.view
+    assert isinstance(book, ConsentBook)  # noqa: S101 - built so in build_hub
     for contract in _contracts(hub.routing):
         kind = contract.kind.value
         staged, decisions = StagedIndex(index), Decisions()
+        consent = StagedConsent(book, topics.consent)
         ctx = StageContext(
             policy=hub.routing.policy,
             index=staged,
@@ -405,13 +427,15 @@ def _wire_recipients(
             verify=functools.partial(verify_record, trusted=hub.trusted),
             sign=hub.signer.sign_record,
             clock=clock,
+            consent=consent,
             place_topics=place_topics,
         )
         group = f"{kafka.group_prefix}.route.{kind}"
         runner = IndexedRunner(
             index=staged,
+            consent=consent,
             decisions=decisions,
-            catch_up=hub.follower.catch_up,
+            catch_up=hub.catch_up_state,
             stage=f"route_{kind.replace('-', '_')}",
             group=group,
             parking=_parking(hub, group),

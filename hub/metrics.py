@@ -7,6 +7,7 @@ anything about a person.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -75,6 +76,12 @@ class HubMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.alerts = Counter(
+            "hub_alerts",
+            "Alert records a stage published (raised or resolved), by kind: the gaps included.",
+            ["stage", "kind", "state"],
+            registry=r,
+        )
         self.consumer_lag = Gauge(
             "hub_consumer_lag",
             "Records not yet committed by a consumer group.",
@@ -115,9 +122,21 @@ class HubMetrics:
             else:
                 for delivery in outcome.deliveries:
                     self.records_out.labels(stage, _destination(delivery)).inc()
+                    self._count_alert(stage, delivery)
             if outcome.record.timestamp_ms:
                 lag_s = max(0.0, (now_ms - outcome.record.timestamp_ms) / 1000)
                 self.record_latency.labels(stage).observe(lag_s)
+
+    def _count_alert(self, stage: str, delivery: Delivery) -> None:
+        kind = delivery.record.header(h.ALERT_KIND)
+        if kind:
+            # Alerts are few: reading the state from the value costs nothing worth a header.
+            state = json.loads(delivery.record.value or b"{}").get("state", "raised")
+            self.alert(stage, kind, str(state))
+
+    def alert(self, stage: str, kind: str, state: str) -> None:
+        """An alert record published, by a stage or by the deadline watcher."""
+        self.alerts.labels(stage, kind, state).inc()
 
     def retried(self, stage: str) -> None:
         self.retries.labels(stage).inc()

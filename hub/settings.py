@@ -167,6 +167,8 @@ class TopicSettings(_Group):
     # Which recipient received which message: the state corrections and receipts need
     # (compacted, keyed by recipient message id).
     deliveries: str = "hub.deliveries.v1"
+    # Each person's consent as it stands (compacted, keyed by person key): what routing asks.
+    consent: str = "hub.consent.v1"
     # Alerts for operators (compacted, keyed by alert id: the last record is the alert's state).
     alerts: str = "hub.alerts.v1"
     # Per-person order: who is blocked behind which dead-letter entry, per consumer group

@@ -61,6 +61,9 @@ def catalogue(settings: HubSettings) -> list[TopicSpec]:
         # The state of every recipient message, one record per message (the last counts); kept
         # a good year, so receipts, corrections and cancellations can still find their message.
         spec(topics.deliveries, 400, compact=True),
+        # Each person's consent as it stands: kept until superseded, however old (a consent
+        # given years ago holds until withdrawn or expired).
+        spec(topics.consent, None, compact=True),
         # Alerts: the last record per alert is its state; resolved ones stay a good year.
         spec(topics.alerts, 400, compact=True),
         # Operational state that must outlive any retention: kept until superseded.

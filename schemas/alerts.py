@@ -6,9 +6,22 @@ with the same id, so the topic's last record per id is the alert's current state
     late_notice       a notice reached a recipient with less lead time than the policy requires
     receipt_overdue   a notice that needs a receipt had none by its deadline
     notice_rejected   the recipient answered a notice with a `rejected` receipt
+    no_prior_notice   a release was completed with no planned-release notice to the
+                      municipality before it (v2)
+    no_municipality   a release or transfer was planned naming no residence municipality, so no
+                      municipality could be told (v2; `messageid` is the canonical event's id)
+    blocked_before_release
+                      a dead letter for a person is still open within the policy's days of
+                      their planned release (v2; on one of the release's messages); resolved
+                      when the person is no longer blocked
 
-Every kind is resolved by a `received` or `processed` receipt for the same message, or when the
-message is superseded (a correction, cancellation or withdrawal reached the same recipient).
+Every kind tied to a message is resolved by a `received` or `processed` receipt for it, or when
+the message is superseded (a correction, cancellation or withdrawal reached the same recipient);
+`no_municipality` is resolved when a correction of the plan names a municipality.
+
+Version 2 (`no.justishub.alert.v2`) adds the last two kinds: a consumer that knows only the
+three kinds of version 1 would refuse them, so the type version changed (`schemas.compat`). The
+v1 schema stays published for what is already on the topic.
 """
 
 from __future__ import annotations
@@ -23,9 +36,10 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, StringConstraints
 from schemas.events.envelope import CanonicalId, PersonKey
 from schemas.recipients.envelope import RecipientId, RuleId
 
-__all__ = ["ALERT_TYPE", "Alert", "AlertKind", "AlertState", "alert_id"]
+__all__ = ["ALERT_TYPE", "ALERT_TYPE_V1", "Alert", "AlertKind", "AlertState", "AlertV1", "alert_id"]
 
-ALERT_TYPE: Final = "no.justishub.alert.v1"
+ALERT_TYPE: Final = "no.justishub.alert.v2"
+ALERT_TYPE_V1: Final = "no.justishub.alert.v1"
 _ALERT_ID_NAMESPACE: Final = uuid.UUID("a6f1e0c4-3d52-4b7a-9e81-2c5f7d0b6e93")
 
 
@@ -33,6 +47,17 @@ class AlertKind(StrEnum):
     LATE_NOTICE = "late_notice"
     RECEIPT_OVERDUE = "receipt_overdue"
     NOTICE_REJECTED = "notice_rejected"
+    NO_PRIOR_NOTICE = "no_prior_notice"
+    NO_MUNICIPALITY = "no_municipality"
+    BLOCKED_BEFORE_RELEASE = "blocked_before_release"
+
+
+class _V1:
+    # Named as it was released, so that its schema reads as it did.
+    class AlertKind(StrEnum):
+        LATE_NOTICE = "late_notice"
+        RECEIPT_OVERDUE = "receipt_overdue"
+        NOTICE_REJECTED = "notice_rejected"
 
 
 class AlertState(StrEnum):
@@ -62,3 +87,8 @@ class Alert(BaseModel):
     due: AwareDatetime | None = None
     resolvedat: AwareDatetime | None = None
     resolution: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")] | None = None
+
+
+# Version 1, as released: only for its published schema; the hub writes version 2.
+class AlertV1(Alert):
+    kind: _V1.AlertKind  # type: ignore[assignment]  # v1 allowed fewer kinds: a narrower type on purpose

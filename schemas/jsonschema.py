@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from schemas.alerts import ALERT_TYPE, Alert
+from schemas.alerts import ALERT_TYPE, ALERT_TYPE_V1, Alert, AlertV1
 from schemas.events import EVENT_CLASSES, dataschema_for, event_type_of
 from schemas.recipients import MESSAGE_CLASSES, Receipt, recipient_schema
 
@@ -40,6 +40,7 @@ def render_all() -> dict[str, str]:
         schemas[f"{uri.rsplit(':', 1)[1]}.json"] = _render(message, uri)
     schemas[f"{RECEIPT_SCHEMA.rsplit(':', 1)[1]}.json"] = _render(Receipt, RECEIPT_SCHEMA)
     schemas[f"{ALERT_TYPE}.json"] = _render(Alert, dataschema_for(ALERT_TYPE))
+    schemas[f"{ALERT_TYPE_V1}.json"] = _render(AlertV1, dataschema_for(ALERT_TYPE_V1))
     return schemas
 
 

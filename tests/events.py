@@ -7,6 +7,8 @@ from typing import Any
 
 from schemas.events import (
     Case,
+    Consent,
+    ConsentData,
     ConsentRecipient,
     CustodyEnd,
     CustodyEndedData,
@@ -60,7 +62,7 @@ _COMMON: dict[str, Any] = {
 
 def sample_data(family: str, action: str = "") -> Any:
     """A valid body for an event family: sentence, transfer, release, escape, custody (with the
-    action: started, extended, ended) or judgment."""
+    action: started, extended, ended), judgment or consent (to health services)."""
     if family == "sentence":
         return SentenceStartedData(**_COMMON, start=SentenceStart(start_date=dt.date(2026, 1, 5)))
     if family == "transfer":
@@ -79,6 +81,9 @@ def sample_data(family: str, action: str = "") -> Any:
         return ReleaseData(**_COMMON, release=release)
     if family == "custody":
         return _custody_data(action)
+    if family == "consent":
+        consent = Consent(recipients=(ConsentRecipient.HELSE,), source="BRIK")
+        return ConsentData(person=_COMMON["person"], unit=_COMMON["unit"], consent=consent)
     if family == "judgment":
         sanction = Sanction(reaction=Reaction.FORVARING, frame_years=8, minimum_years=5)
         judgment = Judgment(

@@ -62,6 +62,7 @@ def to_canonical(record: CourtJudgment, ctx: TranslationContext) -> JudgmentFina
             subject=ctx.person_key(domfelt.identitetsnummer),
             correlationid=ctx.correlation_id or event_id,
             sourceeventid=record.dom_id,
+            replaces=rules.replaced(SOURCE, record.dom_id, record.erstatter, "Erstatter"),
             data=JudgmentFinalData(person=person, judgment=_judgment(record, reaction)),
         )
     except ValidationError as exc:

@@ -31,6 +31,7 @@ def parse(raw: bytes, ctx: TranslationContext) -> CourtJudgment:
         domfelt=_person(_one(root, "d:Domfelt")),
         reaksjon=_sanction(_one(root, "d:Reaksjon")),
         lovbrudd=tuple(e.get("paragraf", "") for e in root.findall("d:Lovbrudd", _NS)),
+        erstatter=_optional_text(root, "d:Erstatter"),
     )
 
 
@@ -75,6 +76,11 @@ def _one(element: etree._Element, path: str) -> etree._Element:
 
 def _text(element: etree._Element, path: str) -> str:
     return _one(element, path).text or ""
+
+
+def _optional_text(element: etree._Element, path: str) -> str | None:
+    found = element.find(path, _NS)
+    return None if found is None else (found.text or "")
 
 
 def _optional_int(

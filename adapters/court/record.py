@@ -44,3 +44,5 @@ class CourtJudgment:
     domfelt: CourtPerson
     reaksjon: CourtSanction
     lovbrudd: tuple[str, ...]
+    # Optional (added after v1): the DomId of the document this one corrects.
+    erstatter: str | None = None

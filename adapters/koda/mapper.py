@@ -4,6 +4,7 @@ Checked in this order, each with its own reason code (the last three as the body
   body element matches Hendelsestype                       body_mismatch
   an expected release is not before the start             body_mismatch
   Status is one Hendelsestype can have                     status_not_allowed
+  Straffesak and Gjennomforingsform, except for SAMTYKKE   schema_violation
   identity number: date part, check digits, element kind   invalid_identity_number
   synthetic test numbers only where allowed                test_identity_not_allowed
   dates and times are real and plausible                   invalid_date
@@ -28,13 +29,18 @@ from adapters.koda.record import (
     KodaLoslatelse,
     KodaOverforing,
     KodaPerson,
+    KodaSamtykke,
     KodaUnnvikelse,
 )
 from schemas.errors import InputRejected, Reason
 from schemas.events import (
     CanonicalEvent,
     Case,
+    Consent,
+    ConsentData,
+    ConsentGiven,
     ConsentRecipient,
+    ConsentWithdrawn,
     CorrectionalData,
     Escape,
     EscapeData,
@@ -76,6 +82,8 @@ _EventClass = (
     | type[ReleaseCompleted]
     | type[ReleaseCancelled]
     | type[EscapeReported]
+    | type[ConsentGiven]
+    | type[ConsentWithdrawn]
 )
 # Starts and escapes are reported when they have happened; transfers and releases are announced
 # ahead, and can be called off.
@@ -88,12 +96,15 @@ _EVENT_CLASSES: Final[dict[tuple[str, str], _EventClass]] = {
     ("LOSLATELSE", "GJENNOMFORT"): ReleaseCompleted,
     ("LOSLATELSE", "KANSELLERT"): ReleaseCancelled,
     ("UNNVIKELSE", "GJENNOMFORT"): EscapeReported,
+    ("SAMTYKKE", "GITT"): ConsentGiven,
+    ("SAMTYKKE", "TRUKKET"): ConsentWithdrawn,
 }
 _BODY_OF: Final[dict[str, type[KodaBody]]] = {
     "IVERKSETTELSE": KodaIverksettelse,
     "OVERFORING": KodaOverforing,
     "LOSLATELSE": KodaLoslatelse,
     "UNNVIKELSE": KodaUnnvikelse,
+    "SAMTYKKE": KodaSamtykke,
 }
 _KIND_OF: Final = {"Fodselsnummer": IdentityKind.FNR, "DNummer": IdentityKind.DNR}
 
@@ -110,7 +121,7 @@ def to_canonical(record: KodaHendelse, ctx: TranslationContext) -> CanonicalEven
             time=rules.real_timestamp(record.registrert, "Registrert"),
             subject=ctx.person_key(record.person.identitetsnummer),
             correlationid=ctx.correlation_id or event_id,
-            replaces=_replaces(record),
+            replaces=rules.replaced(SOURCE, record.hendelse_id, record.erstatter, "Erstatter"),
             sourceeventid=record.hendelse_id,
             data=_data(record, person),  # type: ignore[arg-type]  # _data builds the body of this record's type; mypy cannot pair them
         )
@@ -154,29 +165,29 @@ def _person(person: KodaPerson, ctx: TranslationContext) -> Person:
     )
 
 
-def _replaces(record: KodaHendelse) -> str | None:
-    if record.erstatter is None:
-        return None
-    if record.erstatter == record.hendelse_id:
-        raise InputRejected("Erstatter names the event itself", reason=Reason.SCHEMA_VIOLATION)
-    return canonical_id(SOURCE, record.erstatter)
-
-
-def _data(record: KodaHendelse, person: Person) -> CorrectionalData:
+def _data(record: KodaHendelse, person: Person) -> CorrectionalData | ConsentData:
+    body = record.body
+    if isinstance(body, KodaSamtykke):
+        return rules.build(
+            ConsentData, person=person, unit=_unit(record.enhet), consent=_consent(body)
+        )
+    case, form = record.straffesak, record.gjennomforingsform
+    if case is None or form is None:
+        raise InputRejected(
+            f"Hendelsestype {record.hendelsestype} needs Straffesak and Gjennomforingsform",
+            reason=Reason.SCHEMA_VIOLATION,
+        )
     common = {
         "person": person,
         "case": rules.build(
             Case,
-            case_number=record.straffesak.saksnummer,
-            reaction=rules.code(Reaction, record.straffesak.reaksjon, "Reaksjon"),
-            offences=record.straffesak.lovbrudd,
+            case_number=case.saksnummer,
+            reaction=rules.code(Reaction, case.reaksjon, "Reaksjon"),
+            offences=case.lovbrudd,
         ),
         "unit": _unit(record.enhet),
-        "execution_form": rules.code(
-            ExecutionForm, record.gjennomforingsform, "Gjennomforingsform"
-        ),
+        "execution_form": rules.code(ExecutionForm, form, "Gjennomforingsform"),
     }
-    body = record.body
     if isinstance(body, KodaIverksettelse):
         return rules.build(SentenceStartedData, **common, start=_start(body))
     if isinstance(body, KodaOverforing):
@@ -207,23 +218,35 @@ def _transfer(body: KodaOverforing) -> Transfer:
         to_unit=_unit(body.til_enhet),
         to_execution_form=rules.code(ExecutionForm, body.til_form, "Overforing/TilForm"),
         reason=body.arsak,
+        residence_municipality=_municipality(body.oppholdskommune),
     )
 
 
 def _release(body: KodaLoslatelse) -> Release:
-    municipality = body.oppholdskommune
     return rules.build(
         Release,
         date=rules.real_date(body.dato, "Loslatelse/Dato"),
         kind=rules.code(ReleaseKind, body.type, "Loslatelse/Type"),
         probation_days=body.provetid_dager,
-        residence_municipality=(
-            None if municipality is None else check_municipality_number(municipality)
-        ),
+        residence_municipality=_municipality(body.oppholdskommune),
         consent_recipients=tuple(
             rules.code(ConsentRecipient, c, "Mottaker") for c in body.samtykke
         ),
         needs=tuple(rules.code(Need, n, "Behov") for n in body.behov),
+    )
+
+
+def _municipality(number: str | None) -> str | None:
+    return None if number is None else check_municipality_number(number)
+
+
+def _consent(body: KodaSamtykke) -> Consent:
+    until = body.gyldig_til
+    return rules.build(
+        Consent,
+        recipients=tuple(rules.code(ConsentRecipient, m, "Mottaker") for m in body.mottakere),
+        source=body.kilde,
+        valid_until=None if until is None else rules.real_date(until, "Samtykke/@gyldigTil"),
     )
 
 

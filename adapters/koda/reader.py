@@ -16,6 +16,7 @@ from adapters.koda.record import (
     KodaLoslatelse,
     KodaOverforing,
     KodaPerson,
+    KodaSamtykke,
     KodaStraffesak,
     KodaUnnvikelse,
 )
@@ -40,9 +41,9 @@ def parse(raw: bytes, ctx: TranslationContext) -> KodaHendelse:
         registrert=_text(root, "k:Registrert"),
         erstatter=_optional(root, "k:Erstatter"),
         person=_person(_one(root, "k:Person")),
-        straffesak=_straffesak(_one(root, "k:Straffesak")),
+        straffesak=_straffesak(root),
         enhet=_enhet(_one(root, "k:Enhet")),
-        gjennomforingsform=_text(root, "k:Gjennomforingsform"),
+        gjennomforingsform=_optional(root, "k:Gjennomforingsform"),
         body=_body(root),
     )
 
@@ -65,7 +66,11 @@ def _person(element: etree._Element) -> KodaPerson:
     )
 
 
-def _straffesak(element: etree._Element) -> KodaStraffesak:
+def _straffesak(root: etree._Element) -> KodaStraffesak | None:
+    found = _all(root, "k:Straffesak")
+    if not found:
+        return None
+    element = found[0]
     return KodaStraffesak(
         saksnummer=_text(element, "k:Saksnummer"),
         reaksjon=_text(element, "k:Reaksjon"),
@@ -78,7 +83,7 @@ def _enhet(element: etree._Element) -> KodaEnhet:
 
 
 def _body(root: etree._Element) -> KodaBody:
-    element = _one_of(root, "Iverksettelse", "Overforing", "Loslatelse", "Unnvikelse")
+    element = _one_of(root, "Iverksettelse", "Overforing", "Loslatelse", "Unnvikelse", "Samtykke")
     name = etree.QName(element).localname
     if name == "Iverksettelse":
         return KodaIverksettelse(
@@ -91,9 +96,16 @@ def _body(root: etree._Element) -> KodaBody:
             til_enhet=_enhet(_one(element, "k:TilEnhet")),
             til_form=_text(element, "k:TilForm"),
             arsak=_optional(element, "k:Arsak"),
+            oppholdskommune=_optional(element, "k:Oppholdskommune"),
         )
     if name == "Loslatelse":
         return _loslatelse(element)
+    if name == "Samtykke":
+        return KodaSamtykke(
+            kilde=element.get("kilde", ""),
+            gyldig_til=element.get("gyldigTil"),
+            mottakere=_texts(element, "k:Mottaker"),
+        )
     return KodaUnnvikelse(
         tidspunkt=_text(element, "k:Tidspunkt"),
         beskrivelse=_optional(element, "k:Beskrivelse"),

@@ -17,6 +17,7 @@ __all__ = [
     "KodaLoslatelse",
     "KodaOverforing",
     "KodaPerson",
+    "KodaSamtykke",
     "KodaStraffesak",
     "KodaUnnvikelse",
 ]
@@ -56,6 +57,8 @@ class KodaOverforing:
     til_enhet: KodaEnhet
     til_form: str
     arsak: str | None
+    # Optional in the export (added after v1): where the person lives in the new form.
+    oppholdskommune: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,16 @@ class KodaUnnvikelse:
     beskrivelse: str | None
 
 
-KodaBody = KodaIverksettelse | KodaOverforing | KodaLoslatelse | KodaUnnvikelse
+@dataclass(frozen=True, slots=True)
+class KodaSamtykke:
+    """Consent as its own event (SAMTYKKE, added after v1)."""
+
+    kilde: str
+    gyldig_til: str | None
+    mottakere: tuple[str, ...]
+
+
+KodaBody = KodaIverksettelse | KodaOverforing | KodaLoslatelse | KodaUnnvikelse | KodaSamtykke
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +100,8 @@ class KodaHendelse:
     registrert: str
     erstatter: str | None
     person: KodaPerson
-    straffesak: KodaStraffesak
+    # Absent only in a SAMTYKKE document; the mapper requires them for every other type.
+    straffesak: KodaStraffesak | None
     enhet: KodaEnhet
-    gjennomforingsform: str
+    gjennomforingsform: str | None
     body: KodaBody

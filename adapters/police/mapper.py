@@ -5,6 +5,7 @@ Checked as the event is built, each with its own reason code:
   synthetic test numbers only where allowed                 test_identity_not_allowed
   dates and times are real                                  invalid_date
   `until` is not before `decidedAt`                         invalid_date
+  residence municipality: no county 00                      invalid_municipality_number
   anything else the canonical models refuse (names, ...)    schema_violation
 """
 
@@ -34,6 +35,7 @@ from schemas.events import (
     PoliceData,
     Unit,
 )
+from schemas.identity import check_municipality_number
 from schemas.ids import canonical_id
 
 __all__ = ["SOURCE", "to_canonical"]
@@ -58,6 +60,7 @@ def to_canonical(record: PoliceCustodyEvent, ctx: TranslationContext) -> Canonic
         "subject": ctx.person_key(record.person.national_id),
         "correlationid": ctx.correlation_id or event_id,
         "sourceeventid": record.event_id,
+        "replaces": rules.replaced(SOURCE, record.event_id, record.replaces, "$.replaces"),
     }
     try:
         return _event(record, person, envelope)
@@ -72,6 +75,7 @@ def _event(
         "person": person,
         "police_district": record.police_district,
         "case_reference": record.case_reference,
+        "residence_municipality": _municipality(record.person.residence_municipality),
     }
     custody = record.custody
     if record.event_type == "CUSTODY_STARTED":
@@ -110,6 +114,10 @@ def _end(custody: PoliceCustody) -> CustodyEnd:
         outcome=rules.code(CustodyOutcome, custody.outcome or "", "$.custody.outcome"),
         facility=_facility(custody.facility),
     )
+
+
+def _municipality(number: str | None) -> str | None:
+    return None if number is None else check_municipality_number(number)
 
 
 def _facility(facility: PoliceFacility | None) -> Unit | None:

@@ -24,8 +24,14 @@ def parse(raw: bytes, ctx: TranslationContext) -> PoliceCustodyEvent:
         occurred_at=document["occurredAt"],
         police_district=document["policeDistrict"],
         case_reference=document["caseReference"],
-        person=PolicePerson(person["nationalId"], person["firstName"], person["lastName"]),
+        person=PolicePerson(
+            person["nationalId"],
+            person["firstName"],
+            person["lastName"],
+            person.get("residenceMunicipality"),
+        ),
         custody=_custody(custody),
+        replaces=document.get("replaces"),
     )
 
 

@@ -17,6 +17,8 @@ class PolicePerson:
     national_id: str = field(repr=False)
     first_name: str = field(repr=False)
     last_name: str = field(repr=False)
+    # Optional in the format (added after v1): the municipality to tell of a release.
+    residence_municipality: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +50,5 @@ class PoliceCustodyEvent:
     case_reference: str
     person: PolicePerson
     custody: PoliceCustody
+    # Optional (added after v1): the eventId of the document this one corrects.
+    replaces: str | None = None

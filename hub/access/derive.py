@@ -184,6 +184,8 @@ def _hub(settings: HubSettings, policy: Policy) -> Iterator[AclBinding]:
         *map(_literal, (topics.dlq, topics.dlq_state, topics.alerts)),
         # The periodic check of the whole trail (`audit.verify_every_s`).
         _literal(topics.audit_checkpoints),
+        # Each recipient stage follows every person's consent in force.
+        _literal(topics.consent),
     ]
     # The stages' outputs, the audit chain, the ingress (inbound topics) and the console's
     # replays (back to inbound, canonical and receipts topics) and dead-letter state.
@@ -193,6 +195,7 @@ def _hub(settings: HubSettings, policy: Policy) -> Iterator[AclBinding]:
         *receipts,
         *map(_literal, (topics.events, topics.dlq, topics.parking, topics.dlq_state)),
         *map(_literal, (topics.audit, topics.audit_checkpoints, topics.deliveries, topics.alerts)),
+        _literal(topics.consent),
     ]
     # Fixed topics are ensured at every start; per-place ones are made on first use.
     created = [_literal(spec.name) for spec in catalogue(settings)]
@@ -217,9 +220,17 @@ def _operator(settings: HubSettings, policy: Policy) -> Iterator[AclBinding]:
     inbound = [_literal(s.topic) for s in sources(settings).values()]
     _, receipts = _recipient_resources(settings, policy)
     # dlq list/show, audit verify/rebuild, alerts, policy explain (finds the canonical event).
+    # The consent in force: `hub policy explain` shows what a decision made now would use.
     reads = map(
         _literal,
-        (topics.dlq, topics.dlq_state, topics.audit, topics.audit_checkpoints, topics.alerts),
+        (
+            topics.dlq,
+            topics.dlq_state,
+            topics.audit,
+            topics.audit_checkpoints,
+            topics.alerts,
+            topics.consent,
+        ),
     )
     # Its own audit chain, the entries' state, and replays onto the topic an entry came from:
     # inbound (ingest), canonical events (recipient stages) or receipts (receipts stage).

@@ -14,6 +14,7 @@ def register(app: typer.Typer) -> None:
     from hub.cli.deploy import deploy_app
     from hub.cli.dlq import dlq_app
     from hub.cli.kafka import kafka_app
+    from hub.cli.notice import notice_app
 
     pipeline.register(app)
     cluster.register(app)
@@ -25,3 +26,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(dlq_app, name="dlq")
     app.add_typer(console_app, name="console")
     app.add_typer(deploy_app, name="deploy")
+    app.add_typer(notice_app, name="notice")

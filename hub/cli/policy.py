@@ -11,7 +11,14 @@ import typer
 from hub.cli.app import CliError, load_settings, user_errors
 from hub.reference._csv import ReferenceError
 from hub.routing.policy import Policy, PolicyError, load_policy
-from hub.tools.policy import event_json, explain_lines, find_event, open_alerts, rule_rows
+from hub.tools.policy import (
+    consent_in_force,
+    event_json,
+    explain_lines,
+    find_event,
+    open_alerts,
+    rule_rows,
+)
 
 __all__ = ["register"]
 
@@ -60,7 +67,9 @@ def explain_message(
     record = asyncio.run(find_event(settings, message_id))
     if record is None:
         raise CliError(f"no canonical event {message_id} on {settings.topics.events}")
-    for line in explain_lines(policy, event_json(record)):
+    event = event_json(record)
+    consents = asyncio.run(consent_in_force(settings, event["subject"]))
+    for line in explain_lines(policy, event, consents):
         typer.echo(line)
 
 

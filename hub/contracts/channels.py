@@ -17,6 +17,7 @@ from hub.contracts.headers import REPLAY_HEADERS, headers_schema
 from hub.pipeline import headers as h
 from hub.pipeline.ingest import CANONICAL_CONTENT_TYPE
 from hub.recipients.base import RECIPIENT_CONTENT_TYPE
+from hub.routing.consent import ConsentState
 from hub.routing.deliveries import DeliveryEntry
 from hub.routing.policy import Policy
 from hub.settings import HubSettings
@@ -95,6 +96,7 @@ def channels(settings: HubSettings, policy: Policy) -> list[Channel]:
         *_recipient_channels(policy, t.recipient_prefix),
         *_receipt_channels(policy, t.recipient_prefix),
         Channel(t.deliveries, ("send", "receive"), _DELIVERIES, delivery_entry()),
+        Channel(t.consent, ("send", "receive"), _CONSENT, consent_state()),
         Channel(t.alerts, ("send",), _ALERTS, alert()),
         Channel(t.dlq, ("send",), _DLQ, dead_letter_entry()),
         Channel(t.dlq_state, ("send",), _DLQ_STATE, dead_letter_state()),
@@ -125,8 +127,15 @@ _DELIVERIES: Final = (
     "alerts, whether its plan is still open): compacted, keyed by recipient message id, the "
     "last record per message counts. The hub's own state; operators may read it."
 )
+_CONSENT: Final = (
+    "Each person's consent to share needs information, as it stands: per recipient (KOMMUNE, "
+    "HELSE, NAV) given or withdrawn, until when, and the event that said so. Compacted, keyed "
+    "by the pseudonymous person key, the last record per person counts. The hub's own state: "
+    "every routing decision asks it, not the consent a release carried."
+)
 _ALERTS: Final = (
-    "What operators must act on (late notice, receipt overdue, notice rejected): compacted, "
+    "What operators must act on (late notice, receipt overdue, notice rejected, and the gaps: "
+    "no prior notice, no municipality): compacted, "
     "keyed by alert id, the last record per alert is its state. Signed. See `schemas/alerts.py`."
 )
 _DLQ_STATE: Final = (
@@ -344,13 +353,27 @@ def delivery_entry() -> Message:
     )
 
 
+def consent_state() -> Message:
+    return Message(
+        name="ConsentState",
+        title="Consent state",
+        summary="One person's consent as it stands, per recipient.",
+        content_type="application/json",
+        headers=headers_schema((h.CONTENT_TYPE,)),
+        key=_PERSON_KEY,
+        payload=ConsentState.model_json_schema(mode="serialization"),
+    )
+
+
 def alert() -> Message:
     return Message(
         name="Alert",
         title="Alert",
         summary="An alert's current state: raised, or resolved and why.",
         content_type="application/json",
-        headers=headers_schema((h.CONTENT_TYPE, h.EVENT_ID, h.EVENT_TYPE, h.SIGNATURE)),
+        headers=headers_schema(
+            (h.CONTENT_TYPE, h.EVENT_ID, h.EVENT_TYPE, h.SIGNATURE), (h.ALERT_KIND,)
+        ),
         key={"type": "string", "format": "uuid", "description": "The alert's id."},
         published=(ALERT_TYPE,),
         contract=f"schemas/json/{ALERT_TYPE}.json",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from hub.pipeline import headers as h
+from schemas.alerts import AlertKind
 from schemas.errors import Reason
 from schemas.recipients.codes import Action as RecipientAction
 
@@ -62,6 +63,11 @@ HEADERS: Final[dict[str, HeaderDoc]] = {
             h.REDIRECTED_FROM,
             "The recipient the event named, when the message went to its successor (a retired "
             "municipality number).",
+        ),
+        HeaderDoc(
+            h.ALERT_KIND,
+            "An alert's kind (also `kind` in the value).",
+            {"type": "string", "enum": [kind.value for kind in AlertKind]},
         ),
         HeaderDoc(h.DLQ_ID, "Deterministic id of the dead-letter entry.", _UUID),
         HeaderDoc(h.DLQ_STAGE, "The stage that gave up on the input (e.g. `ingest`)."),

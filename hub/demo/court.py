@@ -62,6 +62,7 @@ def render(record: CourtJudgment) -> bytes:
         ),
         _sanction(record.reaksjon),
         *(_el("Lovbrudd", paragraf=offence) for offence in record.lovbrudd),
+        *([] if record.erstatter is None else [_el("Erstatter", record.erstatter)]),
     )
     return _DECLARATION + etree.tostring(root, encoding="UTF-8", pretty_print=True)
 

@@ -18,6 +18,8 @@ from adapters.koda.record import (
     KodaIverksettelse,
     KodaLoslatelse,
     KodaOverforing,
+    KodaSamtykke,
+    KodaStraffesak,
 )
 
 __all__ = ["render"]
@@ -42,20 +44,28 @@ def render(record: KodaHendelse) -> bytes:
             _el("Fornavn", record.person.fornavn),
             _el("Etternavn", record.person.etternavn),
         ),
-        _el(
-            "Straffesak",
-            _el("Saksnummer", record.straffesak.saksnummer),
-            _el("Reaksjon", record.straffesak.reaksjon),
-            *(_el("Lovbrudd", offence) for offence in record.straffesak.lovbrudd),
-        ),
+        *_straffesak(record.straffesak),
         _enhet("Enhet", record.enhet),
-        _el("Gjennomforingsform", record.gjennomforingsform),
+        *_optional("Gjennomforingsform", record.gjennomforingsform),
         _body(record.body),
         versjon=record.versjon,
     )
     return _DECLARATION + etree.tostring(
         root, encoding="UTF-8", xml_declaration=False, pretty_print=True
     )
+
+
+def _straffesak(case: KodaStraffesak | None) -> list[etree._Element]:
+    if case is None:
+        return []
+    return [
+        _el(
+            "Straffesak",
+            _el("Saksnummer", case.saksnummer),
+            _el("Reaksjon", case.reaksjon),
+            *(_el("Lovbrudd", offence) for offence in case.lovbrudd),
+        )
+    ]
 
 
 def _body(body: KodaBody) -> etree._Element:
@@ -72,9 +82,15 @@ def _body(body: KodaBody) -> etree._Element:
             _enhet("TilEnhet", body.til_enhet),
             _el("TilForm", body.til_form),
             *_optional("Arsak", body.arsak),
+            *_optional("Oppholdskommune", body.oppholdskommune),
         )
     if isinstance(body, KodaLoslatelse):
         return _loslatelse(body)
+    if isinstance(body, KodaSamtykke):
+        valid = {} if body.gyldig_til is None else {"gyldigTil": body.gyldig_til}
+        return _el(
+            "Samtykke", *(_el("Mottaker", m) for m in body.mottakere), kilde=body.kilde, **valid
+        )
     return _el(
         "Unnvikelse", _el("Tidspunkt", body.tidspunkt), *_optional("Beskrivelse", body.beskrivelse)
     )

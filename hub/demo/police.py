@@ -67,6 +67,7 @@ def as_json(record: PoliceCustodyEvent) -> dict[str, Any]:
             "lastName": person.last_name,
         },
         "custody": custody,
+        **({} if record.replaces is None else {"replaces": record.replaces}),
     }
 
 

@@ -28,6 +28,7 @@ from adapters.koda.record import (
     KodaLoslatelse,
     KodaOverforing,
     KodaPerson,
+    KodaSamtykke,
     KodaStraffesak,
     KodaUnnvikelse,
 )
@@ -193,6 +194,8 @@ class _Story:
             events += self._transfer()
         if self._rng.random() < 0.04:
             events.append(self._escape())
+        if self._rng.random() < 0.2:
+            events += self._consent()
         return events + self._release()
 
     def _event(
@@ -236,6 +239,17 @@ class _Story:
         done = self._event("OVERFORING", "GJENNOMFORT", body)
         self._unit, self._form = to_unit, to_form
         return [planned, done]
+
+    def _consent(self) -> list[KodaHendelse]:
+        """Consent collected in BRIK as its own event; now and then withdrawn again."""
+        to_whom = self._rng.choice((("HELSE",), ("KOMMUNE", "HELSE"), ("KOMMUNE", "HELSE", "NAV")))
+        until = self._day(self._rng.randrange(200, 800)) if self._rng.random() < 0.5 else None
+        given = self._event("SAMTYKKE", "GITT", KodaSamtykke("BRIK", until, to_whom))
+        events = [dataclasses.replace(given, straffesak=None, gjennomforingsform=None)]
+        if self._rng.random() < 0.3:
+            withdrawn = self._event("SAMTYKKE", "TRUKKET", KodaSamtykke("BRIK", None, to_whom))
+            events.append(dataclasses.replace(withdrawn, straffesak=None, gjennomforingsform=None))
+        return events
 
     def _escape(self) -> KodaHendelse:
         when = (self._clock + dt.timedelta(hours=self._rng.randrange(1, 48))).isoformat()

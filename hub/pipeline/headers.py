@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "ACTION",
+    "ALERT_KIND",
     "CANONICAL_ID",
     "CONTENT_TYPE",
     "CONTROL",
@@ -67,6 +68,9 @@ ACTION = "hub-action"
 # The recipient the event named, when the message went to its successor (a retired
 # municipality number).
 REDIRECTED_FROM = "hub-redirected-from"
+
+# On an alert: its kind, so operators and metrics can count alerts without parsing the value.
+ALERT_KIND = "hub-alert-kind"
 
 # Added to a dead-letter entry; the input's own headers are kept before them, unchanged.
 DLQ_PREFIX = "hub-dlq-"

@@ -90,6 +90,10 @@ class ParkingBook:
     def get(self, group: str, person: str) -> str | None:
         return self._blocked.get((group, person))
 
+    def blocked_people(self) -> set[str]:
+        """The person keys blocked behind a dead-letter entry in any stage."""
+        return {person for (_, person) in self._blocked}
+
     def blocked_in(self, group: str) -> dict[str, str]:
         return {person: entry for (g, person), entry in self._blocked.items() if g == group}
 

@@ -12,8 +12,10 @@ from hub.pipeline import headers as h
 from hub.pipeline.records import OutboundRecord, text_headers
 from hub.routing.deliveries import DeliveryEntry
 from schemas.alerts import ALERT_TYPE, Alert, AlertKind, AlertState, alert_id
+from schemas.events import CanonicalEvent
+from schemas.recipients import RecipientKind
 
-__all__ = ["alert_record", "fold_alerts", "new_alert", "resolved"]
+__all__ = ["alert_record", "fold_alerts", "gap_alert", "new_alert", "resolved"]
 
 
 def new_alert(entry: DeliveryEntry, kind: AlertKind, detail: str, now: dt.datetime) -> Alert:
@@ -29,6 +31,33 @@ def new_alert(entry: DeliveryEntry, kind: AlertKind, detail: str, now: dt.dateti
         detail=detail,
         raisedat=now,
         due=entry.receipt.due,
+    )
+
+
+def gap_alert(
+    event: CanonicalEvent,
+    rule_id: str | None,
+    kind: AlertKind,
+    detail: str,
+    now: dt.datetime,
+    *,
+    about: str | None = None,
+) -> Alert:
+    """An alert about an event the municipality got no message of (a gap in the duty to
+    notify): keyed by the canonical event (`about`, default the event itself), which stands in
+    for the message id."""
+    event_id = about or event.id
+    return Alert(
+        id=alert_id(kind, event_id),
+        kind=kind,
+        state=AlertState.RAISED,
+        recipient=RecipientKind.MUNICIPALITY.value,
+        messageid=event_id,
+        canonicalid=event_id,
+        subject=event.subject,
+        rule=rule_id or "none",
+        detail=detail,
+        raisedat=now,
     )
 
 
@@ -48,6 +77,7 @@ def alert_record(alert: Alert, topic: str) -> OutboundRecord:
                 (h.CONTENT_TYPE, "application/json"),
                 (h.EVENT_ID, alert.id),
                 (h.EVENT_TYPE, ALERT_TYPE),
+                (h.ALERT_KIND, alert.kind.value),
             ]
         ),
     )

@@ -1,17 +1,22 @@
 """The shape every recipient stage shares: verify → the recipient's contract → project → sign.
 
-A recipient module (`police_register`, `nav`, `municipality`, `health`) supplies a `Contract`:
-where its recipient is (`place`) and what it insists on (`check`). `recipient_step` does the
-rest, for one canonical event at a time:
+A recipient module (`police_register`, `nav`, `municipality`, `health`, `correctional`,
+`person`) supplies a `Contract`: where its recipient is (`place`) and what it insists on
+(`check`); the person's also `Composes` its notice. `recipient_step` does the rest, for one
+canonical event at a time:
 
 1. verify the canonical event's signature (a failure is dead-lettered, never acted upon);
-2. decide by the policy: the first matching rule for this recipient kind, or a refusal;
+2. decide by the policy, with the person's consent as it stands now (a consent event, or a
+   release carrying consent, is applied to it first): the first matching rule for this
+   recipient kind, or a refusal;
 3. find where the recipient is (a contract failure, such as an unknown municipality, raises
    `ContractViolation`: the runner dead-letters the event with its reason);
 4. project the event to the rule's fields and check the recipient's own contract;
-5. reach every recipient of this kind that received the plan this event corrects or cancels,
-   even when the new version would no longer go to it;
-6. sign each message as the hub, and stage the delivery entries.
+5. reach every recipient of this kind that received the event this one corrects or cancels
+   (any event kind), or the plan it cancels, even when the new version would no longer go to
+   it: a `correction` or `cancellation` to those it still concerns, a `withdrawal` to the rest;
+6. for a withdrawal of consent, tell each recipient that received information under it;
+7. sign each message as the hub, and stage the delivery entries (and the consent state).
 
 What it decided (deliveries and refusals) goes into the `Decisions` ledger, for the audit hook
 to record once the outputs are acknowledged.
@@ -22,28 +27,43 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import structlog
 from pydantic import ValidationError
 
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
-from hub.recipients.alerts import alert_record, new_alert, resolved
-from hub.routing.deliveries import DeliveryEntry, Receipted, StagedIndex, entry_record, plan_key
-from hub.routing.engine import Matched, decide, lookup, projected
+from hub.recipients.alerts import alert_record, gap_alert, new_alert, resolved
+from hub.routing.consent import StagedConsent, withdrawn_from
+from hub.routing.deliveries import (
+    INFORMING,
+    DeliveryEntry,
+    Receipted,
+    StagedIndex,
+    entry_record,
+    plan_key,
+)
+from hub.routing.engine import Matched, Refused, decide, lookup, projected
 from hub.routing.policy import PLANNED_DATE, Policy, Rule
 from schemas import codec
 from schemas.alerts import AlertKind
 from schemas.errors import ContractViolation
 from schemas.events import CanonicalEvent
-from schemas.recipients import MESSAGE_CLASSES, Action, RecipientKind, recipient_message_id
+from schemas.recipients import (
+    MESSAGE_CLASSES,
+    Action,
+    RecipientKind,
+    Refusal,
+    recipient_message_id,
+)
 from schemas.recipients.envelope import encode_message
 from schemas.validation import describe_errors
 
 __all__ = [
+    "Composes",
     "Contract",
     "Decision",
     "Decisions",
@@ -59,6 +79,7 @@ log = structlog.get_logger(__name__)
 RECIPIENT_CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
 _CANCELLED = ".cancelled."
 _COMPLETED = ".completed."
+_PLANNED = ".planned."
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +100,15 @@ class Contract(Protocol):
     def place(self, rule: Rule, event: dict[str, Any]) -> Place: ...
 
     def check(self, data: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class Composes(Protocol):
+    """A recipient whose message adds to the projected fields (the person's notice)."""
+
+    def compose(
+        self, rule: Rule, event: dict[str, Any], data: dict[str, Any], consents: Collection[str]
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +173,8 @@ class StageContext:
     verify: Callable[[InboundRecord], object]
     sign: Callable[[OutboundRecord], OutboundRecord]
     clock: Callable[[], dt.datetime]
+    # Each person's consent as it stands: what a decision asks, not the event's own snapshot.
+    consent: StagedConsent
     # Topics a message may go to that are made on first use: out topic → it and its receipts.
     place_topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -177,27 +209,37 @@ class _Plan:
         self.outputs: list[OutboundRecord] = []
         self.entries: list[DeliveryEntry] = []
         self.decisions: list[Decision] = []
+        self.consents: frozenset[str] = frozenset()
 
     def run(self) -> list[OutboundRecord]:
-        verdict = decide(self.ctx.policy, self.kind, self.doc)
+        self.consents = self._consent_in_force()
+        verdict = decide(self.ctx.policy, self.kind, self.doc, self.consents)
         priors = self._priors()
         reached: set[str] = set()
         if isinstance(verdict, Matched):
             place = self.contract.place(verdict.rule, self.doc)
             data = projected(verdict.rule, self.doc)
             self.contract.check(data)
+            if isinstance(self.contract, Composes):
+                data = self.contract.compose(verdict.rule, self.doc, data, self.consents)
             replacing = self.event.replaces is not None or _CANCELLED in self.event.type
             same = [p for p in priors if p.recipient == place.recipient] if replacing else []
             prior = same[0] if same else None
-            self._deliver(verdict.rule, place, data, prior)
+            self._deliver(verdict.rule, place, data, prior, unannounced=self._unannounced(priors))
             reached.add(place.recipient)
+            self._municipality_now_known()
+        else:
+            self._municipality_unknown(verdict)
         for prior in priors:
-            if prior.recipient not in reached and _CANCELLED in self.event.type:
+            if prior.recipient in reached:
+                continue
+            if _CANCELLED in self.event.type:
                 self._follow_up(prior, Action.CANCELLATION)
-            elif prior.recipient not in reached and _COMPLETED not in self.event.type:
+            elif self.event.replaces is not None:
                 self._follow_up(prior, Action.WITHDRAWAL)
         for prior in priors:
             self._close(prior)
+        self._withdraw_shared_needs()
         if not self.decisions:
             self.decisions.append(self._refusal(verdict))
         for entry in self.entries:
@@ -206,22 +248,96 @@ class _Plan:
         self.ctx.decisions.put(self.position, self.decisions)
         return self.outputs
 
+    def _unannounced(self, priors: list[DeliveryEntry]) -> bool:
+        """A completed release the municipality hears of with no planned notice before it: a
+        gap the duty to notify is there to close (`no_prior_notice`)."""
+        completed = self.event.type == "no.kriminalomsorgen.release.completed.v1"
+        first = self.event.replaces is None and not priors
+        return self.kind is RecipientKind.MUNICIPALITY and completed and first
+
+    def _municipality_unknown(self, verdict: Refused) -> None:
+        """A plan no municipality can be told of, for want of one: `no_municipality`, open
+        until a correction of the plan names one."""
+        planned = _PLANNED in self.event.type
+        if self.kind is not RecipientKind.MUNICIPALITY or not planned:
+            return
+        if verdict.reason is not Refusal.NO_RESIDENCE_MUNICIPALITY:
+            return
+        detail = "planned with no residence municipality: no municipality can be told"
+        alert = gap_alert(self.event, verdict.rule_id, AlertKind.NO_MUNICIPALITY, detail, self.now)
+        log.warning("alert.raised", kind=alert.kind.value, canonical_id=self.event.id)
+        self.outputs.append(self.ctx.sign(alert_record(alert, self.ctx.alerts_topic)))
+
+    def _municipality_now_known(self) -> None:
+        replaced = self.event.replaces
+        if self.kind is not RecipientKind.MUNICIPALITY or replaced is None:
+            return
+        if _PLANNED not in self.event.type:
+            return
+        if any(self.ctx.index.told_of(self.kind.value, replaced)):
+            return  # a municipality had the plan: there was no gap to close
+        earlier = gap_alert(
+            self.event, None, AlertKind.NO_MUNICIPALITY, "superseded", self.now, about=replaced
+        )
+        done = resolved(earlier, "municipality_named", self.now)
+        self.outputs.append(self.ctx.sign(alert_record(done, self.ctx.alerts_topic)))
+
+    def _consent_in_force(self) -> frozenset[str]:
+        """The person's consent now, with what this event says about it applied first."""
+        record = self.ctx.consent.apply(self.event)
+        if record is not None:
+            self.outputs.append(record)
+        return self.ctx.consent.in_force(self.event.subject, self.now.date())
+
+    def _withdraw_shared_needs(self) -> None:
+        """A withdrawal of consent: tell each recipient that received information under that
+        consent, once, naming the last such message; future sharing stops by the decision."""
+        withdrawn = withdrawn_from(self.event)
+        if not withdrawn:
+            return
+        shared: dict[str, list[DeliveryEntry]] = {}
+        for entry in self.ctx.index.about(self.kind.value, self.event.subject):
+            informed = entry.action in INFORMING and not entry.consentwithdrawn
+            if informed and self._consent_of(entry) in withdrawn:
+                shared.setdefault(entry.recipient, []).append(entry)
+        for entries in shared.values():
+            self._follow_up(max(entries, key=lambda e: e.deliveredat), Action.WITHDRAWAL)
+            self.entries.extend(e.changed(consentwithdrawn=True) for e in entries)
+
+    def _consent_of(self, entry: DeliveryEntry) -> str | None:
+        rule = self.ctx.policy.rule(entry.rule)
+        consent = rule.when.consent if rule is not None else None
+        return None if consent is None else consent.value
+
     def _priors(self) -> list[DeliveryEntry]:
-        """Open deliveries of the plan this event corrects, cancels or completes."""
+        """What this kind's recipients were told that this event corrects, cancels or completes:
+        of a correction, every message about the event it replaces, whatever its kind (a
+        completed release, a judgment, custody); else the open messages of its plan."""
         event = self.event
+        if event.replaces is not None:
+            # What was told of the replaced document, open or not: the same on every pass.
+            return [
+                e
+                for e in self.ctx.index.told_of(self.kind.value, event.replaces)
+                if e.subject == event.subject
+            ]
         if self.ctx.index.decided(self.kind.value, event.id):
             # Seen before (its batch consumed again): what it superseded then, not what is open.
             return self.ctx.index.closed_by(self.kind.value, event.id)
         open_entries = list(self.ctx.index.open_for(self.kind.value, event.subject))
-        if event.replaces is not None:
-            return [e for e in open_entries if e.canonicalid == event.replaces]
         if _CANCELLED in event.type or _COMPLETED in event.type:
             key = plan_key(event.type, lookup(self.doc, "data.case.case_number"))
             return [e for e in open_entries if key is not None and e.plan == key]
         return []
 
     def _deliver(
-        self, rule: Rule, place: Place, data: dict[str, Any], prior: DeliveryEntry | None
+        self,
+        rule: Rule,
+        place: Place,
+        data: dict[str, Any],
+        prior: DeliveryEntry | None,
+        *,
+        unannounced: bool = False,
     ) -> None:
         action = Action.NOTICE
         if prior is not None:
@@ -232,10 +348,13 @@ class _Plan:
             self.ctx.place_topics[topic] = (topic, self.ctx.topic_prefix + receipts)
         replaces = self.event.replaces or (prior.canonicalid if prior else None)
         message = self._message(rule.id, rule.legal_basis, place.recipient, action, data, prior)
-        message = message.model_copy(update={"replaces": replaces})
+        message = message.model_copy(
+            update={"replaces": replaces, "respondby": self._respond_by(rule)}
+        )
         if self.ctx.index.get(message.id) is None:
-            entry = self._entry(rule, place.recipient, topic, action, message.id)
-            self.entries.append(self._deadlines(rule, entry, place.recipient, message.id))
+            self.entries.append(
+                self._new_entry(rule, place, topic, action, message.id, unannounced)
+            )
         # else sent before: the same message again, but its entry (and alerts) stay as they are.
         self._emit(topic, message, rule.id, rule.legal_basis, place)
         delivered = self._delivered(
@@ -255,6 +374,25 @@ class _Plan:
                 prior.recipient, prior.rule, prior.legalbasis, message.id, action, prior.topic
             )
         )
+
+    def _new_entry(
+        self,
+        rule: Rule,
+        place: Place,
+        topic: str,
+        action: Action,
+        message_id: str,
+        unannounced: bool,
+    ) -> DeliveryEntry:
+        entry = self._entry(rule, place.recipient, topic, action, message_id)
+        entry = self._deadlines(rule, entry, place.recipient, message_id)
+        if unannounced:
+            detail = f"released with no planned-release notice to {place.recipient} before it"
+            self.outputs.append(self._alert_raised(entry, AlertKind.NO_PRIOR_NOTICE, detail))
+            entry = entry.model_copy(
+                update={"alerts": (*entry.alerts, AlertKind.NO_PRIOR_NOTICE.value)}
+            )
+        return entry
 
     def _follow_up_entry(
         self, prior: DeliveryEntry, action: Action, message_id: str
@@ -354,14 +492,26 @@ class _Plan:
             deliveredat=self.now,
             plan=plan_key(self.event.type, lookup(self.doc, "data.case.case_number")),
             open=planned,
+            planneddate=self._planned_date(),
         )
+
+    def _planned_date(self) -> dt.date | None:
+        path = PLANNED_DATE.get(self.event.type)
+        value = lookup(self.doc["data"], path) if path else None
+        return dt.date.fromisoformat(value) if value else None
+
+    def _respond_by(self, rule: Rule) -> dt.datetime | None:
+        """When a receipt is due under `rule`, if it needs one: the message says so."""
+        if not rule.receipt_required:
+            return None
+        return self.now + dt.timedelta(hours=self.ctx.policy.settings.receipt_deadline_hours)
 
     def _deadlines(
         self, rule: Rule, entry: DeliveryEntry, recipient: str, message_id: str
     ) -> DeliveryEntry:
         settings = self.ctx.policy.settings
-        if rule.receipt_required:
-            due = self.now + dt.timedelta(hours=settings.receipt_deadline_hours)
+        due = self._respond_by(rule)
+        if due is not None:
             entry = entry.model_copy(update={"receipt": Receipted(required=True, due=due)})
         if rule.lead_time:
             day = dt.date.fromisoformat(lookup(self.doc["data"], PLANNED_DATE[self.event.type]))

@@ -11,7 +11,7 @@ from typing import Any
 
 from hub.recipients.base import Place
 from hub.reference.municipalities import MunicipalityRegister
-from hub.routing.engine import lookup
+from hub.routing.engine import lookup, residence_municipality
 from hub.routing.policy import Rule
 from schemas.errors import ContractViolation, Reason
 from schemas.recipients import RecipientKind
@@ -26,7 +26,7 @@ class Municipality:
         self._register = register
 
     def place(self, rule: Rule, event: dict[str, Any]) -> Place:
-        given = lookup(event, "data.release.residence_municipality")
+        given = residence_municipality(event["data"])
         if not given:
             raise ContractViolation(
                 "a municipality message needs the residence municipality",

@@ -14,6 +14,7 @@ from typing import Any
 from hub.pipeline.records import InboundRecord
 from hub.pipeline.runner import RecordOutcome, StageRunner
 from hub.recipients.base import Decisions
+from hub.routing.consent import StagedConsent
 from hub.routing.deliveries import StagedIndex
 
 __all__ = ["IndexedRunner"]
@@ -24,12 +25,14 @@ class IndexedRunner(StageRunner):
         self,
         *,
         index: StagedIndex,
+        consent: StagedConsent | None = None,
         decisions: Decisions,
         catch_up: Callable[[], Awaitable[None]],
         **runner: Any,
     ) -> None:
         super().__init__(**runner)
         self._index = index
+        self._consent = consent
         self._decisions = decisions
         self._catch_up = catch_up
 
@@ -39,7 +42,11 @@ class IndexedRunner(StageRunner):
             outcomes = await super().run_batch(records)
         except BaseException:
             self._index.rollback()
+            if self._consent is not None:
+                self._consent.rollback()
             self._decisions.clear()
             raise
         self._index.commit(d.record for o in outcomes if not o.dead_lettered for d in o.deliveries)
+        if self._consent is not None:
+            self._consent.commit()
         return outcomes

@@ -41,6 +41,7 @@ from hub.pipeline.records import InboundRecord, OutboundRecord, text_headers
 from schemas.recipients import Action, ReceiptStatus
 
 __all__ = [
+    "INFORMING",
     "DeliveryEntry",
     "DeliveryIndex",
     "Receipted",
@@ -50,6 +51,8 @@ __all__ = [
 ]
 
 _PLAN_FAMILIES = {"release", "transfer"}
+# Messages that told a recipient something it may act on (a withdrawal or cancellation did not).
+INFORMING = frozenset({Action.NOTICE, Action.CORRECTION})
 _CONTENT_TYPE = "application/json"
 
 
@@ -84,8 +87,12 @@ class DeliveryEntry(BaseModel):
     open: bool = False
     # The canonical event that closed this entry's plan (a correction, cancellation, completion).
     closedby: str | None = None
+    # For a planned event: the day planned (a release's date), what gap alerts measure to.
+    planneddate: dt.date | None = None
     receipt: Receipted = Receipted()
     alerts: tuple[str, ...] = ()
+    # Shared under consent that has since been withdrawn, and the recipient was told so.
+    consentwithdrawn: bool = False
 
     def changed(self, **updates: object) -> DeliveryEntry:
         return self.model_copy(update={**updates, "rev": self.rev + 1})
@@ -114,15 +121,17 @@ CREATE TABLE entries (
     rev INTEGER NOT NULL,
     kind TEXT NOT NULL,
     subject TEXT NOT NULL,
+    canonicalid TEXT NOT NULL,
     open INTEGER NOT NULL,
     due REAL,  -- set while a required receipt is missing and not alerted: the overdue check
-    canonicalid TEXT NOT NULL,
     closedby TEXT,
     json TEXT NOT NULL
 );
 CREATE INDEX entries_open ON entries (kind, subject) WHERE open;
+CREATE INDEX entries_subject ON entries (kind, subject);
+-- What a recipient kind received about one canonical event: whom a correction must reach.
+CREATE INDEX entries_event ON entries (kind, canonicalid);
 CREATE INDEX entries_due ON entries (due) WHERE due IS NOT NULL;
-CREATE INDEX entries_event ON entries (canonicalid, kind);
 CREATE INDEX entries_closedby ON entries (closedby, kind) WHERE closedby IS NOT NULL;
 """
 
@@ -135,11 +144,12 @@ WHERE json_extract(e.json, '$.receipt.status') IS NULL
 
 # Take the entry unless the index has a later revision of it (an older one read back).
 _PUT: Final = """
-INSERT INTO entries (messageid, rev, kind, subject, open, due, canonicalid, closedby, json)
+INSERT INTO entries (messageid, rev, kind, subject, canonicalid, open, due, closedby, json)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (messageid) DO UPDATE SET
-    rev = excluded.rev, kind = excluded.kind, subject = excluded.subject, open = excluded.open,
-    due = excluded.due, canonicalid = excluded.canonicalid, closedby = excluded.closedby,
+    rev = excluded.rev, kind = excluded.kind, subject = excluded.subject,
+    canonicalid = excluded.canonicalid, open = excluded.open, due = excluded.due,
+    closedby = excluded.closedby,
     json = excluded.json
 WHERE excluded.rev >= entries.rev
 """
@@ -221,6 +231,38 @@ class DeliveryIndex:
         (count,) = self._db.execute(_OVERDUE_UNANSWERED).fetchone()
         return int(count)
 
+    def ids_about(self, kind: str, subject: str) -> set[str]:
+        """The ids of every entry of `kind`'s recipients about `subject`."""
+        rows = self._db.execute(
+            "SELECT messageid FROM entries WHERE kind = ? AND subject = ?", (kind, subject)
+        )
+        return {message_id for (message_id,) in rows}
+
+    def ids_about_event(self, kind: str, canonical_id: str) -> set[str]:
+        """The ids of `kind`'s entries derived from canonical event `canonical_id`."""
+        rows = self._db.execute(
+            "SELECT messageid FROM entries WHERE kind = ? AND canonicalid = ?",
+            (kind, canonical_id),
+        )
+        return {message_id for (message_id,) in rows}
+
+    def open_releases(self, subject: str) -> list[DeliveryEntry]:
+        """The open planned-release entries about `subject`, of any recipient kind."""
+        rows = self._db.execute(
+            "SELECT json FROM entries WHERE subject = ? AND open ORDER BY messageid", (subject,)
+        )
+        entries = [DeliveryEntry.model_validate_json(json) for (json,) in rows]
+        return [e for e in entries if e.planneddate and (e.plan or "").startswith("release|")]
+
+    def open_with_alert(self, kind: str) -> list[DeliveryEntry]:
+        """Open entries that carry an alert of `kind`."""
+        # The alerts live in the entry's JSON only; a LIKE narrows, the parse decides.
+        rows = self._db.execute(
+            "SELECT json FROM entries WHERE open AND json LIKE ?", (f'%"{kind}"%',)
+        )
+        entries = [DeliveryEntry.model_validate_json(json) for (json,) in rows]
+        return [e for e in entries if kind in e.alerts]
+
     def awaiting_receipt(self, now: dt.datetime) -> list[DeliveryEntry]:
         """Entries whose receipt is overdue and not yet alerted."""
         rows = self._db.execute(
@@ -235,9 +277,9 @@ def _row(entry: DeliveryEntry) -> tuple[object, ...]:
         entry.rev,
         entry.kind,
         entry.subject,
+        entry.canonicalid,
         entry.open,
         _overdue_from(entry),
-        entry.canonicalid,
         entry.closedby,
         entry.model_dump_json(),
     )
@@ -312,6 +354,31 @@ class StagedIndex:
         ids |= {e.messageid for e in self._overlay.values() if e.kind == kind}
         found = (self.get(message_id) for message_id in sorted(ids))
         return [e for e in found if e is not None and e.closedby == canonical_id]
+
+    def about(self, kind: str, subject: str) -> Iterator[DeliveryEntry]:
+        """Every entry of `kind`'s recipients about `subject`, open or not."""
+        ids = self.index.ids_about(kind, subject)
+        ids |= {
+            e.messageid for e in self._overlay.values() if (e.kind, e.subject) == (kind, subject)
+        }
+        for message_id in sorted(ids):
+            entry = self.get(message_id)
+            if entry is not None:
+                yield entry
+
+    def told_of(self, kind: str, canonical_id: str) -> Iterator[DeliveryEntry]:
+        """What `kind`'s recipients were told of canonical event `canonical_id`, open or not:
+        whom its correction or cancellation must reach."""
+        ids = self.index.ids_about_event(kind, canonical_id)
+        ids |= {
+            e.messageid
+            for e in self._overlay.values()
+            if (e.kind, e.canonicalid) == (kind, canonical_id)
+        }
+        for message_id in sorted(ids):
+            entry = self.get(message_id)
+            if entry is not None and entry.action in INFORMING:
+                yield entry
 
     def open_for(self, kind: str, subject: str) -> Iterator[DeliveryEntry]:
         """The entries of `kind`'s recipients about `subject` whose plans are still open."""

@@ -32,10 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from hub.routing.paths import descendants, model_paths
 from schemas.events import EVENT_CLASSES, ConsentRecipient, Envelope, event_type_of
-from schemas.events.codes import CustodyOutcome
+from schemas.events.codes import CustodyOutcome, ExecutionForm
 from schemas.identity import identity_number_spans
 from schemas.recipients import RecipientKind, data_model_of
 from schemas.recipients.envelope import RuleId
+from schemas.recipients.person import NoticeLanguage
 
 __all__ = [
     "PLACE_OF",
@@ -57,6 +58,8 @@ PLACE_OF: Final[dict[RecipientKind, str | None]] = {
     RecipientKind.NAV: None,
     RecipientKind.MUNICIPALITY: "municipality",
     RecipientKind.HEALTH: "region",
+    RecipientKind.CORRECTIONAL: None,
+    RecipientKind.PERSON: None,
 }
 _SAMPLE_PLACE: Final = {"municipality": "0301", "region": "sor-ost"}
 # Where a planned event says its day: what a lead time is measured to.
@@ -81,6 +84,10 @@ class PolicySettings(_Strict):
     municipality_lead_time_days: int = Field(default=14, ge=0, le=365)
     # A delivery under a rule with `receipt_required` must be acknowledged within this time.
     receipt_deadline_hours: int = Field(default=48, ge=1, le=24 * 60)
+    # A dead letter still open this close to a person's planned release is an alert.
+    blocked_release_days: int = Field(default=7, ge=0, le=365)
+    # The language of the notice to the person: bokmål (nb) or nynorsk (nn).
+    person_notice_language: NoticeLanguage = "nb"
 
 
 class RecipientSpec(_Strict):
@@ -95,6 +102,9 @@ class Condition(_Strict):
     consent: ConsentRecipient | None = None
     residence_municipality: Literal["present"] | None = None
     execution_form_changes: Literal[True] | None = None
+    # A transfer to one of these forms (e.g. out of prison: electronic monitoring, § 12, a
+    # halfway house); a transfer from prison to prison then does not match.
+    to_execution_form: tuple[ExecutionForm, ...] | None = Field(default=None, min_length=1)
     # Remand custody ended this way (e.g. RELEASED: out of custody, not on to serve a sentence).
     custody_outcome: CustodyOutcome | None = None
 

@@ -18,11 +18,13 @@ from hub.sources import Source
 from hub.tools.publish import publish_documents
 from schemas.audit import AuditRecord, AuditStep, decode_record
 from schemas.errors import HubError
+from schemas.recipients import RecipientKind
 
 __all__ = ["Journey", "bundled_samples", "run_demo"]
 
 # Each published event gets one line per recipient kind: delivered, or refused and why.
-_RECIPIENT_KINDS = 4
+# One recipient stage per kind: a journey is settled when each has decided.
+_RECIPIENT_KINDS = len(RecipientKind)
 
 
 @dataclass

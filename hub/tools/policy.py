@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -10,19 +11,30 @@ from hub.kafka.reader import read_topic
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord
 from hub.recipients.alerts import fold_alerts
+from hub.routing.consent import ConsentBook
 from hub.routing.engine import explain
 from hub.routing.policy import Policy
 from hub.settings import HubSettings
 from schemas.alerts import Alert, AlertState
 
-__all__ = ["event_json", "explain_lines", "find_event", "open_alerts", "rule_rows"]
+__all__ = [
+    "consent_in_force",
+    "event_json",
+    "explain_lines",
+    "find_event",
+    "open_alerts",
+    "rule_rows",
+]
 
 
 def rule_rows(policy: Policy) -> list[list[str]]:
     """The effective rules, in order: what `hub policy show` prints."""
     rows = [["rule", "recipient", "event types", "when", "fields", "topic", "receipt/lead"]]
     for rule in policy.rules:
-        when = ", ".join(f"{k}={v}" for k, v in rule.when.model_dump(exclude_none=True).items())
+        when = ", ".join(
+            f"{k}={'|'.join(v) if isinstance(v, list) else v}"
+            for k, v in rule.when.model_dump(mode="json", exclude_none=True).items()
+        )
         flags = "/".join(
             f for f, on in (("receipt", rule.receipt_required), ("lead", rule.lead_time)) if on
         )
@@ -58,9 +70,23 @@ async def find_event(settings: HubSettings, message_id: str) -> InboundRecord | 
     return None
 
 
-def explain_lines(policy: Policy, event: dict[str, Any]) -> list[str]:
+async def consent_in_force(settings: HubSettings, subject: str) -> frozenset[str]:
+    """The person's consent in force today, as the consent topic holds it (what a decision made
+    now would use)."""
+    book = ConsentBook()
+    book.apply_records(
+        [r async for r in read_topic(settings.kafka_connection(), settings.topics.consent)]
+    )
+    return book.get(subject).in_force(dt.datetime.now(dt.UTC).date())
+
+
+def explain_lines(
+    policy: Policy, event: dict[str, Any], consents: frozenset[str] | None = None
+) -> list[str]:
     lines = [f"event {event['id']}  {event['type']}"]
-    for verdict in explain(policy, event):
+    if consents is not None:
+        lines.append(f"  consent in force now: {', '.join(sorted(consents)) or 'none'}")
+    for verdict in explain(policy, event, consents):
         mark = "✓" if verdict.matched else "·"
         lines.append(
             f"  {mark} {verdict.rule.id:<44} {verdict.rule.recipient.value:<16} {verdict.why}"

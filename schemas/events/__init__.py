@@ -14,6 +14,7 @@ from schemas.events.codes import (
     Reaction,
     ReleaseKind,
 )
+from schemas.events.consent import Consent, ConsentData, ConsentGiven, ConsentWithdrawn
 from schemas.events.custody import (
     CustodyEnd,
     CustodyEnded,
@@ -51,7 +52,11 @@ __all__ = [
     "EVENT_CLASSES",
     "CanonicalEvent",
     "Case",
+    "Consent",
+    "ConsentData",
+    "ConsentGiven",
     "ConsentRecipient",
+    "ConsentWithdrawn",
     "CorrectionalData",
     "CustodyEnd",
     "CustodyEnded",

@@ -10,6 +10,7 @@ from typing import Annotated, Final
 
 from pydantic import Field
 
+from schemas.events.consent import ConsentGiven, ConsentWithdrawn
 from schemas.events.custody import CustodyEnded, CustodyExtended, CustodyStarted
 from schemas.events.envelope import Envelope
 from schemas.events.escape import EscapeReported
@@ -32,7 +33,9 @@ CanonicalEvent = Annotated[
     | CustodyStarted
     | CustodyExtended
     | CustodyEnded
-    | JudgmentFinal,
+    | JudgmentFinal
+    | ConsentGiven
+    | ConsentWithdrawn,
     Field(discriminator="type"),
 ]
 
@@ -49,6 +52,8 @@ EVENT_CLASSES: Final[tuple[type[Envelope], ...]] = (
     CustodyExtended,
     CustodyEnded,
     JudgmentFinal,
+    ConsentGiven,
+    ConsentWithdrawn,
 )
 
 

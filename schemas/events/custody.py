@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 from schemas.events.codes import CustodyOutcome
 from schemas.events.envelope import Envelope
 from schemas.events.parts import CaseNumber, EventModel, Person, Unit
+from schemas.identity import MunicipalityNumber
 
 __all__ = [
     "CustodyEnd",
@@ -38,6 +39,10 @@ class PoliceData(EventModel):
     person: Person
     police_district: ShortText = Field(description="The police district that holds the case.")
     case_reference: CaseNumber = Field(description="The police's own case reference.")
+    residence_municipality: MunicipalityNumber | None = Field(
+        default=None,
+        description="Where the person lives, when the police know it: told of a release.",
+    )
 
 
 class _Decision(EventModel):

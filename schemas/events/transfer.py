@@ -8,6 +8,7 @@ from typing import Literal
 from schemas.events.codes import ExecutionForm
 from schemas.events.envelope import Envelope
 from schemas.events.parts import CorrectionalData, EventModel, FreeText, Unit
+from schemas.identity import MunicipalityNumber
 
 __all__ = [
     "Transfer",
@@ -23,6 +24,9 @@ class Transfer(EventModel):
     to_unit: Unit
     to_execution_form: ExecutionForm
     reason: FreeText | None = None
+    # Where the person will live in the new form (electronic monitoring, an institution, a
+    # halfway house): the municipality to be told. Added after v1 was released, so optional.
+    residence_municipality: MunicipalityNumber | None = None
 
 
 class TransferData(CorrectionalData):

@@ -6,6 +6,7 @@ routing policy narrows it further per rule. JSON Schemas: `python -m schemas.jso
 
 from schemas.recipients.catalog import MESSAGE_CLASSES, data_model_of
 from schemas.recipients.codes import Action, ReceiptStatus, RecipientKind, Refusal
+from schemas.recipients.correctional import CorrectionalData, CorrectionalMessage
 from schemas.recipients.envelope import (
     HUB_SOURCE,
     RecipientEnvelope,
@@ -15,6 +16,7 @@ from schemas.recipients.envelope import (
 from schemas.recipients.health import HealthData, HealthMessage
 from schemas.recipients.municipality import MunicipalityData, MunicipalityMessage
 from schemas.recipients.nav import NavData, NavMessage
+from schemas.recipients.person import PersonData, PersonMessage, PersonNotice, ToldAgency
 from schemas.recipients.police_register import PoliceRegisterData, PoliceRegisterMessage
 from schemas.recipients.receipt import Receipt
 
@@ -22,12 +24,17 @@ __all__ = [
     "HUB_SOURCE",
     "MESSAGE_CLASSES",
     "Action",
+    "CorrectionalData",
+    "CorrectionalMessage",
     "HealthData",
     "HealthMessage",
     "MunicipalityData",
     "MunicipalityMessage",
     "NavData",
     "NavMessage",
+    "PersonData",
+    "PersonMessage",
+    "PersonNotice",
     "PoliceRegisterData",
     "PoliceRegisterMessage",
     "Receipt",
@@ -35,6 +42,7 @@ __all__ = [
     "RecipientEnvelope",
     "RecipientKind",
     "Refusal",
+    "ToldAgency",
     "data_model_of",
     "recipient_message_id",
     "recipient_schema",

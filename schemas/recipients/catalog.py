@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Final
 
 from schemas.recipients.codes import RecipientKind
+from schemas.recipients.correctional import CorrectionalMessage
 from schemas.recipients.envelope import RecipientEnvelope
 from schemas.recipients.health import HealthMessage
 from schemas.recipients.municipality import MunicipalityMessage
 from schemas.recipients.nav import NavMessage
+from schemas.recipients.person import PersonMessage
 from schemas.recipients.police_register import PoliceRegisterMessage
 
 __all__ = ["MESSAGE_CLASSES", "data_model_of"]
@@ -18,6 +20,8 @@ MESSAGE_CLASSES: Final[dict[RecipientKind, type[RecipientEnvelope]]] = {
     RecipientKind.NAV: NavMessage,
     RecipientKind.MUNICIPALITY: MunicipalityMessage,
     RecipientKind.HEALTH: HealthMessage,
+    RecipientKind.CORRECTIONAL: CorrectionalMessage,
+    RecipientKind.PERSON: PersonMessage,
 }
 
 

@@ -17,6 +17,8 @@ class RecipientKind(StrEnum):
     NAV = "nav"
     MUNICIPALITY = "municipality"
     HEALTH = "health"
+    CORRECTIONAL = "correctional"  # the correctional service's case system
+    PERSON = "person"  # the person the events are about (through the unit or digital mailbox)
 
 
 class Action(StrEnum):
@@ -36,6 +38,7 @@ class Refusal(StrEnum):
     NO_RESIDENCE_MUNICIPALITY = "no_residence_municipality"  # the event names none
     EXECUTION_FORM_UNCHANGED = "execution_form_unchanged"  # a transfer within the same form
     OTHER_CUSTODY_OUTCOME = "other_custody_outcome"  # custody ended, but not as the rule is for
+    OTHER_EXECUTION_FORM = "other_execution_form"  # a transfer, but not to a form the rule is for
 
 
 class ReceiptStatus(StrEnum):

@@ -88,3 +88,10 @@ class RecipientEnvelope(RecipientModel):
     )
     rule: RuleId = Field(description="The rule of the routing policy it was sent under.")
     legalbasis: LegalBasis = Field(description="The legal basis of that rule.")
+    respondby: AwareDatetime | None = Field(
+        default=None,
+        description=(
+            "When the rule needs a receipt: the time by which the recipient must answer, after "
+            "which operators are alerted (receipt_overdue)."
+        ),
+    )

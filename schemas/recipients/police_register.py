@@ -32,6 +32,7 @@ class _Transfer(RecipientModel):
     to_unit: RecipientUnit | None = None
     to_execution_form: ExecutionForm | None = None
     reason: FreeText | None = None
+    residence_municipality: MunicipalityNumber | None = None
 
 
 class _Release(RecipientModel):

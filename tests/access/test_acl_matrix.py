@@ -35,8 +35,11 @@ HUB_TOPICS = {
     "alerts": "hub.alerts.v1",
     "parking": "hub.parking.v1",
     "dlq_state": "hub.dlq.state.v1",
+    "consent": "hub.consent.v1",
 }
 RECIPIENTS = {
+    "correctional": ("out.correctional.v1", "receipts.correctional.v1"),
+    "person": ("out.person.v1", "receipts.person.v1"),
     "police-register": ("out.police-register.v1", "receipts.police-register.v1"),
     "nav": ("out.nav.v1", "receipts.nav.v1"),
     f"municipality.{OSLO}": (f"out.municipality.{OSLO}.v1", f"receipts.municipality.{OSLO}.v1"),
@@ -55,13 +58,14 @@ def expected(principal: str) -> tuple[set[str], set[str]]:
     """(may read, may write) for `principal`, from the issue's table of principals."""
     h = HUB_TOPICS
     if principal == "hub":
-        reads = {*INBOUND.values(), *RECEIPTS} | {
-            h[k] for k in ("events", "dlq", "audit", "deliveries", "alerts", "parking", "dlq_state")
-        }
+        reads = {*INBOUND.values(), *RECEIPTS, *HUB_TOPICS.values()}
         writes = {*INBOUND.values(), *OUTS, *RECEIPTS, *HUB_TOPICS.values()}
         return reads, writes
     if principal == "operator":
-        reads = {h[k] for k in ("events", "dlq", "dlq_state", "audit", "checkpoints", "alerts")}
+        reads = {
+            h[k]
+            for k in ("events", "dlq", "dlq_state", "audit", "checkpoints", "alerts", "consent")
+        }
         writes = {*INBOUND.values(), *RECEIPTS} | {
             h[k] for k in ("events", "dlq_state", "audit", "checkpoints")
         }

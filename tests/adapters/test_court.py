@@ -175,3 +175,13 @@ def test_generated_invalid_judgments_are_refused_for_their_reason() -> None:
 def test_implausible_dates_are_refused(old: bytes, new: bytes) -> None:
     assert old in PRISON
     assert rejection(PRISON.replace(old, new)).reason is Reason.INVALID_DATE
+
+
+def test_a_correction_names_the_judgment_it_replaces() -> None:
+    record = dataclasses.replace(parse(PRISON, CTX), dom_id="TOSL-2025-71205")
+    fixed = render(dataclasses.replace(record, erstatter="TOSL-2025-71204"))
+    event = translate(fixed, CTX)
+    assert event.replaces == canonical_id(SOURCE, "TOSL-2025-71204")
+    assert translate(PRISON, CTX).replaces is None
+    itself = render(dataclasses.replace(record, erstatter=record.dom_id))
+    assert rejection(itself).reason is Reason.SCHEMA_VIOLATION

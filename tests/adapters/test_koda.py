@@ -26,7 +26,9 @@ from schemas.codec import decode, encode
 from schemas.errors import InputRejected, Reason
 from schemas.events import (
     Case,
+    ConsentGiven,
     ConsentRecipient,
+    ConsentWithdrawn,
     EscapeReported,
     ExecutionForm,
     IdentityKind,
@@ -137,6 +139,20 @@ def test_transfer_field_by_field() -> None:
     assert transfer.to_execution_form is ExecutionForm.ELEKTRONISK_KONTROLL
     assert transfer.reason is not None
     assert transfer.reason.startswith("Soningsprogresjon")
+
+
+def test_a_transfer_may_name_where_the_person_will_live() -> None:
+    plain = sample("03-transfer-completed")
+    assert translate(plain, CTX).data.transfer.residence_municipality is None
+    with_place = plain.replace(
+        b"</Overforing>", b"<Oppholdskommune>5001</Oppholdskommune></Overforing>"
+    )
+    assert with_place != plain
+    event = translate(with_place, CTX)
+    assert event.data.transfer.residence_municipality == "5001"
+    assert parse(with_place, CTX).body.oppholdskommune == "5001"  # type: ignore[union-attr]  # a transfer body
+    county_00 = with_place.replace(b">5001<", b">0012<")
+    assert rejection(county_00).reason is Reason.INVALID_MUNICIPALITY_NUMBER
 
 
 def test_release_field_by_field() -> None:
@@ -434,3 +450,61 @@ def test_codes_and_dates_built_in_code_are_not_echoed() -> None:
         with pytest.raises(InputRejected) as caught:
             to_canonical(changed, CTX)
         assert "Kari" not in str(caught.value)
+
+
+CONSENT = """<?xml version="1.0" encoding="UTF-8"?>
+<Hendelse xmlns="urn:no:kriminalomsorgen:koda:hendelse:v1" versjon="1">
+  <HendelseId>KODA-2026-0000601</HendelseId>
+  <Hendelsestype>SAMTYKKE</Hendelsestype>
+  <Status>TRUKKET</Status>
+  <Registrert>2026-11-25T10:00:00+01:00</Registrert>
+  <Person>
+    <Fodselsnummer>14838821279</Fodselsnummer>
+    <Fornavn>Åse</Fornavn>
+    <Etternavn>Ødegård</Etternavn>
+  </Person>
+  <Enhet kode="1001" navn="Agder fengsel, avdeling Froland"/>
+  <Samtykke kilde="BRIK" gyldigTil="2027-12-31">
+    <Mottaker>HELSE</Mottaker>
+  </Samtykke>
+</Hendelse>
+"""
+
+
+def test_consent_is_an_event_of_its_own() -> None:
+    withdrawn = translate(CONSENT.encode(), CTX)
+    assert isinstance(withdrawn, ConsentWithdrawn)
+    consent = withdrawn.data.consent
+    assert (consent.recipients, consent.source, consent.valid_until) == (
+        (ConsentRecipient.HELSE,),
+        "BRIK",
+        dt.date(2027, 12, 31),
+    )
+    given = CONSENT.replace("TRUKKET", "GITT").replace(' gyldigTil="2027-12-31"', "")
+    event = translate(given.encode(), CTX)
+    assert isinstance(event, ConsentGiven)
+    assert event.data.consent.valid_until is None
+    assert translate(render(parse(given.encode(), CTX)), CTX) == event
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "reason"),
+    [
+        ("<Status>TRUKKET</Status>", "<Status>PLANLAGT</Status>", Reason.STATUS_NOT_ALLOWED),
+        ('gyldigTil="2027-12-31"', 'gyldigTil="2027-02-30"', Reason.INVALID_DATE),
+        ("<Mottaker>HELSE</Mottaker>", "", Reason.SCHEMA_VIOLATION),
+    ],
+)
+def test_a_consent_event_is_checked_like_the_others(old: str, new: str, reason: Reason) -> None:
+    assert rejection(CONSENT.replace(old, new).encode()).reason is reason
+
+
+def test_only_consent_may_leave_out_the_case_and_the_execution_form() -> None:
+    release = sample("07-release-completed").decode()
+    start, end = release.index("<Straffesak>"), release.index("</Straffesak>")
+    without_case = release[:start] + release[end + len("</Straffesak>") :]
+    error = rejection(without_case.encode())
+    assert error.reason is Reason.SCHEMA_VIOLATION
+    assert "needs Straffesak" in error.detail
+    status = sample("07-release-completed").replace(b"GJENNOMFORT", b"GITT")
+    assert rejection(status).reason is Reason.STATUS_NOT_ALLOWED

@@ -172,12 +172,32 @@ def test_a_utf8_byte_order_mark_is_tolerated() -> None:
     assert translate(b"\xef\xbb\xbf" + raw(STARTED), CTX) == translate(raw(STARTED), CTX)
 
 
-def test_an_end_needs_its_time_and_outcome_and_no_decision() -> None:
+def test_an_end_needs_its_time_and_outcome() -> None:
     ended = {**STARTED, "eventType": "CUSTODY_ENDED"}
     error = rejection(raw(ended))
     assert "$.custody.endedAt: required, missing" in error.detail
     assert "$.custody.outcome: required, missing" in error.detail
-    assert "not allowed for this eventType" in error.detail
+
+
+def test_an_end_that_carries_the_whole_custody_object_is_accepted() -> None:
+    # Publishers send the custody as it stands; the decision's fields come along with the end.
+    ended = sample("03-custody-ended")
+    whole = {**ended["custody"], **{k: STARTED["custody"][k] for k in ("decidedBy", "decidedAt")}}
+    whole["until"] = STARTED["custody"]["until"]
+    event = translate(raw({**ended, "custody": whole}), CTX)
+    assert isinstance(event, CustodyEnded)
+    assert event == translate(raw(ended), CTX)
+
+
+def test_the_residence_municipality_is_carried_when_the_police_know_it() -> None:
+    assert translate(raw(STARTED), CTX).data.residence_municipality is None
+    event = translate(edited("person.residenceMunicipality", "4204"), CTX)
+    assert event.data.residence_municipality == "4204"
+    error = rejection(edited("person.residenceMunicipality", "0012"))
+    assert error.reason is Reason.INVALID_MUNICIPALITY_NUMBER
+    assert rejection(edited("person.residenceMunicipality", "42")).reason is (
+        Reason.SCHEMA_VIOLATION
+    )
 
 
 @pytest.mark.parametrize(
@@ -275,3 +295,12 @@ def test_broken_json_is_described_without_its_text() -> None:
     assert error.reason is Reason.INVALID_JSON
     assert "Kari" not in error.detail
     assert "line 1, column 13" in error.detail
+
+
+def test_a_correction_names_the_document_it_replaces() -> None:
+    fixed = {**STARTED, "eventId": "POL-FIX-1", "replaces": STARTED["eventId"]}
+    event = translate(raw(fixed), CTX)
+    assert event.replaces == canonical_id(SOURCE, STARTED["eventId"])
+    assert translate(raw(STARTED), CTX).replaces is None
+    itself = {**STARTED, "replaces": STARTED["eventId"]}
+    assert rejection(raw(itself)).reason is Reason.SCHEMA_VIOLATION

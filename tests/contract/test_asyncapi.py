@@ -117,7 +117,7 @@ async def test_the_hub_consumes_what_the_receive_channels_say(
     patterns = [re.compile(name) for name in subscribed if name.startswith("^")]
     received = _addresses(document, "receive")
     # State topics are read back by the hub's own followers, not by a consumer group.
-    assert received - {"hub.deliveries.v1", "hub.parking.v1"} - names == {
+    assert received - {"hub.deliveries.v1", "hub.parking.v1", "hub.consent.v1"} - names == {
         a for a in received if a.startswith("receipts.")
     }
     assert names <= received
@@ -177,7 +177,7 @@ def test_recipient_messages_are_the_published_schemas(document: dict[str, Any]) 
     for name, schema in [
         ("NavMessage", "recipient.nav.v1"),
         ("Receipt", "recipient.receipt.v1"),
-        ("Alert", "no.justishub.alert.v1"),
+        ("Alert", "no.justishub.alert.v2"),
     ]:
         assert messages[name]["payload"] == {"$ref": f"#/components/schemas/{schema}"}
         published = json.loads(rendered[f"{schema}.json"])

@@ -57,6 +57,7 @@ class HubEnv:
             "events": "hub.events",
             "dlq": "hub.dlq",
             "deliveries": "hub.deliveries",
+            "consent": "hub.consent",
             "alerts": "hub.alerts",
             "audit": "hub.audit",
             "audit_checkpoints": "hub.audit.checkpoints",

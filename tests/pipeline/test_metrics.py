@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -17,6 +18,10 @@ from hub.pipeline.records import InboundRecord, OutboundRecord, Position
 from hub.pipeline.runner import RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
 from schemas.errors import InputRejected, Reason, TransientError
+from schemas.events import ReleasePlanned
+from schemas.recipients import RecipientKind
+from tests.events import make_event
+from tests.recipients.support import Router
 from tests.support import NewTopic, RunningKafka
 
 calls = {"flaky": 0}
@@ -103,3 +108,22 @@ async def test_a_group_watch_closed_at_once_closes_quietly(kafka: RunningKafka) 
     for _ in range(5):
         async with GroupWatch(kafka.connection):
             pass
+
+
+async def test_alerts_are_counted_by_kind_and_state() -> None:
+    metrics = HubMetrics()
+    gap = release_with_no_municipality()
+    runner = StageRunner(
+        stage="route_municipality",
+        step=lambda record: Router().route(gap, RecipientKind.MUNICIPALITY).outputs,
+        sink=MemorySink(),
+        dlq_topic="hub.dlq.v1",
+        observer=metrics,
+    )
+    await runner.run_batch([InboundRecord(Position("hub.events.v1", 0, 0), b"pk-1", b"x")])
+    labels = {"stage": "route_municipality", "kind": "no_municipality", "state": "raised"}
+    assert metrics.registry.get_sample_value("hub_alerts_total", labels) == 1
+
+
+def release_with_no_municipality() -> Any:
+    return make_event(ReleasePlanned)

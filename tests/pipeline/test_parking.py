@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -9,7 +10,7 @@ import pytest
 
 from hub.pipeline import headers as h
 from hub.pipeline.deadletter import dead_letter_id
-from hub.pipeline.parking import Parking, ParkingBook
+from hub.pipeline.parking import Parking, ParkingBook, parking_key
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
 from hub.pipeline.runner import DeliveryFailed, RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
@@ -199,3 +200,16 @@ async def test_a_key_no_person_key_could_be_parks_nobody_and_stops_nothing() -> 
     assert entry.header(h.DLQ_REASON) == "schema_violation"
     assert stage.out() == [b"a-2"]
     assert len(stage.book) == 0
+
+
+def test_the_book_names_everyone_blocked_in_any_stage() -> None:
+    book = ParkingBook()
+
+    def state(group: str, person: str, blocked_by: str | None) -> InboundRecord:
+        value = json.dumps({"blocked_by": blocked_by}).encode() if blocked_by else b""
+        return InboundRecord(Position("parking", 0, 0), parking_key(group, person), value)
+
+    book.apply_records([state("g.nav", "pk-a", "e1"), state("g.health", "pk-b", "e2")])
+    assert book.blocked_people() == {"pk-a", "pk-b"}
+    book.apply_records([state("g.nav", "pk-a", None)])
+    assert book.blocked_people() == {"pk-b"}

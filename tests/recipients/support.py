@@ -12,10 +12,13 @@ from hub.bootstrap import Routing, load_routing
 from hub.pipeline.ingest import canonical_record
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
 from hub.recipients.base import Decisions, Note, StageContext, recipient_step
+from hub.recipients.correctional import Correctional
 from hub.recipients.health import Health
 from hub.recipients.municipality import Municipality
 from hub.recipients.nav import Nav
+from hub.recipients.person import PersonRecipient
 from hub.recipients.police_register import PoliceRegister
+from hub.routing.consent import ConsentBook, StagedConsent
 from hub.routing.deliveries import DeliveryIndex, StagedIndex
 from hub.routing.policy import Policy
 from hub.settings import HubSettings
@@ -52,6 +55,9 @@ class Router:
 
     routing: Routing = field(default_factory=lambda: load_routing(HubSettings()))
     index: DeliveryIndex = field(default_factory=DeliveryIndex)
+    consents: ConsentBook = field(default_factory=ConsentBook)
+    # The decision's clock: consent in force, lead times and deadlines are measured to it.
+    now: dt.datetime = NOW
     offset: int = 0
 
     @property
@@ -63,11 +69,14 @@ class Router:
         yield Nav()
         yield Municipality(self.routing.municipalities)
         yield Health(self.routing.units)
+        yield Correctional()
+        yield PersonRecipient(self.policy, self.routing.municipalities, self.routing.units)
 
     def route(self, event: Envelope, kind: RecipientKind) -> Routed:
         """Run `kind`'s step on `event`; raises what the step raises."""
         contract = next(c for c in self.contracts() if c.kind is kind)
         staged, decisions = StagedIndex(self.index), Decisions()
+        consent = StagedConsent(self.consents, "hub.consent.v1")
         ctx = StageContext(
             policy=self.policy,
             index=staged,
@@ -77,11 +86,13 @@ class Router:
             topic_prefix="",
             verify=lambda _record: None,
             sign=lambda record: record,
-            clock=lambda: NOW,
+            clock=lambda: self.now,
+            consent=consent,
         )
         record = self._inbound(event)
         outputs = list(recipient_step(contract, ctx)(record))
         staged.commit()
+        consent.commit()
         return Routed(outputs, decisions.pop(record.position))
 
     def _inbound(self, event: Envelope) -> InboundRecord:

@@ -9,6 +9,7 @@ import pytest
 from hub.bootstrap import build_hub, translation_context
 from hub.sources import sources
 from hub.tools.demo import run_demo
+from schemas.recipients import RecipientKind
 from tests.e2e.harness import HubEnv
 from tests.support import RunningKafka
 
@@ -30,7 +31,7 @@ async def test_each_sample_shows_every_recipient_decision(
     assert all(j.settled for j in journeys)
     for journey in published:
         lines = [line for stage in journey.routes.values() for line in stage]
-        assert len(journey.routes) == 4, journey.label
+        assert len(journey.routes) == len(RecipientKind), journey.label
         assert all(line.startswith(("✓", "✗")) for line in lines)
     trondheim = next(j for j in published if j.label == "koda/11-release-completed.xml")
     (route,) = trondheim.routes["route_municipality"]
@@ -39,17 +40,21 @@ async def test_each_sample_shows_every_recipient_decision(
     escape = next(j for j in published if "escape" in j.label)
     refused = sorted(line for stage in escape.routes.values() for line in stage if "✗" in line)
     assert refused == [
+        "✗ correctional: refused, no_rule",
         "✗ health: refused, no_rule",
         "✗ municipality: refused, no_rule",
         "✗ nav: refused, no_rule",
+        "✗ person: refused, no_rule",
     ]
     custody = next(j for j in published if j.label == "police/01-custody-started.json")
     delivered = sorted(
         line.split()[1] for stage in custody.routes.values() for line in stage if "✓" in line
     )
-    assert delivered == ["nav", "police-register"], "remand custody is prison for NAV too"
+    assert delivered == ["correctional", "nav", "police-register"], (
+        "remand custody is prison for NAV too, and the correctional service places the person"
+    )
     judgment = next(j for j in published if j.label.startswith("court/01-"))
     delivered = sorted(
         line.split()[1] for stage in judgment.routes.values() for line in stage if "✓" in line
     )
-    assert delivered == ["police-register"]
+    assert delivered == ["correctional", "police-register"]

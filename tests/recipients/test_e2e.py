@@ -31,7 +31,7 @@ from tests.support import RunningKafka
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 SAMPLES = sorted(KODA_SAMPLES.glob("*.xml"))
-KINDS = ("police-register", "nav", "municipality", "health")
+KINDS = ("police-register", "nav", "municipality", "health", "correctional", "person")
 
 
 async def _trail(bootstrap: KafkaConnection, topic: str) -> list[Any]:
@@ -87,7 +87,11 @@ async def test_samples_reach_exactly_whom_the_policy_says(
         async def refused_or_delivered() -> list[Any]:
             records = await _trail(bootstrap, settings.topics.audit)
             done = [r for r in records if r.step in (AuditStep.DELIVERED, AuditStep.REFUSED)]
-            return records if len({(r.message_id, r.stage) for r in done}) >= 11 * 4 else []
+            return (
+                records
+                if len({(r.message_id, r.stage) for r in done}) >= len(SAMPLES) * len(KINDS)
+                else []
+            )
 
         trail = await _until(refused_or_delivered)
         assert trail, "the trail never held a decision per event and recipient"
@@ -119,7 +123,7 @@ async def test_samples_reach_exactly_whom_the_policy_says(
             for r in trail
             if r.step is AuditStep.DELIVERED or r.step is AuditStep.REFUSED
         )
-        assert len(decided) == 11 * 4
+        assert len(decided) == len(SAMPLES) * len(KINDS)
         assert not [r for r in trail if r.reason == "unknown_municipality"]
 
         # A recipient on librdkafka verifies the hub's signature and sends a receipt.

@@ -11,6 +11,7 @@ import pytest
 
 from hub.routing.policy import PolicyError, load_policy, parse_policy
 from hub.settings import HubSettings
+from hub.tools.policy import rule_rows
 
 BUNDLED = HubSettings().routing.policy_path
 
@@ -30,6 +31,8 @@ def test_the_bundled_policy_is_valid() -> None:
         "nav",
         "municipality",
         "health",
+        "correctional",
+        "person",
     }
 
 
@@ -112,3 +115,14 @@ def test_a_file_that_is_not_toml_names_the_file(tmp_path: Path) -> None:
     path.write_text("version = [", encoding="utf-8")
     with pytest.raises(PolicyError, match=r"policy\.toml: not valid TOML"):
         load_policy(path)
+
+
+def test_policy_show_lists_the_new_recipients_and_conditions_readably() -> None:
+    rows = {row[0]: row for row in rule_rows(load_policy(BUNDLED))}
+    assert rows["municipality.transfer-planned"][3] == (
+        "residence_municipality=present, "
+        "to_execution_form=ELEKTRONISK_KONTROLL|INSTITUSJON|OVERGANGSBOLIG"
+    )
+    assert rows["municipality.transfer-planned"][6] == "receipt"
+    assert rows["correctional.judgment"][1] == "correctional"
+    assert rows["person.planned-release"][5] == "out.person.v1"

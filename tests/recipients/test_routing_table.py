@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from typing import Any
 
 import pytest
@@ -17,8 +18,11 @@ from schemas.events import (
     ConsentRecipient,
     CustodyEnded,
     Envelope,
+    ExecutionForm,
+    JudgmentFinal,
     Need,
     ReleasePlanned,
+    TransferPlanned,
     event_type_of,
 )
 from schemas.events.codes import CustodyOutcome
@@ -48,9 +52,10 @@ RELEASE_MUNICIPALITY = {
 POLICE_COMMON = (
     PERSON | UNIT | {"execution_form", "case.case_number", "case.reaction", "case.offences"}
 )
+TRANSFER_MUNICIPALITY = TRANSFER_NAV | {"transfer.residence_municipality"}
 POLICE_BODY = {
     "sentence": {"start.start_date"},
-    "transfer": TRANSFER_NAV | {"transfer.reason"},
+    "transfer": TRANSFER_MUNICIPALITY | {"transfer.reason"},
     "release": {"release.date", "release.kind", "release.residence_municipality"},
     "escape": {"escape.time"},
 }
@@ -75,16 +80,33 @@ def _event(cls: type[Envelope], consent: tuple[ConsentRecipient, ...]) -> Any:
         )
         data = data.model_copy(update={"release": release})
     if family == "transfer":
-        transfer = data.transfer.model_copy(update={"reason": "Behandlingstilbud"})
+        transfer = data.transfer.model_copy(
+            update={
+                "reason": "Behandlingstilbud",
+                "to_execution_form": ExecutionForm.ELEKTRONISK_KONTROLL,
+                "residence_municipality": "0301",
+            }
+        )
         data = data.model_copy(update={"transfer": transfer})
+    if family == "custody":
+        data = data.model_copy(update={"residence_municipality": "0301"})
+        if event_type_of(cls).endswith(".ended.v1"):
+            released = data.custody.model_copy(update={"outcome": CustodyOutcome.RELEASED})
+            data = data.model_copy(update={"custody": released})
     return make_event(cls, data=data)
 
 
 def _expected(kind: RecipientKind, event_type: str, consent: tuple[ConsentRecipient, ...]) -> Any:
     """(recipient, fields) when delivered, or the refusal reason."""
     family, status = event_type.split(".")[2:4]
+    if family == "consent":
+        return "no_rule"  # kept as the person's consent; shared with no one as such
+    if kind is RecipientKind.PERSON:
+        return _expected_person(family, status)
     if family in ("custody", "judgment"):
         return _expected_police_source(kind, family, status)
+    if kind is RecipientKind.CORRECTIONAL:
+        return "no_rule"  # its own events: the correctional service is the publisher
     if kind is RecipientKind.POLICE_REGISTER:
         return "police-register", POLICE_COMMON | POLICE_BODY[family]
     if kind is RecipientKind.NAV:
@@ -97,6 +119,9 @@ def _expected(kind: RecipientKind, event_type: str, consent: tuple[ConsentRecipi
         return "no_rule"
     if kind is RecipientKind.HEALTH and family == "transfer" and status != "cancelled":
         return "no_consent"  # a transfer event carries no consent: health may not have it
+    if kind is RecipientKind.MUNICIPALITY and family == "transfer" and status != "cancelled":
+        # To electronic monitoring, with where the person will live: that municipality is told.
+        return "municipality.0301", PERSON | UNIT | TRANSFER_MUNICIPALITY
     if family != "release" or status == "cancelled":
         return "no_rule"
     if kind is RecipientKind.MUNICIPALITY:
@@ -105,6 +130,22 @@ def _expected(kind: RecipientKind, event_type: str, consent: tuple[ConsentRecipi
     if ConsentRecipient.HELSE not in consent:
         return "no_consent"
     return "health.sor-ost", PERSON | UNIT | RELEASE_MUNICIPALITY | {"release.needs"}
+
+
+NOTICE = {f"notice.{part}" for part in ("language", "title", "what", "told", "basis", "rights")}
+NOTICE |= {"notice.reference"}
+
+
+def _expected_person(family: str, status: str) -> Any:
+    """The person: planned releases and transfers, their cancellations, and the end of remand,
+    always, with the notice in words beside the facts about themself."""
+    if family == "release" and status in ("planned", "cancelled"):
+        return "person", PERSON | UNIT | RELEASE_MUNICIPALITY | NOTICE
+    if family == "transfer" and status in ("planned", "cancelled"):
+        return "person", PERSON | UNIT | TRANSFER_MUNICIPALITY | NOTICE
+    if family == "custody" and status == "ended":
+        return "person", PERSON | {"custody.ended_at", "custody.outcome"} | NOTICE
+    return "no_rule"
 
 
 CUSTODY_POLICE = {
@@ -127,12 +168,11 @@ JUDGMENT = {
 
 def _expected_police_source(kind: RecipientKind, family: str, status: str) -> Any:
     """Remand custody and final judgments: the police register in full; NAV in and out only."""
-    if kind is RecipientKind.POLICE_REGISTER:
+    if kind in (RecipientKind.POLICE_REGISTER, RecipientKind.CORRECTIONAL):
+        # Both in full: one to register, the other to execute the judgment or place the person.
         if family == "judgment":
-            return "police-register", PERSON | JUDGMENT
-        return "police-register", PERSON | {"police_district", "case_reference"} | CUSTODY_POLICE[
-            status
-        ]
+            return kind.value, PERSON | JUDGMENT
+        return kind.value, PERSON | {"police_district", "case_reference"} | CUSTODY_POLICE[status]
     if kind is RecipientKind.NAV and family == "custody":
         if status == "started":
             return "nav", PERSON | {
@@ -141,7 +181,14 @@ def _expected_police_source(kind: RecipientKind, family: str, status: str) -> An
                 "custody.facility.name",
             }
         if status == "ended":
-            return "other_custody_outcome"  # the sample goes on to serve a sentence: still inside
+            return "nav", PERSON | {"custody.ended_at", "custody.outcome"}
+    if kind is RecipientKind.MUNICIPALITY and family == "custody" and status == "ended":
+        # Released from remand: the municipality the person lives in is told.
+        return "municipality.0301", PERSON | {
+            "residence_municipality",
+            "custody.ended_at",
+            "custody.outcome",
+        }
     return "no_rule"
 
 
@@ -201,3 +248,61 @@ def test_nav_is_told_when_remand_custody_ends_in_release() -> None:
     (message,) = routed.messages()
     assert message["rule"] == "nav.custody-released"
     assert leaf_paths(message["data"]) == PERSON | {"custody.ended_at", "custody.outcome"}
+
+
+def _transfer_to(form: ExecutionForm, municipality: str | None) -> Any:
+    data = sample_data("transfer", "planned")
+    transfer = data.transfer.model_copy(
+        update={"to_execution_form": form, "residence_municipality": municipality}
+    )
+    return make_event(TransferPlanned, data=data.model_copy(update={"transfer": transfer}))
+
+
+@pytest.mark.parametrize(
+    "form",
+    [ExecutionForm.ELEKTRONISK_KONTROLL, ExecutionForm.INSTITUSJON, ExecutionForm.OVERGANGSBOLIG],
+)
+def test_a_transfer_out_of_prison_reaches_the_municipality_with_a_receipt_due(
+    form: ExecutionForm,
+) -> None:
+    routed = Router().route(_transfer_to(form, "4204"), RecipientKind.MUNICIPALITY)
+    (message,) = routed.messages()
+    assert message["recipient"] == "municipality.4204"
+    assert message["data"]["transfer"]["to_execution_form"] == form.value
+    (entry,) = [r for r in routed.outputs if r.topic == "hub.deliveries.v1"]
+    assert json.loads(entry.value)["receipt"]["required"] is True
+
+
+def test_a_transfer_from_prison_to_prison_does_not_concern_the_municipality() -> None:
+    routed = Router().route(
+        _transfer_to(ExecutionForm.FENGSEL_HOY, "4204"), RecipientKind.MUNICIPALITY
+    )
+    (note,) = routed.notes
+    assert (note.delivered, note.reason) == (False, "other_execution_form")
+
+
+def test_a_transfer_with_no_residence_municipality_is_refused_as_such() -> None:
+    routed = Router().route(
+        _transfer_to(ExecutionForm.ELEKTRONISK_KONTROLL, None), RecipientKind.MUNICIPALITY
+    )
+    (note,) = routed.notes
+    assert (note.delivered, note.reason) == (False, "no_residence_municipality")
+
+
+def test_custody_ending_in_sentence_execution_does_not_concern_the_municipality() -> None:
+    data = sample_data("custody", "ended").model_copy(update={"residence_municipality": "0301"})
+    routed = Router().route(make_event(CustodyEnded, data=data), RecipientKind.MUNICIPALITY)
+    (note,) = routed.notes
+    assert (note.delivered, note.reason) == (False, "other_custody_outcome")
+
+
+def test_a_final_judgment_reaches_the_correctional_service_with_a_receipt_due() -> None:
+    routed = Router().route(make_event(JudgmentFinal), RecipientKind.CORRECTIONAL)
+    (message,) = routed.messages()
+    assert message["recipient"] == "correctional"
+    assert message["dataschema"] == "urn:no:justishub:schema:recipient.correctional.v1"
+    assert message["data"]["judgment"]["sanction"]["reaction"] == "FORVARING"
+    (record,) = [r for r in routed.outputs if r.header("hub-recipient")]
+    assert record.topic == "out.correctional.v1"
+    (entry,) = [r for r in routed.outputs if r.topic == "hub.deliveries.v1"]
+    assert json.loads(entry.value)["receipt"]["required"] is True

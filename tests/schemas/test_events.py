@@ -36,6 +36,8 @@ EXPECTED_TYPES = {
     "no.politiet.custody.extended.v1",
     "no.politiet.custody.ended.v1",
     "no.domstol.judgment.final.v1",
+    "no.kriminalomsorgen.consent.given.v1",
+    "no.kriminalomsorgen.consent.withdrawn.v1",
 }
 
 
