@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -18,6 +19,24 @@ import structlog
 from hub.privacy import mask_text
 
 __all__ = ["configure_logging", "mask_identity_numbers"]
+
+
+def _file_handler(path: Path, shared: list[structlog.typing.Processor]) -> logging.Handler:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared[:-2],
+            processors=[
+                structlog.processors.format_exc_info,
+                mask_identity_numbers,
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(),
+            ],
+        )
+    )
+    handler.addFilter(_DropKnownNoise())
+    return handler
 
 
 def mask_identity_numbers(
@@ -65,11 +84,41 @@ class _DropKnownNoise(logging.Filter):
         return not any(noise in message for noise in self._NOISE)
 
 
-def configure_logging(*, log_format: str, level: str = "INFO", quiet_clients: bool = False) -> None:
+class _StartupNoise(logging.Filter):
+    """aiokafka says ERROR for what every start and every leader change goes through: no group
+    coordinator yet, a node not ready. Kept off the terminal (the log file has it): a person
+    is told of an outage by the hub's own lines (retries, dead letters, `/readyz`), not by
+    each reconnect attempt."""
+
+    _NORMAL = (
+        "Group Coordinator Request failed",
+        "CoordinatorNotAvailable",
+        "NodeNotReadyError",
+        "Unable connect to node",
+        "Unable to request metadata",
+    )
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith("aiokafka"):
+            return True
+        message = record.getMessage()
+        return not any(normal in message for normal in self._NORMAL)
+
+
+def configure_logging(
+    *,
+    log_format: str,
+    level: str = "INFO",
+    quiet_clients: bool = False,
+    log_file: Path | None = None,
+) -> None:
     """Configure structlog and the standard library (FastStream, aiokafka) to render alike.
 
     `quiet_clients` is for one-shot commands, which report an unreachable broker in one line
     of their own: the client library's connection errors would only repeat it.
+
+    With `log_file` (`hub run` at a terminal), the whole log at `level` goes there as JSON
+    lines, and the terminal shows only warnings and errors: what needs a person.
     """
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -104,8 +153,13 @@ def configure_logging(*, log_format: str, level: str = "INFO", quiet_clients: bo
     handler = _CurrentStderr()
     handler.setFormatter(formatter)
     handler.addFilter(_DropKnownNoise())
+    handlers: list[logging.Handler] = [handler]
+    if log_file is not None:
+        handler.setLevel(logging.WARNING)
+        handler.addFilter(_StartupNoise())
+        handlers.append(_file_handler(log_file, shared))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(level)
     # aiokafka logs every reconnect attempt at ERROR; our own code reports what it means.
     client_level = logging.CRITICAL if quiet_clients else logging.WARNING

@@ -54,7 +54,13 @@ def run(
 ) -> None:
     """Run every stage of the hub in this process until Ctrl-C (or SIGTERM)."""
     settings = load_settings("hub")
-    configure_logging(log_format=settings.effective_log_format, level=settings.log_level)
+    # At a terminal, the terminal shows what needs a person and the file has everything.
+    log_file = settings.data_dir / "logs" / "hub.log" if _at_terminal(settings) else None
+    configure_logging(
+        log_format=settings.effective_log_format, level=settings.log_level, log_file=log_file
+    )
+    if log_file is not None:
+        typer.echo(f"hub: the full log is in {log_file}; here: the account, warnings, errors")
     asyncio.run(_serve(settings, demo=demo))
 
 
@@ -194,6 +200,11 @@ def demo() -> None:
     _print_journeys(
         asyncio.run(run_demo(settings, _all_sources(settings), translation_context(settings)))
     )
+
+
+def _at_terminal(settings: HubSettings) -> bool:
+    # Production logs JSON to stderr for its collector; so does a test or a service manager.
+    return settings.effective_log_format == "console"
 
 
 def _print_journeys(journeys: list[Journey]) -> None:

@@ -180,8 +180,10 @@ def test_every_current_place_of_the_register_has_its_principal() -> None:
     for region in ("sor-ost", "vest", "midt", "nord"):
         assert f"recipient.health.{region}" in names
     assert {"hub", "operator", "source.koda", "source.court", "source.police"} <= names
-    assert {"recipient.nav", "recipient.police-register"} <= names
-    assert len(names) == len(register.current()) + 4 + 2 + 2 + 3
+    fixed = {"recipient.nav", "recipient.police-register", "recipient.correctional"}
+    assert fixed | {"recipient.person"} <= names
+    # The places, the four regions, the four fixed recipients, hub and operator, three sources.
+    assert len(names) == len(register.current()) + 4 + 4 + 2 + 3
 
 
 def test_every_binding_belongs_to_a_known_principal_and_admin_has_none() -> None:
