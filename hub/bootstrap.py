@@ -31,6 +31,7 @@ from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
 from hub.kafka.subscriber import subscribe_stage
 from hub.metrics import HubMetrics, follow_lag
+from hub.pipeline.control import Screen
 from hub.pipeline.ingest import ingest_step
 from hub.pipeline.parking import Parking, ParkingBook
 from hub.pipeline.runner import StageRunner
@@ -287,6 +288,8 @@ def build_hub(
             stage="ingest",
             group=group,
             parking=_parking(hub, group),
+            # The inbound topics are written by the sources: no `hub-*` header of theirs counts.
+            screen=Screen(hub.trusted, untrusted_topic=True),
             observer=hub.metrics,
             step=ingest_step(
                 source,
@@ -367,6 +370,7 @@ def _wire_recipients(
             stage=f"route_{kind.replace('-', '_')}",
             group=group,
             parking=_parking(hub, group),
+            screen=Screen(hub.trusted, untrusted_topic=False),
             observer=hub.metrics,
             step=recipient_step(contract, ctx),
             sink=provisioning,
@@ -409,6 +413,8 @@ def _wire_receipts(
         stage="receipts",
         group=group,
         parking=_parking(hub, group),
+        # The receipt topics are written by the recipients.
+        screen=Screen(hub.trusted, untrusted_topic=True),
         observer=hub.metrics,
         step=receipt_step(ctx),
         sink=sink,

@@ -27,6 +27,7 @@ from typing import Protocol
 import structlog
 
 from hub.pipeline import headers as h
+from hub.pipeline.control import Screen, Screened, Steering
 from hub.pipeline.deadletter import Failure, dead_letter, dead_letter_id
 from hub.pipeline.parking import Parked, Parking, Verdict
 from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord, Position
@@ -93,6 +94,8 @@ class RecordOutcome:
     record: InboundRecord
     deliveries: tuple[Delivery, ...]
     failure: Failure | None = None
+    # `hub-*` headers the input carried that the hub had not sealed: removed, never acted on.
+    refused_headers: tuple[str, ...] = ()
 
     @property
     def dead_lettered(self) -> bool:
@@ -108,6 +111,7 @@ class _Planned:
     state: tuple[OutboundRecord, ...] = ()
     # A control record: it changes state only, and is no step of its own in the trail.
     control: bool = False
+    refused_headers: tuple[str, ...] = ()
 
 
 class StageRunner:
@@ -120,6 +124,7 @@ class StageRunner:
         dlq_topic: str,
         group: str | None = None,
         parking: Parking | None = None,
+        screen: Screen | None = None,
         retry: RetryPolicy | None = None,
         observer: StageObserver | None = None,
         clock: Callable[[], datetime] = _utcnow,
@@ -128,6 +133,7 @@ class StageRunner:
         self.observer = observer
         self.group = group or stage
         self.parking = parking
+        self._screen = screen
         self._step = step
         self._sink = sink
         self._dlq_topic = dlq_topic
@@ -153,14 +159,29 @@ class StageRunner:
         return outcomes
 
     async def _plan(self, record: InboundRecord) -> _Planned | None:
+        screened = self._screen.screen(record) if self._screen else Screened(record)
+        if screened.refused:
+            log.warning(
+                "record.headers_refused", input=str(record.position), headers=len(screened.refused)
+            )
+        planned = await self._plan_screened(screened.record, screened.steering)
+        if planned is not None:
+            planned.refused_headers = screened.refused
+        return planned
+
+    async def _plan_screened(
+        self, record: InboundRecord, steering: Steering | None
+    ) -> _Planned | None:
         with _message_context(self.stage, record):
             if self.parking is None:
                 return await self._apply(record)
-            decision = self.parking.decide(record, dead_letter_id(self.stage, record))
+            decision = self.parking.decide(record, dead_letter_id(self.stage, record), steering)
             if decision.verdict is Verdict.IGNORE:
                 return None
             if decision.verdict is Verdict.RELEASE:
-                return _Planned(record, state=tuple(self.parking.released(record)), control=True)
+                assert steering is not None  # noqa: S101 - only a sealed control record releases
+                released = tuple(self.parking.released(record, steering))
+                return _Planned(record, state=released, control=True)
             if decision.verdict is Verdict.PARK:
                 assert decision.blocked_by is not None  # noqa: S101 - PARK always names its blocker
                 return self._failed(record, Parked(decision.blocked_by), Parked, 0, None)
@@ -228,7 +249,10 @@ class StageRunner:
             if not item.control:
                 # State records (parking) are the stage's own business, not outcomes.
                 primary = result[: len(self._primary(item))]
-                outcomes.append(RecordOutcome(item.record, tuple(primary), item.failure))
+                outcome = RecordOutcome(
+                    item.record, tuple(primary), item.failure, item.refused_headers
+                )
+                outcomes.append(outcome)
         return outcomes
 
     async def _send_all(
