@@ -26,9 +26,10 @@ from adapters.context import TranslationContext
 from hub.audit.service import AuditService
 from hub.kafka.admin import ensure_topics, list_topics
 from hub.kafka.follow_index import TopicFollower
-from hub.kafka.groups import GroupWatch
+from hub.kafka.groups import Expired, GroupWatch
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
+from hub.kafka.retention import RetentionGuard
 from hub.kafka.subscriber import subscribe_stage
 from hub.metrics import HubMetrics, follow_lag
 from hub.pipeline.control import Screen
@@ -37,6 +38,7 @@ from hub.pipeline.parking import Parking, ParkingBook
 from hub.pipeline.runner import StageRunner
 from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
+from hub.recipients.alerts import alert_record, records_expired
 from hub.recipients.audit import RecipientAudit, TrailAudit, audit_hook
 from hub.recipients.base import Contract, Decisions, StageContext, recipient_step
 from hub.recipients.deadlines import DeadlineWatcher
@@ -137,6 +139,7 @@ class Hub:
     recipient_audit: RecipientAudit
     signer: Signer
     trusted: TrustedKeys
+    retention: RetentionGuard
     metrics: HubMetrics = field(default_factory=HubMetrics)
     runners: list[StageRunner] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -165,13 +168,13 @@ class Hub:
             await self.audit.start()
             await self.follower.start()
             await self.parking.start()
+            # Open before the consumers: their first assignment is checked for lost records.
+            guard = await stack.enter_async_context(self.retention)
             await self.broker.start()
-            groups = await stack.enter_async_context(
-                GroupWatch(self.settings.kafka.bootstrap_servers)
-            )
             self._running = stack.pop_all()
         self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
-        self._tasks.append(asyncio.create_task(self._follow_lag(groups), name="consumer-lag"))
+        lag = self._follow_lag(guard.watch)
+        self._tasks.append(asyncio.create_task(lag, name="consumer-lag"))
         log.info("hub.started", stages=[r.stage for r in self.runners])
         return self
 
@@ -280,6 +283,9 @@ def build_hub(
         recipient_audit=audit or TrailAudit(lambda: audit_service.writer),
         signer=signer,
         trusted=TrustedKeys(lambda: key_store(settings).load().public_keys()),
+        retention=RetentionGuard(
+            kafka.bootstrap_servers, _alert_raiser(sink, signer, settings.topics.alerts, clock)
+        ),
     )
     context = translation_context(settings)
     for source in sources(settings).values():
@@ -307,11 +313,24 @@ def build_hub(
             group_id=group,
             kafka=kafka,
             after=audit_service.hook("ingest"),
+            on_assigned=hub.retention.assigned,
             description=f"Documents from {source.name}, translated into canonical events.",
         )
         hub.runners.append(runner)
     _wire_recipients(hub, sink, index, clock)
     return hub
+
+
+def _alert_raiser(
+    sink: RecordSink, signer: Signer, topic: str, clock: Callable[[], dt.datetime]
+) -> Callable[[Expired], Awaitable[None]]:
+    """Raises a `records_expired` alert, signed, and waits until the broker has it."""
+
+    async def raise_alert(gap: Expired) -> None:
+        record = signer.sign_record(alert_record(records_expired(gap, clock()), topic))
+        await (await sink.send(record))
+
+    return raise_alert
 
 
 def _parking(hub: Hub, group: str) -> Parking:
@@ -383,6 +402,7 @@ def _wire_recipients(
             group_id=group,
             kafka=kafka,
             after=audit_hook(runner.stage, kind, decisions, hub.recipient_audit),
+            on_assigned=hub.retention.assigned,
             description=f"Canonical events for {kind}: routed by the policy, projected, signed.",
         )
         hub.runners.append(runner)
@@ -428,6 +448,7 @@ def _wire_receipts(
         group_id=group,
         kafka=kafka,
         after=audit_hook(runner.stage, "receipts", decisions, hub.recipient_audit),
+        on_assigned=hub.retention.assigned,
         description="Recipients' receipts: checked, recorded, and resolving their alerts.",
     )
     hub.runners.append(runner)

@@ -15,7 +15,7 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from schemas.alerts import ALERT_TYPE, Alert
+from schemas.alerts import ALERT_TYPE, OPERATIONS_ALERT_TYPE, Alert, OperationsAlert
 from schemas.events import EVENT_CLASSES, dataschema_for, event_type_of
 from schemas.recipients import MESSAGE_CLASSES, Receipt, recipient_schema
 
@@ -40,6 +40,9 @@ def render_all() -> dict[str, str]:
         schemas[f"{uri.rsplit(':', 1)[1]}.json"] = _render(message, uri)
     schemas[f"{RECEIPT_SCHEMA.rsplit(':', 1)[1]}.json"] = _render(Receipt, RECEIPT_SCHEMA)
     schemas[f"{ALERT_TYPE}.json"] = _render(Alert, dataschema_for(ALERT_TYPE))
+    schemas[f"{OPERATIONS_ALERT_TYPE}.json"] = _render(
+        OperationsAlert, dataschema_for(OPERATIONS_ALERT_TYPE)
+    )
     return schemas
 
 

@@ -9,11 +9,11 @@ from hub.audit.projection import Projection
 from hub.kafka.reader import read_topic
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord
-from hub.recipients.alerts import fold_alerts
+from hub.recipients.alerts import AnyAlert, fold_alerts
 from hub.routing.engine import explain
 from hub.routing.policy import Policy
 from hub.settings import HubSettings
-from schemas.alerts import Alert, AlertState
+from schemas.alerts import AlertState
 
 __all__ = ["event_json", "explain_lines", "find_event", "open_alerts", "rule_rows"]
 
@@ -68,7 +68,7 @@ def explain_lines(policy: Policy, event: dict[str, Any]) -> list[str]:
     return lines
 
 
-async def open_alerts(settings: HubSettings, *, include_resolved: bool = False) -> list[Alert]:
+async def open_alerts(settings: HubSettings, *, include_resolved: bool = False) -> list[AnyAlert]:
     values = [
         r.value async for r in read_topic(settings.kafka.bootstrap_servers, settings.topics.alerts)
     ]
