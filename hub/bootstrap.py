@@ -32,6 +32,8 @@ from hub.kafka.provision import ProvisioningSink
 from hub.kafka.retention import RetentionGuard
 from hub.kafka.subscriber import subscribe_stage
 from hub.metrics import HubMetrics, follow_lag
+from hub.operations.entries import DeadLetter, load_dead_letters
+from hub.operations.expiry import ExpiryWatch
 from hub.pipeline.control import Screen
 from hub.pipeline.ingest import ingest_step
 from hub.pipeline.parking import Parking, ParkingBook
@@ -60,6 +62,7 @@ from hub.topics import catalogue, place_topic_config, recipient_catalogue
 from hub.web.app import ReadinessProbe, build_app, health_routes
 from hub.web.console.app import Console, console_middleware, console_routes
 from hub.web.ingress import Ingress, ingress_routes
+from schemas.alerts import OperationsAlert
 from schemas.errors import HubError
 
 __all__ = [
@@ -140,6 +143,7 @@ class Hub:
     signer: Signer
     trusted: TrustedKeys
     retention: RetentionGuard
+    expiry: ExpiryWatch
     metrics: HubMetrics = field(default_factory=HubMetrics)
     runners: list[StageRunner] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -173,6 +177,7 @@ class Hub:
             await self.broker.start()
             self._running = stack.pop_all()
         self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
+        self._tasks.append(asyncio.create_task(self.expiry.run(), name="dead-letter-expiry"))
         lag = self._follow_lag(guard.watch)
         self._tasks.append(asyncio.create_task(lag, name="consumer-lag"))
         log.info("hub.started", stages=[r.stage for r in self.runners])
@@ -271,6 +276,7 @@ def build_hub(
         clock=clock,
         every_s=settings.routing.deadline_check_every_s,
     )
+    publish_alert = _alert_publisher(sink, signer, settings.topics.alerts)
     hub = Hub(
         settings=settings,
         broker=broker,
@@ -283,9 +289,8 @@ def build_hub(
         recipient_audit=audit or TrailAudit(lambda: audit_service.writer),
         signer=signer,
         trusted=TrustedKeys(lambda: key_store(settings).load().public_keys()),
-        retention=RetentionGuard(
-            kafka.bootstrap_servers, _alert_raiser(sink, signer, settings.topics.alerts, clock)
-        ),
+        retention=RetentionGuard(kafka.bootstrap_servers, _alert_raiser(publish_alert, clock)),
+        expiry=_expiry_watch(settings, parking, publish_alert, clock),
     )
     context = translation_context(settings)
     for source in sources(settings).values():
@@ -321,16 +326,51 @@ def build_hub(
     return hub
 
 
-def _alert_raiser(
-    sink: RecordSink, signer: Signer, topic: str, clock: Callable[[], dt.datetime]
-) -> Callable[[Expired], Awaitable[None]]:
-    """Raises a `records_expired` alert, signed, and waits until the broker has it."""
+def _alert_publisher(
+    sink: RecordSink, signer: Signer, topic: str
+) -> Callable[[OperationsAlert], Awaitable[None]]:
+    """Publishes an operations alert, signed, and waits until the broker has it."""
 
+    async def publish(alert: OperationsAlert) -> None:
+        await (await sink.send(signer.sign_record(alert_record(alert, topic))))
+
+    return publish
+
+
+def _alert_raiser(
+    publish: Callable[[OperationsAlert], Awaitable[None]], clock: Callable[[], dt.datetime]
+) -> Callable[[Expired], Awaitable[None]]:
     async def raise_alert(gap: Expired) -> None:
-        record = signer.sign_record(alert_record(records_expired(gap, clock()), topic))
-        await (await sink.send(record))
+        await publish(records_expired(gap, clock()))
 
     return raise_alert
+
+
+def _expiry_watch(
+    settings: HubSettings,
+    parking: TopicFollower,
+    publish: Callable[[OperationsAlert], Awaitable[None]],
+    clock: Callable[[], dt.datetime],
+) -> ExpiryWatch:
+    book = parking.view
+    assert isinstance(book, ParkingBook)  # noqa: S101 - built so in build_hub
+
+    async def blockers() -> dict[str, int]:
+        await parking.catch_up()
+        return book.blockers()
+
+    async def load() -> list[DeadLetter]:
+        return await load_dead_letters(settings)
+
+    return ExpiryWatch(
+        load=load,
+        blockers=blockers,
+        publish=publish,
+        retention=dt.timedelta(days=settings.dlq.retention_days),
+        warn_before=dt.timedelta(days=settings.dlq.warn_before_days),
+        every_s=settings.dlq.check_every_s,
+        clock=clock,
+    )
 
 
 def _parking(hub: Hub, group: str) -> Parking:

@@ -93,6 +93,13 @@ class ParkingBook:
     def get(self, group: str, person: str) -> str | None:
         return self._blocked.get((group, person))
 
+    def blockers(self) -> dict[str, int]:
+        """Every dead-letter entry that blocks someone, and how many people (over all groups)."""
+        counts: dict[str, int] = {}
+        for entry in self._blocked.values():
+            counts[entry] = counts.get(entry, 0) + 1
+        return counts
+
     def blocked_in(self, group: str) -> dict[str, str]:
         return {person: entry for (g, person), entry in self._blocked.items() if g == group}
 
