@@ -81,6 +81,11 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
+# A source document larger than this is translated in a worker thread (`StageRunner`): it can
+# take the XML gate and the schema tens of milliseconds or more; a typical one takes well
+# under a millisecond, less than the hop to a thread.
+_LARGE_DOCUMENT_BYTES = 64 * 1024
+
 
 def person_keys(settings: HubSettings) -> PersonKeys:
     return PersonKeys(settings.person_key_secret.get_secret_value().encode("utf-8"))
@@ -310,6 +315,7 @@ def build_hub(
             ),
             sink=sink,
             dlq_topic=settings.topics.dlq,
+            thread_over_bytes=_LARGE_DOCUMENT_BYTES,
         )
         subscribe_stage(
             broker,

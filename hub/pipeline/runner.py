@@ -17,6 +17,7 @@ A stage's step is a plain function: one inbound record in, the records to publis
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -128,6 +129,7 @@ class StageRunner:
         retry: RetryPolicy | None = None,
         observer: StageObserver | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        thread_over_bytes: int | None = None,
     ) -> None:
         self.stage = stage
         self.observer = observer
@@ -139,6 +141,8 @@ class StageRunner:
         self._dlq_topic = dlq_topic
         self._retry = retry or RetryPolicy()
         self._clock = clock
+        # Inputs larger than this are stepped in a worker thread (see `_stepped`); None: never.
+        self._thread_over_bytes = thread_over_bytes
 
     @property
     def step(self) -> Step:
@@ -150,7 +154,15 @@ class StageRunner:
         started = time.monotonic()
         if self.parking is not None:
             await self.parking.begin_batch()
-        planned = [p for record in records if (p := await self._plan(record)) is not None]
+        planned = []
+        for record in records:
+            item = await self._plan(record)
+            if item is not None:
+                planned.append(item)
+            # A step is CPU work that awaits nothing: without a turn between records, a batch
+            # of large documents would hold the event loop for seconds, and the consumers'
+            # heartbeats and the HTTP server with it. One record is the most it waits for.
+            await asyncio.sleep(0)
         outcomes = await self._deliver(planned)
         failed = sum(1 for o in outcomes if o.dead_lettered)
         log.info("batch.done", stage=self.stage, records=len(records), dead_lettered=failed)
@@ -202,7 +214,7 @@ class StageRunner:
         while True:
             attempt += 1
             try:
-                outputs = tuple(self._step(record))
+                outputs = tuple(await self._stepped(record))
                 log.debug("record.processed", outputs=len(outputs))
                 return _Planned(record, outputs)
             except TransientError as exc:
@@ -222,6 +234,27 @@ class StageRunner:
                 log.exception("step.bug", error_class=type(exc).__name__)
                 bug = PermanentError(f"{type(exc).__name__}: {exc}", reason=Reason.INTERNAL_ERROR)
                 return self._failed(record, bug, type(exc), attempt, first_failure)
+
+    async def _stepped(self, record: InboundRecord) -> Sequence[OutboundRecord]:
+        """The step's outputs. A large input can keep the CPU busy for a good part of a second
+        (a megabyte of XML through the gate and the schema): it is stepped in a worker thread,
+        so that the event loop, with the consumers' heartbeats and the HTTP server, runs on.
+        Small ones are stepped here, where the thread hop would cost more than the step.
+
+        Only for steps that share nothing with the event loop's other tasks (ingest: the
+        adapters are functions of the document); what the step binds to the log context is
+        carried back."""
+        limit = self._thread_over_bytes
+        if limit is None or len(record.value) <= limit:
+            return self._step(record)
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(None, context.run, self._step, record)
+        finally:
+            # Also when it raised: the dead-letter lines name the message it got to.
+            bound = context.run(structlog.contextvars.get_contextvars)
+            structlog.contextvars.bind_contextvars(**bound)
 
     def _failed(
         self,
