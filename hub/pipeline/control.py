@@ -103,28 +103,25 @@ class Screen:
         if seal_header is None or not replay_of:
             return None
         unsealed = tuple((k, v) for k, v in record.headers if k != h.REPLAY_SEAL)
-        payload = _sealed_bytes(unsealed, record.key, record.value)
+        if not self._holds(
+            _sealed_bytes(unsealed, record.key, record.value), seal_header, replay_of
+        ):
+            return None
+        return Steering(replay_of, record.header(h.REPLAY_GROUP), record.header(h.CONTROL))
+
+    def _holds(self, payload: bytes, seal_header: bytes, replay_of: str) -> bool:
         trusted = self._trusted
         keys = trusted.keys if isinstance(trusted, TrustedKeys) else trusted
         try:
             verify(payload, seal_header, keys, expected_id=replay_of, expected_type=CONTROL_TYPE)
         except UnknownKey:
-            # A key rotated by another process since we last read the keys.
-            if not isinstance(trusted, TrustedKeys) or not trusted.reload():
-                return None
-            try:
-                verify(
-                    payload,
-                    seal_header,
-                    trusted.keys,
-                    expected_id=replay_of,
-                    expected_type=CONTROL_TYPE,
-                )
-            except SignatureRejected:
-                return None
+            # A key rotated by another process since the keys were last read (re-read at most
+            # every few seconds, so this ends).
+            reloaded = isinstance(trusted, TrustedKeys) and trusted.reload()
+            return reloaded and self._holds(payload, seal_header, replay_of)
         except SignatureRejected:
-            return None
-        return Steering(replay_of, record.header(h.REPLAY_GROUP), record.header(h.CONTROL))
+            return False
+        return True
 
 
 def _steers(name: str) -> bool:

@@ -15,13 +15,12 @@ import time
 from pathlib import Path
 
 import pytest
-from structlog.testing import capture_logs
 
 from hub.bootstrap import build_hub
 from hub.demo.kodaxml import render
 from hub.demo.synthetic import valid_records
 from hub.pipeline.records import OutboundRecord
-from tests.e2e.harness import HubEnv, collect
+from tests.e2e.harness import HubEnv, all_log_lines, collect
 from tests.operations.test_forged_control_kafka import send
 from tests.support import RunningKafka
 
@@ -83,7 +82,7 @@ async def test_a_backlog_of_large_documents_causes_no_rebalance(
     await send(settings, records)
 
     ticker = Ticker()
-    with capture_logs() as logs:
+    with all_log_lines() as logs:
         async with build_hub(settings):
             ticker.start()
             started = time.monotonic()

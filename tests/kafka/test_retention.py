@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
-from structlog.testing import capture_logs
 
 from hub.bootstrap import build_hub
 from hub.demo.kodaxml import render
@@ -19,7 +18,7 @@ from hub.kafka.groups import GroupWatch
 from hub.recipients.alerts import fold_alerts
 from hub.settings import HubSettings
 from schemas.alerts import OperationsAlertKind
-from tests.e2e.harness import HubEnv, collect
+from tests.e2e.harness import HubEnv, all_log_lines, collect
 from tests.support import RunningKafka
 
 pytestmark = [pytest.mark.kafka]
@@ -63,7 +62,7 @@ async def test_records_deleted_before_the_group_read_them_raise_an_alert(
     await env.publish(documents[2:])
     await delete_up_to(settings, topic, 5)
 
-    with capture_logs() as logs:
+    with all_log_lines() as logs:
         async with build_hub(settings):
             records = await collect(
                 settings.kafka.bootstrap_servers,
@@ -101,7 +100,7 @@ async def test_a_group_that_lost_nothing_raises_nothing(
     # Retention deleted only what the group had processed.
     await delete_up_to(settings, topic, 2)
     await env.publish(documents[2:])
-    with capture_logs() as logs:
+    with all_log_lines() as logs:
         async with build_hub(settings):
             await committed(settings, group, topic, 3)
     assert not [e for e in logs if e["event"] == "offsets.fell_off_retention"]
