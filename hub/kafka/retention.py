@@ -69,7 +69,7 @@ class RetentionGuard:
             gaps = await self._watch.expired(group_id, partitions)
         except HubError as exc:
             # The broker did not answer: the check could not be made, and that is said.
-            log.exception("offsets.retention_unchecked", group=group_id, error=exc.detail)
+            log.warning("offsets.retention_unchecked", group=group_id, error=exc.detail)
             return
         for gap in gaps:
             log.error(
@@ -84,4 +84,4 @@ class RetentionGuard:
             try:
                 await self._raise(gap)
             except HubError as exc:
-                log.exception("offsets.alert_not_raised", group=gap.group_id, error=exc.detail)
+                log.warning("offsets.alert_not_raised", group=gap.group_id, error=exc.detail)
