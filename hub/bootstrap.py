@@ -29,17 +29,21 @@ from hub.audit.tools import verify_topics
 from hub.kafka.admin import TopicSpec, broker_count, describe_topics, ensure_topics, list_topics
 from hub.kafka.connection import KafkaConnection
 from hub.kafka.follow_index import TopicFollower
-from hub.kafka.groups import GroupWatch
+from hub.kafka.groups import Expired, GroupWatch
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
+from hub.kafka.retention import RetentionGuard
 from hub.kafka.subscriber import subscribe_stage
 from hub.metrics import HubMetrics, follow_audit, follow_dead_letters, follow_lag
-from hub.operations.entries import Status, load_dead_letters
+from hub.operations.entries import DeadLetter, Status, load_dead_letters
+from hub.operations.expiry import ExpiryWatch
+from hub.pipeline.control import Screen
 from hub.pipeline.ingest import ingest_step
 from hub.pipeline.parking import Parking, ParkingBook
 from hub.pipeline.runner import StageRunner
 from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
+from hub.recipients.alerts import alert_record, records_expired
 from hub.recipients.audit import RecipientAudit, TrailAudit, audit_hook
 from hub.recipients.base import Contract, Decisions, StageContext, recipient_step
 from hub.recipients.correctional import Correctional
@@ -71,6 +75,7 @@ from hub.topics import (
 from hub.web.app import ReadinessProbe, build_app, health_routes
 from hub.web.console.app import Console, console_middleware, console_routes
 from hub.web.ingress import Ingress, ingress_routes
+from schemas.alerts import OperationsAlert
 from schemas.errors import HubError, PermanentError, Reason
 
 __all__ = [
@@ -88,6 +93,11 @@ __all__ = [
 
 
 log = structlog.get_logger(__name__)
+
+# A source document larger than this is translated in a worker thread (`StageRunner`): it can
+# take the XML gate and the schema tens of milliseconds or more; a typical one takes well
+# under a millisecond, less than the hop to a thread.
+_LARGE_DOCUMENT_BYTES = 64 * 1024
 
 
 def person_keys(settings: HubSettings) -> PersonKeys:
@@ -152,6 +162,8 @@ class Hub:
     recipient_audit: RecipientAudit
     signer: Signer
     trusted: TrustedKeys
+    retention: RetentionGuard
+    expiry: ExpiryWatch
     metrics: HubMetrics = field(default_factory=HubMetrics)
     runners: list[StageRunner] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -181,11 +193,14 @@ class Hub:
             await self.follower.start()
             await self.consent.start()
             await self.parking.start()
+            # Open before the consumers: their first assignment is checked for lost records.
+            guard = await stack.enter_async_context(self.retention)
             await self.broker.start()
-            groups = await stack.enter_async_context(GroupWatch(self.connection))
             self._running = stack.pop_all()
         self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
-        self._tasks.append(asyncio.create_task(self._follow_lag(groups), name="consumer-lag"))
+        self._tasks.append(asyncio.create_task(self.expiry.run(), name="dead-letter-expiry"))
+        lag = self._follow_lag(guard.watch)
+        self._tasks.append(asyncio.create_task(lag, name="consumer-lag"))
         verify_every_s = self.settings.audit.verify_every_s
         if verify_every_s is not None:
             checks = follow_audit(self.metrics, self._audit_intact, verify_every_s)
@@ -329,6 +344,7 @@ def build_hub(
         blocked_days=routing.policy.settings.blocked_release_days,
         on_alert=lambda alert: metrics.alert("deadlines", alert.kind.value, alert.state.value),
     )
+    publish_alert = _alert_publisher(sink, signer, settings.topics.alerts)
     hub = Hub(
         settings=settings,
         connection=connection,
@@ -344,6 +360,8 @@ def build_hub(
         signer=signer,
         trusted=TrustedKeys(lambda: key_store(settings).load().public_keys()),
         metrics=metrics,
+        retention=RetentionGuard(connection, _alert_raiser(publish_alert, clock)),
+        expiry=_expiry_watch(settings, parking, publish_alert, clock),
     )
     context = translation_context(settings)
     for source in sources(settings).values():
@@ -352,6 +370,8 @@ def build_hub(
             stage="ingest",
             group=group,
             parking=_parking(hub, group),
+            # The inbound topics are written by the sources: no `hub-*` header of theirs counts.
+            screen=Screen(hub.trusted, untrusted_topic=True),
             observer=hub.metrics,
             step=ingest_step(
                 source,
@@ -361,6 +381,7 @@ def build_hub(
             ),
             sink=sink,
             dlq_topic=settings.topics.dlq,
+            thread_over_bytes=_LARGE_DOCUMENT_BYTES,
         )
         subscribe_stage(
             broker,
@@ -369,11 +390,59 @@ def build_hub(
             group_id=group,
             kafka=kafka,
             after=audit_service.hook("ingest"),
+            on_assigned=hub.retention.assigned,
             description=f"Documents from {source.name}, translated into canonical events.",
         )
         hub.runners.append(runner)
     _wire_recipients(hub, sink, index, clock)
     return hub
+
+
+def _alert_publisher(
+    sink: RecordSink, signer: Signer, topic: str
+) -> Callable[[OperationsAlert], Awaitable[None]]:
+    """Publishes an operations alert, signed, and waits until the broker has it."""
+
+    async def publish(alert: OperationsAlert) -> None:
+        await (await sink.send(signer.sign_record(alert_record(alert, topic))))
+
+    return publish
+
+
+def _alert_raiser(
+    publish: Callable[[OperationsAlert], Awaitable[None]], clock: Callable[[], dt.datetime]
+) -> Callable[[Expired], Awaitable[None]]:
+    async def raise_alert(gap: Expired) -> None:
+        await publish(records_expired(gap, clock()))
+
+    return raise_alert
+
+
+def _expiry_watch(
+    settings: HubSettings,
+    parking: TopicFollower,
+    publish: Callable[[OperationsAlert], Awaitable[None]],
+    clock: Callable[[], dt.datetime],
+) -> ExpiryWatch:
+    book = parking.view
+    assert isinstance(book, ParkingBook)  # noqa: S101 - built so in build_hub
+
+    async def blockers() -> dict[str, int]:
+        await parking.catch_up()
+        return book.blockers()
+
+    async def load() -> list[DeadLetter]:
+        return await load_dead_letters(settings)
+
+    return ExpiryWatch(
+        load=load,
+        blockers=blockers,
+        publish=publish,
+        retention=dt.timedelta(days=settings.dlq.retention_days),
+        warn_before=dt.timedelta(days=settings.dlq.warn_before_days),
+        every_s=settings.dlq.check_every_s,
+        clock=clock,
+    )
 
 
 def _parking(hub: Hub, group: str) -> Parking:
@@ -439,6 +508,7 @@ def _wire_recipients(
             stage=f"route_{kind.replace('-', '_')}",
             group=group,
             parking=_parking(hub, group),
+            screen=Screen(hub.trusted, untrusted_topic=False),
             observer=hub.metrics,
             step=recipient_step(contract, ctx),
             sink=provisioning,
@@ -451,6 +521,7 @@ def _wire_recipients(
             group_id=group,
             kafka=kafka,
             after=audit_hook(runner.stage, kind, decisions, hub.recipient_audit),
+            on_assigned=hub.retention.assigned,
             description=f"Canonical events for {kind}: routed by the policy, projected, signed.",
         )
         hub.runners.append(runner)
@@ -481,6 +552,8 @@ def _wire_receipts(
         stage="receipts",
         group=group,
         parking=_parking(hub, group),
+        # The receipt topics are written by the recipients.
+        screen=Screen(hub.trusted, untrusted_topic=True),
         observer=hub.metrics,
         step=receipt_step(ctx),
         sink=sink,
@@ -494,6 +567,7 @@ def _wire_receipts(
         group_id=group,
         kafka=kafka,
         after=audit_hook(runner.stage, "receipts", decisions, hub.recipient_audit),
+        on_assigned=hub.retention.assigned,
         description="Recipients' receipts: checked, recorded, and resolving their alerts.",
     )
     hub.runners.append(runner)

@@ -31,6 +31,7 @@ __all__ = [
     "DEV_INGRESS_API_KEY",
     "AuditSettings",
     "ConsoleSettings",
+    "DeadLetterSettings",
     "Environment",
     "HubSettings",
     "KafkaSettings",
@@ -294,6 +295,26 @@ class MetricsSettings(_Group):
     dead_letters_every_s: float | None = Field(default=None, gt=0)
 
 
+class DeadLetterSettings(_Group):
+    """How long dead-letter entries are kept, and how early operators hear that one that holds
+    people back is about to go (`HUB_DLQ__*`)."""
+
+    # The dead-letter topic's retention: operators must have time to fix a cause and replay.
+    # Applied when the topic is created (`hub topics ensure`, or the hub's start).
+    retention_days: int = Field(default=90, ge=1)
+    # A `dead_letter_expiring` alert is raised this long before retention may delete an entry
+    # that people's later inputs are parked behind.
+    warn_before_days: float = Field(default=14.0, gt=0)
+    # How often the hub looks for such entries.
+    check_every_s: float = Field(default=3600.0, gt=0)
+
+    @model_validator(mode="after")
+    def _warns_within_retention(self) -> Self:
+        if self.warn_before_days >= self.retention_days:
+            raise ValueError("warn_before_days must be shorter than retention_days")
+        return self
+
+
 class HubSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HUB_",
@@ -316,6 +337,7 @@ class HubSettings(BaseSettings):
     audit: AuditSettings = AuditSettings()
     console: ConsoleSettings = ConsoleSettings()
     metrics: MetricsSettings = MetricsSettings()
+    dlq: DeadLetterSettings = DeadLetterSettings()
 
     # Key of the HMAC that turns an identity number into the pseudonymous person key.
     person_key_secret: SecretStr = SecretStr(_DEV_PERSON_KEY_SECRET)

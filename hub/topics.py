@@ -52,8 +52,8 @@ def catalogue(settings: HubSettings) -> list[TopicSpec]:
         spec(topics.in_court, 7, large=True),
         spec(topics.in_police, 7, large=True),
         spec(topics.events, 30),
-        # Operators must have time to fix a cause and replay.
-        spec(topics.dlq, 90, large=True),
+        # Operators must have time to fix a cause and replay (`HUB_DLQ__RETENTION_DAYS`).
+        spec(topics.dlq, settings.dlq.retention_days, large=True),
         # The audit trail is evidence: kept forever and never compacted (a compacted chain has
         # gaps). The checkpoints are kept apart, so a truncated trail still shows where it ended.
         spec(topics.audit, None),

@@ -100,6 +100,9 @@ class AuditStep(StrEnum):
     PUBLISHED = "published"  # a canonical event went out (id, topic, partition, offset)
     DEAD_LETTERED = "dead_lettered"  # the input went to the dead-letter topic (reason, position)
     VERIFICATION_FAILED = "verification_failed"  # a signed input did not verify (reason)
+    # An input carried `hub-*` headers the hub had not sealed (a forged replay or release):
+    # removed before the stage saw it (which, in `note`).
+    HEADERS_REFUSED = "headers_refused"
     DELIVERED = "delivered"  # a recipient was sent a message (recipient, rule, legal basis)
     REFUSED = "refused"  # a recipient was not sent a message, and why
     RECEIPT = "receipt"  # a recipient acknowledged a message (status)
@@ -123,6 +126,7 @@ REQUIRED: Final[dict[AuditStep, frozenset[str]]] = {
     AuditStep.PUBLISHED: frozenset({"input", "message_id", "event_type", "output"}),
     AuditStep.DEAD_LETTERED: frozenset({"input", "reason", "output", "entry_id"}),
     AuditStep.VERIFICATION_FAILED: frozenset({"input", "reason"}),
+    AuditStep.HEADERS_REFUSED: frozenset({"input", "reason", "note"}),
     AuditStep.DELIVERED: frozenset(
         {"input", "message_id", "recipient", "rule_id", "legal_basis", "output"}
     ),

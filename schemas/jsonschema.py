@@ -15,7 +15,14 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from schemas.alerts import ALERT_TYPE, ALERT_TYPE_V1, Alert, AlertV1
+from schemas.alerts import (
+    ALERT_TYPE,
+    ALERT_TYPE_V1,
+    OPERATIONS_ALERT_TYPE,
+    Alert,
+    AlertV1,
+    OperationsAlert,
+)
 from schemas.events import EVENT_CLASSES, dataschema_for, event_type_of
 from schemas.recipients import MESSAGE_CLASSES, Receipt, recipient_schema
 
@@ -41,6 +48,9 @@ def render_all() -> dict[str, str]:
     schemas[f"{RECEIPT_SCHEMA.rsplit(':', 1)[1]}.json"] = _render(Receipt, RECEIPT_SCHEMA)
     schemas[f"{ALERT_TYPE}.json"] = _render(Alert, dataschema_for(ALERT_TYPE))
     schemas[f"{ALERT_TYPE_V1}.json"] = _render(AlertV1, dataschema_for(ALERT_TYPE_V1))
+    schemas[f"{OPERATIONS_ALERT_TYPE}.json"] = _render(
+        OperationsAlert, dataschema_for(OPERATIONS_ALERT_TYPE)
+    )
     return schemas
 
 

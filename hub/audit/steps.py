@@ -6,6 +6,9 @@ input, `rejected` (its content was refused) or `verification_failed` (its signat
 `dead_lettered` with the dead-letter entry's position. So, per stage:
 received = inputs, and dead_lettered = rejected + verification_failed + other failures.
 
+An input that carried `hub-*` headers the hub had not sealed (see `hub.pipeline.control`) adds
+`headers_refused` after `received`, naming them: the attempt is on record, and nothing came of it.
+
 Values copied from an input's headers were written by someone else: they go on record only when
 they have the form the hub itself gives them, so nothing a publisher sends can put personal data
 into the trail (or make a record invalid and stall the stage).
@@ -28,13 +31,17 @@ from schemas.audit import AuditFacts, AuditStep, Where, audit_id
 from schemas.errors import InputRejected, SignatureRejected
 from schemas.signature import unverified_header
 
-__all__ = ["Describe", "audit_hook", "outcome_facts"]
+__all__ = ["UNTRUSTED_HEADERS", "Describe", "audit_hook", "outcome_facts"]
 
 Describe = Callable[[str, RecordOutcome], list[AuditFacts]]
+
+# The reason of a `headers_refused` record: `hub-*` headers without the hub's seal.
+UNTRUSTED_HEADERS = "untrusted_headers"
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _EVENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9.-]{0,127}$")
 _PERSON_KEY = re.compile(r"^pk-[0-9a-f]{32}$")
+_HEADER_NAME = re.compile(r"^hub-[a-z-]{1,40}$")
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 
@@ -51,6 +58,8 @@ def audit_hook(writer: AuditWriter, stage: str, describe: Describe | None = None
 def outcome_facts(stage: str, outcome: RecordOutcome) -> list[AuditFacts]:
     record = outcome.record
     facts = [_received(stage, record)]
+    if outcome.refused_headers:
+        facts.append(_headers_refused(stage, record, outcome.refused_headers))
     if outcome.failure is None:
         facts += [_output(stage, record, d) for d in outcome.deliveries]
         return facts
@@ -73,6 +82,24 @@ def _received(stage: str, record: InboundRecord) -> AuditFacts:
         message_id=_matching(record.header(h.EVENT_ID), _UUID),
         correlation_id=_source_id(record.header(h.CORRELATION_ID)),
     )
+
+
+def _headers_refused(stage: str, record: InboundRecord, names: Sequence[str]) -> AuditFacts:
+    return AuditFacts(
+        id=audit_id(AuditStep.HEADERS_REFUSED, stage, str(record.position)),
+        step=AuditStep.HEADERS_REFUSED,
+        stage=stage,
+        input=_where(record.position),
+        reason=UNTRUSTED_HEADERS,
+        note=_header_names(names),
+    )
+
+
+def _header_names(names: Sequence[str]) -> str:
+    """The names, as far as they have the form of the hub's own; the rest only counted."""
+    shown = [name for name in names if _HEADER_NAME.fullmatch(name)][:10]
+    others = len(names) - len(shown)
+    return ", ".join(shown + ([f"{others} other(s)"] if others else []))
 
 
 def _failed(step: AuditStep, stage: str, record: InboundRecord, reason: str) -> AuditFacts:

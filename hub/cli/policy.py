@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from hub.cli.app import CliError, load_settings, user_errors
+from hub.recipients.alerts import AnyAlert
 from hub.reference._csv import ReferenceError
 from hub.routing.policy import Policy, PolicyError, load_policy
 from hub.tools.policy import (
@@ -19,6 +20,7 @@ from hub.tools.policy import (
     open_alerts,
     rule_rows,
 )
+from schemas.alerts import Alert
 
 __all__ = ["register"]
 
@@ -73,17 +75,26 @@ def explain_message(
         typer.echo(line)
 
 
+def _about(alert: AnyAlert) -> str:
+    if isinstance(alert, Alert):
+        return f"{alert.recipient:<20} message {alert.messageid}"
+    if alert.entryid is not None:
+        return f"{alert.topic}[{alert.partition}] entry {alert.entryid}"
+    return f"{alert.group} on {alert.topic}[{alert.partition}]"
+
+
 @user_errors
 def alerts(
     include_resolved: Annotated[
         bool, typer.Option("--all", help="Resolved alerts too, not only open ones.")
     ] = False,
 ) -> None:
-    """List open alerts: late notices, overdue and rejected receipts."""
+    """List open alerts: late notices, overdue and rejected receipts, expired records,
+    dead letters near their retention."""
     found = asyncio.run(open_alerts(load_settings("operator"), include_resolved=include_resolved))
     for alert in found:
         typer.echo(
             f"{alert.raisedat.isoformat()}  {alert.state.value:<8} {alert.kind.value:<16} "
-            f"{alert.recipient:<20} message {alert.messageid}  {alert.detail}"
+            f"{_about(alert)}  {alert.detail}"
         )
     typer.echo(f"({len(found)} {'alerts' if include_resolved else 'open alerts'})", err=True)

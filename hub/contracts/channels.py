@@ -22,7 +22,7 @@ from hub.routing.deliveries import DeliveryEntry
 from hub.routing.policy import Policy
 from hub.settings import HubSettings
 from hub.sources import Source, sources
-from schemas.alerts import ALERT_TYPE
+from schemas.alerts import ALERT_TYPE, OPERATIONS_ALERT_TYPE
 from schemas.audit import CHECKPOINT_TYPE, HEAD_TYPE, AuditRecord
 from schemas.events import EVENT_CLASSES, event_type_of
 from schemas.jsonschema import RECEIPT_SCHEMA
@@ -135,7 +135,8 @@ _CONSENT: Final = (
 )
 _ALERTS: Final = (
     "What operators must act on (late notice, receipt overdue, notice rejected, and the gaps: "
-    "no prior notice, no municipality): compacted, "
+    "no prior notice, no municipality; records expired before a stage read them, a dead "
+    "letter near its retention): compacted, "
     "keyed by alert id, the last record per alert is its state. Signed. See `schemas/alerts.py`."
 )
 _DLQ_STATE: Final = (
@@ -375,7 +376,8 @@ def alert() -> Message:
             (h.CONTENT_TYPE, h.EVENT_ID, h.EVENT_TYPE, h.SIGNATURE), (h.ALERT_KIND,)
         ),
         key={"type": "string", "format": "uuid", "description": "The alert's id."},
-        published=(ALERT_TYPE,),
+        # A message's alert, or an operations alert (`hub-event-type` says which).
+        published=(ALERT_TYPE, OPERATIONS_ALERT_TYPE),
         contract=f"schemas/json/{ALERT_TYPE}.json",
     )
 

@@ -118,6 +118,13 @@ HEADERS: Final[dict[str, HeaderDoc]] = {
             "lets a person's later inputs through.",
             {"type": "string", "enum": ["release"]},
         ),
+        HeaderDoc(
+            h.REPLAY_SEAL,
+            "On a replayed input or a control record: the hub's detached JWS (type "
+            "`no.justishub.control.v1`, id the entry in `hub-replay-of`) over its replay and "
+            "control headers, key and value. Without it a stage ignores those headers, and on "
+            "a topic a source writes it drops every `hub-*` header.",
+        ),
     )
 }
 
@@ -130,6 +137,7 @@ REPLAY_HEADERS: Final = (
     h.REPLAY_TIME,
     h.REPLAY_GROUP,
     h.CONTROL,
+    h.REPLAY_SEAL,
 )
 
 

@@ -25,7 +25,7 @@ from aiokafka.errors import KafkaError
 from hub.kafka.connection import KafkaConnection
 from schemas.errors import TransientError
 
-__all__ = ["GroupLag", "GroupWatch", "Partition"]
+__all__ = ["Expired", "GroupLag", "GroupWatch", "Partition"]
 
 # (topic, partition): our own key type, so callers need no aiokafka import.
 Partition = tuple[str, int]
@@ -59,6 +59,22 @@ class GroupLag:
     def committed_on(self, topic: str) -> int:
         """Records of `topic` the group is done with (offsets summed over its partitions)."""
         return sum(offset for (t, _), offset in self.committed.items() if t == topic)
+
+
+@dataclass(frozen=True)
+class Expired:
+    """A partition where a group's committed offset lies before the first record the topic
+    still holds: retention deleted records the group never processed."""
+
+    group_id: str
+    topic: str
+    partition: int
+    committed: int
+    log_start: int
+
+    @property
+    def skipped(self) -> int:
+        return self.log_start - self.committed
 
 
 class GroupWatch:
@@ -123,6 +139,28 @@ class GroupWatch:
             return [await self._group(group_id) for group_id in ids]
         except KafkaError as exc:
             raise self._transient(exc) from exc
+
+    async def expired(self, group_id: str, partitions: Iterable[Partition]) -> list[Expired]:
+        """The partitions of `partitions` whose committed offset of `group_id` fell off the
+        topic's retention (a partition without a committed offset has lost nothing)."""
+        wanted = [TopicPartition(*p) for p in partitions]
+        if not wanted:
+            return []
+        try:
+            offsets = await self._admin.list_consumer_group_offsets(group_id, partitions=wanted)
+            committed = {
+                (tp.topic, tp.partition): meta.offset
+                for tp, meta in offsets.items()
+                if meta.offset >= 0
+            }
+            starts = await self._first_offsets(sorted(committed))
+        except KafkaError as exc:
+            raise self._transient(exc) from exc
+        return [
+            Expired(group_id, topic, partition, offset, starts[(topic, partition)])
+            for (topic, partition), offset in sorted(committed.items())
+            if offset < starts.get((topic, partition), 0)
+        ]
 
     async def _group(self, group_id: str) -> GroupLag:
         described = await self._admin.describe_consumer_groups([group_id])

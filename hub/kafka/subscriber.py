@@ -13,15 +13,17 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
+from aiokafka import ConsumerRebalanceListener, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from hub.kafka.groups import Partition
 from hub.pipeline.records import InboundRecord
 from hub.pipeline.runner import RecordOutcome, StageRunner
 from hub.settings import KafkaSettings
 
-__all__ = ["OutcomeHook", "subscribe_stage"]
+__all__ = ["AssignmentHook", "OutcomeHook", "subscribe_stage"]
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +33,25 @@ _REWIND_PAUSE_S = 2.0
 
 # Called with a batch's acknowledged outcomes before the commit (the audit trail hooks in here).
 OutcomeHook = Callable[[list[RecordOutcome]], Awaitable[None]]
+
+
+# Called with the group and its newly assigned partitions, before it fetches from them (the
+# check for offsets that fell off retention hooks in here, `hub.kafka.retention`).
+AssignmentHook = Callable[[str, list[Partition]], Awaitable[None]]
+
+
+class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped here
+    def __init__(self, group_id: str, hook: AssignmentHook) -> None:
+        self._group_id = group_id
+        self._hook = hook
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        log.info("partitions.revoked", group=self._group_id, partitions=len(revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        partitions = sorted((tp.topic, tp.partition) for tp in assigned)
+        log.info("partitions.assigned", group=self._group_id, partitions=len(partitions))
+        await self._hook(self._group_id, partitions)
 
 
 async def _no_decoding(_message: Any) -> None:
@@ -48,6 +69,7 @@ def subscribe_stage(
     pattern: str | None = None,
     kafka: KafkaSettings,
     after: OutcomeHook | None = None,
+    on_assigned: AssignmentHook | None = None,
     description: str = "",
 ) -> None:
     """Register `runner` as the handler of `topic` for consumer group `group_id`.
@@ -68,6 +90,7 @@ def subscribe_stage(
         max_partition_fetch_bytes=kafka.max_record_bytes + 64 * 1024,
         ack_policy=AckPolicy.MANUAL,
         decoder=_no_decoding,
+        listener=_Assignments(group_id, on_assigned) if on_assigned else None,
         title=f"{topic}:{runner.stage}",
         description=description or f"Stage {runner.stage} consumes {topic}.",
     )

@@ -5,7 +5,8 @@ Every action names its operator, and is put on the audit trail whether it succee
 Without an operator identity nothing is done (and that refusal is on the trail too).
 
 A replay puts each entry's input back on its original topic, with its original key and headers
-plus `hub-replay-*` headers; only the stage that dead-lettered it takes it, through its current
+plus `hub-replay-*` headers under the hub's seal (`hub.pipeline.control`: without the seal no
+stage acts on them); only the stage that dead-lettered it takes it, through its current
 contract, policy and consent rules. An entry that blocks a person goes back together with the
 entries parked behind it, as one contiguous run on the person's partition, so their order holds.
 An entry is replayed or discarded once: a second request finds it resolved and sends nothing.
@@ -30,6 +31,7 @@ from hub.kafka.admin import partition_count
 from hub.kafka.producer import build_producer, transient
 from hub.operations.entries import DeadLetter, Resolution, Status, mask_payload
 from hub.pipeline import headers as h
+from hub.pipeline.control import seal
 from hub.pipeline.parking import RELEASE
 from hub.pipeline.records import Headers, Position, text_headers
 from hub.privacy import mask_text
@@ -160,7 +162,7 @@ async def replay(
         sent: list[tuple[ReplayItem, Position]] = []
         for run in plan.runs:
             records = [(item.headers, item.entry.value) for item in run]
-            positions = await _send_run(producer, settings, run[0].entry, records)
+            positions = await _send_run(producer, settings, signer, run[0].entry, records)
             sent += zip(run, positions, strict=True)
             await _resolve(producer, settings, trail, run, positions, operator)
             if rate:
@@ -180,7 +182,7 @@ async def discard(
             await trail.append([_discarded(entry, operator, why)])
             behind = [i for i in plan.released if i.behind == entry.id]
             if entry.parked_behind is None and (behind or entry.key):
-                await _release(producer, settings, trail, entry, behind, operator)
+                await _release(producer, settings, signer, trail, entry, behind, operator)
 
 
 async def reveal(
@@ -202,16 +204,19 @@ def masked(entry: DeadLetter) -> str:
 async def _send_run(
     producer: AIOKafkaProducer,
     settings: HubSettings,
+    signer: Signer,
     head: DeadLetter,
     records: Sequence[tuple[Headers, bytes]],
 ) -> list[Position]:
     """One run as one record batch to the person's partition of the entry's original topic:
-    nothing of anyone else's can land inside it."""
+    nothing of anyone else's can land inside it. Each record carries the hub's seal over its
+    replay headers, key and value: a stage acts on those headers only under it."""
     topic, key = head.origin.topic, head.key
     partition = await _partition_for(settings, topic, key)
     batch = producer.create_batch()
     for headers, value in records:
-        if batch.append(key=key, value=value, timestamp=None, headers=list(headers)) is None:
+        sealed = list(seal(headers, key, value, signer))
+        if batch.append(key=key, value=value, timestamp=None, headers=sealed) is None:
             raise OperatorError(f"a run of {len(records)} records does not fit one batch")
     try:
         metadata = await (await producer.send_batch(batch, topic, partition=partition))
@@ -230,6 +235,7 @@ async def _partition_for(settings: HubSettings, topic: str, key: bytes | None) -
 async def _release(
     producer: AIOKafkaProducer,
     settings: HubSettings,
+    signer: Signer,
     trail: AuditWriter,
     blocker: DeadLetter,
     behind: Sequence[ReplayItem],
@@ -240,7 +246,7 @@ async def _release(
         [(h.CONTROL, RELEASE), (h.REPLAY_OF, blocker.id), (h.REPLAY_GROUP, blocker.group)]
     )
     records = [(control, b""), *((item.headers, item.entry.value) for item in behind)]
-    positions = await _send_run(producer, settings, blocker, records)
+    positions = await _send_run(producer, settings, signer, blocker, records)
     await _resolve(producer, settings, trail, behind, positions[1:], operator)
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "DLQ_TOPIC",
     "EVENT_ID",
     "EVENT_TYPE",
+    "HUB_PREFIX",
     "LEGAL_BASIS",
     "RECIPIENT",
     "REDIRECTED_FROM",
@@ -38,11 +39,16 @@ __all__ = [
     "REPLAY_OF",
     "REPLAY_OPERATOR",
     "REPLAY_PREFIX",
+    "REPLAY_SEAL",
     "REPLAY_TIME",
     "RULE_ID",
     "SIGNATURE",
     "SOURCE_EVENT_ID",
 ]
+
+# Every header the hub itself writes starts so. On a topic a source (or a recipient) writes,
+# none of them is taken from the record: see `hub.pipeline.control`.
+HUB_PREFIX = "hub-"
 
 # Set by publishers (optional) and kept by the hub.
 CONTENT_TYPE = "content-type"
@@ -105,6 +111,9 @@ REPLAY_OF = "hub-replay-of"
 REPLAY_OPERATOR = "hub-replay-operator"
 REPLAY_TIME = "hub-replay-time"
 REPLAY_GROUP = "hub-replay-group"
+# The hub's signature over a replay's or control record's `hub-replay-*` and `hub-control`
+# headers, key and value (see `hub.pipeline.control`): without it a stage takes none of them.
+REPLAY_SEAL = "hub-replay-seal"
 # A control record (empty value) on an input topic, for the group named in REPLAY_GROUP:
 # `release` lets the person's later inputs through after their blocking entry was discarded.
 CONTROL = "hub-control"

@@ -12,6 +12,10 @@ contiguous run (see `hub.operations.replay`). The run is processed in partition 
 blocker releases the person when it succeeds, the parked ones follow in their original order,
 and anything the person sent meanwhile comes after them. If the blocker fails again, it blocks
 again under its new entry id and the ones behind it are parked again.
+
+Replay and control headers count only under the hub's seal (`hub.pipeline.control`): the
+runner screens every input first, and a forged `hub-replay-of` or `hub-control` is an input
+like any other, parked if its person is blocked.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from hub.pipeline import headers as h
+from hub.pipeline.control import Steering
 from hub.pipeline.records import InboundRecord, OutboundRecord
 from schemas.errors import PermanentError, Reason
 
@@ -94,6 +98,13 @@ class ParkingBook:
         """The person keys blocked behind a dead-letter entry in any stage."""
         return {person for (_, person) in self._blocked}
 
+    def blockers(self) -> dict[str, int]:
+        """Every dead-letter entry that blocks someone, and how many people (over all groups)."""
+        counts: dict[str, int] = {}
+        for entry in self._blocked.values():
+            counts[entry] = counts.get(entry, 0) + 1
+        return counts
+
     def blocked_in(self, group: str) -> dict[str, str]:
         return {person: entry for (g, person), entry in self._blocked.items() if g == group}
 
@@ -139,16 +150,19 @@ class Parking:
             return self._overlay[person]
         return self._book.get(self.group, person)
 
-    def decide(self, record: InboundRecord, own_entry_id: str) -> Decision:
-        target = record.header(h.REPLAY_GROUP)
-        if target is not None and target != self.group:
+    def decide(
+        self, record: InboundRecord, own_entry_id: str, steering: Steering | None = None
+    ) -> Decision:
+        """`steering`: the record's replay or control headers, verified under the hub's seal
+        (`hub.pipeline.control`). Unsealed ones steer nothing: the record is an input like any."""
+        if steering is not None and steering.group is not None and steering.group != self.group:
             return Decision(Verdict.IGNORE)
-        control = record.header(h.CONTROL)
-        if control is not None:
-            return Decision(Verdict.RELEASE if control == RELEASE else Verdict.IGNORE)
+        if steering is not None and steering.control is not None:
+            return Decision(Verdict.RELEASE if steering.control == RELEASE else Verdict.IGNORE)
         person = _person(record)
         blocker = self.blocker(person) if person else None
-        if blocker is None or blocker in (own_entry_id, record.header(h.REPLAY_OF)):
+        replay_of = steering.replay_of if steering is not None else None
+        if blocker is None or blocker in (own_entry_id, replay_of):
             # Not blocked, or this is the blocking input itself (replayed, or redelivered).
             return Decision(Verdict.PROCESS)
         return Decision(Verdict.PARK, blocker)
@@ -169,11 +183,12 @@ class Parking:
         value = {"group": self.group, "blocked_by": entry_id, "since": now.isoformat()}
         return [self._write(person, json.dumps(value, sort_keys=True).encode())]
 
-    def released(self, record: InboundRecord) -> list[OutboundRecord]:
-        """A control record asked to let the person through (their blocker was discarded)."""
+    def released(self, record: InboundRecord, steering: Steering) -> list[OutboundRecord]:
+        """A sealed control record asked to let the person through (their blocker was
+        discarded)."""
         person = _person(record)
         blocker = self.blocker(person) if person else None
-        if person and blocker is not None and blocker == record.header(h.REPLAY_OF):
+        if person and blocker is not None and blocker == steering.replay_of:
             return [self._release(person)]
         return []
 

@@ -23,6 +23,7 @@ stage, since nothing could then be kept of the input.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from typing import Protocol
 import structlog
 
 from hub.pipeline import headers as h
+from hub.pipeline.control import Screen, Screened, Steering
 from hub.pipeline.deadletter import Failure, cut_entry, dead_letter, dead_letter_id
 from hub.pipeline.parking import Parked, Parking, Verdict
 from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord, Position
@@ -103,6 +105,8 @@ class RecordOutcome:
     record: InboundRecord
     deliveries: tuple[Delivery, ...]
     failure: Failure | None = None
+    # `hub-*` headers the input carried that the hub had not sealed: removed, never acted on.
+    refused_headers: tuple[str, ...] = ()
 
     @property
     def dead_lettered(self) -> bool:
@@ -118,6 +122,7 @@ class _Planned:
     state: tuple[OutboundRecord, ...] = ()
     # A control record: it changes state only, and is no step of its own in the trail.
     control: bool = False
+    refused_headers: tuple[str, ...] = ()
 
 
 class StageRunner:
@@ -130,19 +135,24 @@ class StageRunner:
         dlq_topic: str,
         group: str | None = None,
         parking: Parking | None = None,
+        screen: Screen | None = None,
         retry: RetryPolicy | None = None,
         observer: StageObserver | None = None,
         clock: Callable[[], datetime] = _utcnow,
+        thread_over_bytes: int | None = None,
     ) -> None:
         self.stage = stage
         self.observer = observer
         self.group = group or stage
         self.parking = parking
+        self._screen = screen
         self._step = step
         self._sink = sink
         self._dlq_topic = dlq_topic
         self._retry = retry or RetryPolicy()
         self._clock = clock
+        # Inputs larger than this are stepped in a worker thread (see `_stepped`); None: never.
+        self._thread_over_bytes = thread_over_bytes
 
     @property
     def step(self) -> Step:
@@ -154,7 +164,15 @@ class StageRunner:
         started = time.monotonic()
         if self.parking is not None:
             await self.parking.begin_batch()
-        planned = [p for record in records if (p := await self._plan(record)) is not None]
+        planned = []
+        for record in records:
+            item = await self._plan(record)
+            if item is not None:
+                planned.append(item)
+            # A step is CPU work that awaits nothing: without a turn between records, a batch
+            # of large documents would hold the event loop for seconds, and the consumers'
+            # heartbeats and the HTTP server with it. One record is the most it waits for.
+            await asyncio.sleep(0)
         outcomes = await self._deliver(planned)
         failed = sum(1 for o in outcomes if o.dead_lettered)
         log.info("batch.done", stage=self.stage, records=len(records), dead_lettered=failed)
@@ -163,14 +181,29 @@ class StageRunner:
         return outcomes
 
     async def _plan(self, record: InboundRecord) -> _Planned | None:
+        screened = self._screen.screen(record) if self._screen else Screened(record)
+        if screened.refused:
+            log.warning(
+                "record.headers_refused", input=str(record.position), headers=len(screened.refused)
+            )
+        planned = await self._plan_screened(screened.record, screened.steering)
+        if planned is not None:
+            planned.refused_headers = screened.refused
+        return planned
+
+    async def _plan_screened(
+        self, record: InboundRecord, steering: Steering | None
+    ) -> _Planned | None:
         with _message_context(self.stage, record):
             if self.parking is None:
                 return await self._apply(record)
-            decision = self.parking.decide(record, dead_letter_id(self.stage, record))
+            decision = self.parking.decide(record, dead_letter_id(self.stage, record), steering)
             if decision.verdict is Verdict.IGNORE:
                 return None
             if decision.verdict is Verdict.RELEASE:
-                return _Planned(record, state=tuple(self.parking.released(record)), control=True)
+                assert steering is not None  # noqa: S101 - only a sealed control record releases
+                released = tuple(self.parking.released(record, steering))
+                return _Planned(record, state=released, control=True)
             if decision.verdict is Verdict.PARK:
                 assert decision.blocked_by is not None  # noqa: S101 - PARK always names its blocker
                 return self._failed(record, Parked(decision.blocked_by), Parked, 0, None)
@@ -191,7 +224,7 @@ class StageRunner:
         while True:
             attempt += 1
             try:
-                outputs = tuple(self._step(record))
+                outputs = tuple(await self._stepped(record))
                 log.debug("record.processed", outputs=len(outputs))
                 return _Planned(record, outputs)
             except TransientError as exc:
@@ -211,6 +244,27 @@ class StageRunner:
                 log.exception("step.bug", error_class=type(exc).__name__)
                 bug = PermanentError(type(exc).__name__, reason=Reason.INTERNAL_ERROR)
                 return self._failed(record, bug, type(exc), attempt, first_failure)
+
+    async def _stepped(self, record: InboundRecord) -> Sequence[OutboundRecord]:
+        """The step's outputs. A large input can keep the CPU busy for a good part of a second
+        (a megabyte of XML through the gate and the schema): it is stepped in a worker thread,
+        so that the event loop, with the consumers' heartbeats and the HTTP server, runs on.
+        Small ones are stepped here, where the thread hop would cost more than the step.
+
+        Only for steps that share nothing with the event loop's other tasks (ingest: the
+        adapters are functions of the document); what the step binds to the log context is
+        carried back."""
+        limit = self._thread_over_bytes
+        if limit is None or len(record.value) <= limit:
+            return self._step(record)
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(None, context.run, self._step, record)
+        finally:
+            # Also when it raised: the dead-letter lines name the message it got to.
+            bound = context.run(structlog.contextvars.get_contextvars)
+            structlog.contextvars.bind_contextvars(**bound)
 
     def _failed(
         self,
@@ -233,7 +287,10 @@ class StageRunner:
             if not item.control:
                 # State records (parking) are the stage's own business, not outcomes.
                 primary = result[: len(self._primary(item))]
-                outcomes.append(RecordOutcome(item.record, tuple(primary), item.failure))
+                outcome = RecordOutcome(
+                    item.record, tuple(primary), item.failure, item.refused_headers
+                )
+                outcomes.append(outcome)
         return outcomes
 
     async def _rescue(self, item: _Planned, refused: PermanentError) -> list[Delivery]:

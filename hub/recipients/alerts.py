@@ -1,4 +1,5 @@
-"""Alerts on `hub.alerts.v1`: built here, raised by the stages and the deadline watcher.
+"""Alerts on `hub.alerts.v1`: built here, raised by the stages, the deadline watcher, the
+retention guard of the consumer groups and the dead-letter watch.
 
 The lifecycle is in `schemas.alerts`. Each state change is a signed record keyed by the alert
 id, and a log line; `hub alerts` folds the topic to the open ones.
@@ -8,14 +9,33 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hub.kafka.groups import Expired
 from hub.pipeline import headers as h
 from hub.pipeline.records import OutboundRecord, text_headers
 from hub.routing.deliveries import DeliveryEntry
-from schemas.alerts import ALERT_TYPE, Alert, AlertKind, AlertState, alert_id
+from schemas.alerts import (
+    ALERT_TYPE,
+    OPERATIONS_ALERT_TYPE,
+    Alert,
+    AlertKind,
+    AlertState,
+    OperationsAlert,
+    OperationsAlertKind,
+    alert_id,
+)
 from schemas.events import CanonicalEvent
 from schemas.recipients import RecipientKind
 
-__all__ = ["alert_record", "fold_alerts", "gap_alert", "new_alert", "resolved"]
+__all__ = [
+    "AnyAlert",
+    "alert_record",
+    "dead_letter_expiring",
+    "fold_alerts",
+    "gap_alert",
+    "new_alert",
+    "records_expired",
+    "resolved",
+]
 
 
 def new_alert(entry: DeliveryEntry, kind: AlertKind, detail: str, now: dt.datetime) -> Alert:
@@ -61,13 +81,56 @@ def gap_alert(
     )
 
 
+def records_expired(gap: Expired, now: dt.datetime) -> OperationsAlert:
+    """A group's committed offset fell off its topic's retention: one alert per gap."""
+    where = f"{gap.group_id}|{gap.topic}|{gap.partition}|{gap.committed}"
+    return OperationsAlert(
+        id=alert_id(OperationsAlertKind.RECORDS_EXPIRED, where),
+        kind=OperationsAlertKind.RECORDS_EXPIRED,
+        state=AlertState.RAISED,
+        group=gap.group_id,
+        topic=gap.topic,
+        partition=gap.partition,
+        detail=(
+            f"{gap.skipped} record(s) at offsets {gap.committed}..{gap.log_start - 1} were "
+            f"deleted by retention before {gap.group_id} processed them"
+        ),
+        raisedat=now,
+    )
+
+
+def dead_letter_expiring(
+    entry_id: str, topic: str, partition: int, parked: int, expires: dt.datetime, now: dt.datetime
+) -> OperationsAlert:
+    """A dead-letter entry that holds `parked` inputs back nears its topic's retention."""
+    return OperationsAlert(
+        id=alert_id(OperationsAlertKind.DEAD_LETTER_EXPIRING, entry_id),
+        kind=OperationsAlertKind.DEAD_LETTER_EXPIRING,
+        state=AlertState.RAISED,
+        entryid=entry_id,
+        topic=topic,
+        partition=partition,
+        parked=parked,
+        detail=(
+            f"{parked} input(s) are parked behind this entry, which retention deletes from "
+            f"{expires.isoformat(timespec='minutes')}: replay or discard it before then"
+        ),
+        raisedat=now,
+        due=expires,
+    )
+
+
 def resolved(alert: Alert, resolution: str, now: dt.datetime) -> Alert:
     return alert.model_copy(
         update={"state": AlertState.RESOLVED, "resolvedat": now, "resolution": resolution}
     )
 
 
-def alert_record(alert: Alert, topic: str) -> OutboundRecord:
+AnyAlert = Alert | OperationsAlert
+
+
+def alert_record(alert: AnyAlert, topic: str) -> OutboundRecord:
+    kind = ALERT_TYPE if isinstance(alert, Alert) else OPERATIONS_ALERT_TYPE
     return OutboundRecord(
         topic=topic,
         key=alert.id.encode("ascii"),
@@ -76,20 +139,27 @@ def alert_record(alert: Alert, topic: str) -> OutboundRecord:
             [
                 (h.CONTENT_TYPE, "application/json"),
                 (h.EVENT_ID, alert.id),
-                (h.EVENT_TYPE, ALERT_TYPE),
+                (h.EVENT_TYPE, kind),
                 (h.ALERT_KIND, alert.kind.value),
             ]
         ),
     )
 
 
-def fold_alerts(values: list[bytes]) -> list[Alert]:
+def fold_alerts(values: list[bytes]) -> list[AnyAlert]:
     """The current state of every alert on the topic (the last record per id wins)."""
-    latest: dict[str, Alert] = {}
+    latest: dict[str, AnyAlert] = {}
     for value in values:
+        alert = _parsed(value)
+        if alert is not None:
+            latest[alert.id] = alert
+    return sorted(latest.values(), key=lambda a: a.raisedat)
+
+
+def _parsed(value: bytes) -> AnyAlert | None:
+    for model in (Alert, OperationsAlert):
         try:
-            alert = Alert.model_validate_json(value)
+            return model.model_validate_json(value)
         except ValueError:
             continue
-        latest[alert.id] = alert
-    return sorted(latest.values(), key=lambda a: a.raisedat)
+    return None

@@ -10,12 +10,12 @@ from hub.audit.projection import Projection
 from hub.kafka.reader import read_topic
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord
-from hub.recipients.alerts import fold_alerts
+from hub.recipients.alerts import AnyAlert, fold_alerts
 from hub.routing.consent import ConsentBook
 from hub.routing.engine import explain
 from hub.routing.policy import Policy
 from hub.settings import HubSettings
-from schemas.alerts import Alert, AlertState
+from schemas.alerts import AlertState
 
 __all__ = [
     "consent_in_force",
@@ -94,7 +94,7 @@ def explain_lines(
     return lines
 
 
-async def open_alerts(settings: HubSettings, *, include_resolved: bool = False) -> list[Alert]:
+async def open_alerts(settings: HubSettings, *, include_resolved: bool = False) -> list[AnyAlert]:
     values = [
         r.value async for r in read_topic(settings.kafka_connection(), settings.topics.alerts)
     ]

@@ -29,6 +29,7 @@ and recipient drops a repeat by it.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import math
 import re
@@ -111,7 +112,10 @@ class Ingress:
             _check_declared_length(request, self._max_bytes)
             self._take_token(source)
             body = await read_capped(request, self._max_bytes)
-            prepared = prepare(
+            # Translating a large document is CPU work: in a worker thread, so the server
+            # and the stages in this process go on meanwhile.
+            prepared = await asyncio.to_thread(
+                prepare,
                 source,
                 body,
                 self._context,

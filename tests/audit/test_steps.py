@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from hub.audit.steps import audit_hook, outcome_facts
 from hub.audit.writer import MemoryChainLog
 from hub.pipeline import headers as h
+from hub.pipeline.control import Screen
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
 from hub.pipeline.runner import RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
@@ -138,3 +139,23 @@ async def test_the_hook_records_a_batch_and_a_redelivered_batch_repeats_its_ids(
     assert [r.id for r in first] == [r.id for r in again]
     assert [r.seq for r in records] == list(range(11))
     assert all(b"12838545619" not in e.value for e in log.records)
+
+
+async def test_hub_headers_a_publisher_sent_are_on_record_by_name_only() -> None:
+    forged = text_headers(
+        [(h.REPLAY_OF, EVENT_ID), (h.CONTROL, "release"), ("hub-12838545619", "x")]
+    )
+    runner = StageRunner(
+        stage="ingest",
+        step=ingest,
+        sink=MemorySink(),
+        dlq_topic="hub.dlq.v1",
+        retry=RetryPolicy(1),
+        screen=Screen(public_keys(SIGNER), untrusted_topic=True),
+    )
+    (outcome,) = await runner.run_batch([inbound(0, b"<ok/>", forged)])
+    received, refused, _published = outcome_facts("ingest", outcome)
+    assert refused.step is AuditStep.HEADERS_REFUSED
+    assert refused.input == received.input
+    assert refused.reason == "untrusted_headers"
+    assert refused.note == "hub-replay-of, hub-control, 1 other(s)"

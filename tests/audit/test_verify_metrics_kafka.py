@@ -14,6 +14,7 @@ from aiokafka import AIOKafkaProducer
 from hub.audit.tools import read_all
 from hub.bootstrap import build_hub
 from hub.demo import KODA_SAMPLES
+from hub.kafka.connection import KafkaConnection
 from hub.metrics import HubMetrics
 from tests.e2e.harness import HubEnv, collect
 from tests.support import RunningKafka
@@ -33,11 +34,11 @@ async def _until(metrics: HubMetrics, holds: Callable[[float, float], bool]) -> 
     return False
 
 
-async def _alter_a_record(bootstrap: str, topic: str) -> None:
+async def _alter_a_record(bootstrap: KafkaConnection, topic: str) -> None:
     """Append a copy of the trail's first record with one byte of its value changed."""
     (first, *_) = await read_all(bootstrap, topic)
     value = first.value.replace(b'"', b"'", 1)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    producer = AIOKafkaProducer(**bootstrap.aiokafka())
     await producer.start()
     try:
         await producer.send_and_wait(
@@ -54,16 +55,16 @@ async def _alter_a_record(bootstrap: str, topic: str) -> None:
 async def test_the_hub_reports_whether_its_trail_is_intact(
     kafka: RunningKafka, tmp_path: Path
 ) -> None:
-    env = HubEnv(kafka.bootstrap_servers, tmp_path, overrides={"audit": {"verify_every_s": 0.5}})
+    env = HubEnv(kafka.connection, tmp_path, overrides={"audit": {"verify_every_s": 0.5}})
     await env.create_topics()
     settings = env.settings()
     await env.publish([path.read_bytes() for path in sorted(KODA_SAMPLES.glob("*.xml"))[:2]])
     async with build_hub(settings) as hub:
-        trail = await collect(env.bootstrap_servers, settings.topics.audit, until=bool)
+        trail = await collect(env.connection, settings.topics.audit, until=bool)
         assert trail
         written = time.time()
         assert await _until(hub.metrics, lambda intact, at: intact == 1.0 and at > written)
-        await _alter_a_record(env.bootstrap_servers, settings.topics.audit)
+        await _alter_a_record(env.connection, settings.topics.audit)
         altered = time.time()
         assert await _until(hub.metrics, lambda intact, at: intact == 0.0 and at > altered)
 
@@ -71,7 +72,7 @@ async def test_the_hub_reports_whether_its_trail_is_intact(
 async def test_without_the_setting_the_hub_does_not_check(
     kafka: RunningKafka, tmp_path: Path
 ) -> None:
-    env = HubEnv(kafka.bootstrap_servers, tmp_path)
+    env = HubEnv(kafka.connection, tmp_path)
     await env.create_topics()
     async with build_hub(env.settings()) as hub:
         await asyncio.sleep(1.0)

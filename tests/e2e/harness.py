@@ -8,16 +8,21 @@ each other's records. The hub runs either in the test's event loop (`build_hub`)
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import structlog
+from structlog.testing import capture_logs
 
 from hub.bootstrap import translation_context
 from hub.kafka.admin import ensure_topics
@@ -30,7 +35,7 @@ from hub.tools.publish import publish_documents
 from hub.topics import catalogue
 from tests.support import free_ports
 
-__all__ = ["HubEnv", "HubProcess", "collect", "ingest_only"]
+__all__ = ["HubEnv", "HubProcess", "all_log_lines", "collect", "ingest_only"]
 
 
 @dataclass
@@ -153,6 +158,18 @@ async def collect(
         if until(records) or time.monotonic() > deadline:
             return records
         await asyncio.sleep(0.5)
+
+
+@contextmanager
+def all_log_lines() -> Iterator[list[dict[str, Any]]]:
+    """Every log line, whatever level an earlier test configured the logging for."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+            yield logs
+    finally:
+        structlog.configure(**saved)
 
 
 def ingest_only(dead_letters: list[InboundRecord]) -> list[InboundRecord]:

@@ -126,14 +126,14 @@ def _values(records: list[Any]) -> list[dict[str, Any]]:
 
 async def _read(env: HubEnv, name: str, count: int) -> list[dict[str, Any]]:
     topic = env.topic(name)
-    records = await collect(env.bootstrap_servers, topic, until=lambda r: len(r) >= count)
+    records = await collect(env.connection, topic, until=lambda r: len(r) >= count)
     return _values(records)
 
 
 async def test_a_persons_whole_path_reaches_every_agency_and_the_person(
     kafka: RunningKafka, tmp_path: Path
 ) -> None:
-    env = HubEnv(kafka.bootstrap_servers, tmp_path)
+    env = HubEnv(kafka.connection, tmp_path)
     await env.create_topics()
     settings = env.settings()
     async with build_hub(settings):

@@ -32,9 +32,7 @@ async def _until(holds: Callable[[], bool]) -> bool:
 async def test_open_entries_are_counted_until_an_operator_resolves_them(
     kafka: RunningKafka, tmp_path: Path
 ) -> None:
-    env = HubEnv(
-        kafka.bootstrap_servers, tmp_path, overrides={"metrics": {"dead_letters_every_s": 0.5}}
-    )
+    env = HubEnv(kafka.connection, tmp_path, overrides={"metrics": {"dead_letters_every_s": 0.5}})
     await env.create_topics()
     settings = env.settings()
     await env.publish([(KODA_SAMPLES / "invalid" / "01-wrong-check-digit.xml").read_bytes()])

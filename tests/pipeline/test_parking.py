@@ -7,14 +7,20 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hub.pipeline import headers as h
+from hub.pipeline.control import Screen, seal
 from hub.pipeline.deadletter import dead_letter_id
 from hub.pipeline.parking import Parking, ParkingBook, parking_key
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
 from hub.pipeline.runner import DeliveryFailed, RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
+from hub.signing.signer import Signer
 from schemas.errors import InputRejected, Reason
+from schemas.signature import PublicKeys
+
+SIGNER = Signer(Ed25519PrivateKey.generate())
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 GROUP = "test.stage"
@@ -40,6 +46,10 @@ class Stage:
             sink=self.sink,
             dlq_topic="dlq",
             parking=self.parking,
+            # As at ingest: the input topic is written by a source.
+            screen=Screen(
+                PublicKeys.from_jwks({"keys": [SIGNER.public_jwk]}), untrusted_topic=True
+            ),
             retry=RetryPolicy(max_attempts=1),
             clock=lambda: NOW,
         )
@@ -69,14 +79,34 @@ def rec(offset: int, value: bytes, person: bytes | None = b"pk-a", **headers: st
 
 
 def replay_of(
-    entry: OutboundRecord, offset: int, group: str = GROUP, value: bytes | None = None
+    entry: OutboundRecord,
+    offset: int,
+    group: str = GROUP,
+    value: bytes | None = None,
+    signer: Signer | None = SIGNER,
 ) -> InboundRecord:
-    """What `hub dlq replay` puts back: the original input with replay headers."""
+    """What `hub dlq replay` puts back: the original input with replay headers, sealed by the
+    hub (`signer=None`: as a source would forge it)."""
     kept = tuple((k, v) for k, v in entry.headers if not k.startswith(h.DLQ_PREFIX))
     extra = text_headers([(h.REPLAY_OF, entry.header(h.DLQ_ID) or ""), (h.REPLAY_GROUP, group)])
-    return InboundRecord(
-        Position("in", 0, offset), entry.key, value or entry.value or b"", kept + extra
-    )
+    body = value or entry.value or b""
+    headers = seal(kept + extra, entry.key, body, signer) if signer else kept + extra
+    return InboundRecord(Position("in", 0, offset), entry.key, body, headers)
+
+
+def release_of(
+    entry: OutboundRecord, offset: int, signer: Signer | None = SIGNER, **extra: str
+) -> InboundRecord:
+    """The control record `hub dlq discard` sends to let the person through."""
+    headers = text_headers(
+        [
+            (h.CONTROL, "release"),
+            (h.REPLAY_OF, entry.header(h.DLQ_ID) or ""),
+            (h.REPLAY_GROUP, GROUP),
+        ]
+    ) + text_headers(extra.items())
+    sealed = seal(headers, entry.key, b"", signer) if signer else headers
+    return InboundRecord(Position("in", 0, offset), entry.key, b"", sealed)
 
 
 async def test_later_inputs_of_the_person_are_parked_others_flow() -> None:
@@ -120,16 +150,7 @@ async def test_a_release_control_record_lets_the_person_through() -> None:
     stage = Stage()
     await stage.run(rec(0, b"bad-1"))
     (blocker,) = stage.dlq()
-    control = rec(
-        1,
-        b"",
-        **{
-            h.CONTROL: "release",
-            h.REPLAY_OF: blocker.header(h.DLQ_ID) or "",
-            h.REPLAY_GROUP: GROUP,
-        },
-    )
-    outcomes = await stage.runner.run_batch([control, rec(2, b"a-2")])
+    outcomes = await stage.runner.run_batch([release_of(blocker, 1), rec(2, b"a-2")])
     assert stage.out() == [b"a-2"]
     assert [o.record.position.offset for o in outcomes] == [2], "a control record is no outcome"
 
@@ -213,3 +234,69 @@ def test_the_book_names_everyone_blocked_in_any_stage() -> None:
     assert book.blocked_people() == {"pk-a", "pk-b"}
     book.apply_records([state("g.nav", "pk-a", None)])
     assert book.blocked_people() == {"pk-b"}
+
+
+# --- forged steering: a source writes the input topic and can compute dead-letter ids ---------
+
+
+async def test_a_forged_replay_of_the_blocker_is_parked_and_on_record() -> None:
+    stage = Stage()
+    await stage.run(rec(0, b"bad-1"), rec(1, b"a-2"))
+    blocker = stage.dlq()[0]
+    forged = replay_of(blocker, 2, value=b"a-forged", signer=None)
+    (outcome,) = await stage.runner.run_batch([forged])
+    assert stage.out() == [], "the person stays blocked"
+    assert stage.dlq()[-1].header(h.DLQ_REASON) == "parked"
+    assert outcome.refused_headers == (h.REPLAY_OF, h.REPLAY_GROUP)
+    assert not any(k.startswith(h.REPLAY_PREFIX) for k, _ in stage.dlq()[-1].headers)
+
+
+async def test_a_forged_release_releases_no_one() -> None:
+    stage = Stage()
+    await stage.run(rec(0, b"bad-1"))
+    (blocker,) = stage.dlq()
+    outcomes = await stage.runner.run_batch([release_of(blocker, 1, signer=None), rec(2, b"a-2")])
+    assert stage.out() == []
+    assert [o.failure.error.reason for o in outcomes if o.failure] == [Reason.PARKED] * 2
+    assert outcomes[0].refused_headers == (h.CONTROL, h.REPLAY_OF, h.REPLAY_GROUP)
+
+
+async def test_a_seal_of_another_key_or_over_another_value_counts_for_nothing() -> None:
+    stage = Stage()
+    await stage.run(rec(0, b"bad-1"))
+    (blocker,) = stage.dlq()
+    stranger = Signer(Ed25519PrivateKey.generate())
+    sealed = replay_of(blocker, 1, value=b"fixed-1")
+    moved = InboundRecord(sealed.position, sealed.key, b"a-other", sealed.headers)
+    await stage.run(release_of(blocker, 2, signer=stranger), moved)
+    assert stage.out() == []
+    assert stage.book.get(GROUP, "pk-a") == blocker.header(h.DLQ_ID)
+
+
+async def test_a_forged_group_does_not_make_a_stage_skip_the_input() -> None:
+    stage = Stage()
+    forged = rec(0, b"a-1", **{h.REPLAY_GROUP: "other.stage", h.REPLAY_OF: "x"})
+    (outcome,) = await stage.runner.run_batch([forged])
+    assert stage.out() == [b"a-1"]
+    assert outcome.refused_headers == (h.REPLAY_GROUP, h.REPLAY_OF)
+
+
+async def test_hub_headers_a_source_sends_are_removed_before_the_stage_sees_them() -> None:
+    stage = Stage()
+    forged = rec(0, b"bad-1", **{h.EVENT_ID: "0" * 36, h.DLQ_PARKED_BEHIND: "x", "hub-x": "y"})
+    (outcome,) = await stage.runner.run_batch([forged])
+    assert outcome.refused_headers == (h.EVENT_ID, h.DLQ_PARKED_BEHIND, "hub-x")
+    assert not any(k.startswith(h.HUB_PREFIX) for k, _ in outcome.record.headers)
+    (entry,) = stage.dlq()
+    assert entry.header(h.DLQ_PARKED_BEHIND) is None
+    assert entry.header(h.DLQ_REASON) == "schema_violation"
+
+
+async def test_a_sealed_replay_keeps_its_headers_and_is_no_refusal() -> None:
+    stage = Stage()
+    await stage.run(rec(0, b"bad-1"))
+    (blocker,) = stage.dlq()
+    (outcome,) = await stage.runner.run_batch([replay_of(blocker, 1, value=b"fixed-1")])
+    assert outcome.refused_headers == ()
+    assert outcome.record.header(h.REPLAY_OF) == blocker.header(h.DLQ_ID)
+    assert stage.out() == [b"fixed-1"]

@@ -179,3 +179,35 @@ async def test_a_key_too_large_for_the_dead_letter_topic_is_hashed_in_the_cut_en
     assert entry.key == b"sha256:" + hashlib.sha256(huge_key).hexdigest().encode()
     assert entry.header(h.DLQ_KEY) == base64.b64encode(entry.key).decode()
     assert entry.value == b"bad document"
+
+
+async def test_a_large_input_is_stepped_in_a_thread_and_its_log_context_comes_back() -> None:
+    import threading
+
+    import structlog
+    from structlog.testing import capture_logs
+
+    from hub.pipeline.runner import bind_message_ids
+
+    threads: list[int] = []
+
+    def translate(rec: InboundRecord) -> Sequence[OutboundRecord]:
+        threads.append(threading.get_ident())
+        bind_message_ids(message_id="m-1", correlation_id="c-1", source_event_id="s-1")
+        raise InputRejected("refused", reason=Reason.SCHEMA_VIOLATION)
+
+    sink = MemorySink()
+    stage = StageRunner(
+        stage="ingest",
+        step=translate,
+        sink=sink,
+        dlq_topic="dlq",
+        retry=RetryPolicy(max_attempts=1),
+        thread_over_bytes=4,
+    )
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        await stage.run_batch([record(0, b"large"), record(1, b"tiny")])
+    stepped_in_thread, stepped_here = threads
+    assert stepped_in_thread != threading.get_ident() == stepped_here
+    dead = [e for e in logs if e["event"] == "record.dead_lettered"]
+    assert [e.get("message_id") for e in dead] == ["m-1", "m-1"]

@@ -169,8 +169,10 @@ async def test_a_document_the_broker_will_never_take_is_no_invitation_to_retry(
     kafka: RunningKafka, tmp_path: Path
 ) -> None:
     # A hub whose inbound topics were never made: the broker answers, and knows none of them.
-    settings = HubEnv(kafka.bootstrap_servers, tmp_path / "hub").settings()
-    producer = build_producer(settings.kafka.model_copy(update={"request_timeout_ms": 1_000}))
+    settings = HubEnv(kafka.connection, tmp_path / "hub").settings()
+    producer = build_producer(
+        settings.kafka_connection(), settings.kafka.model_copy(update={"request_timeout_ms": 1_000})
+    )
     await producer.start()
     try:
         app = build_web_app(settings, sink=KafkaRecordSink(producer))
