@@ -87,7 +87,7 @@ def prepare_cluster(settings: HubSettings) -> ClusterReady:
     change = apply_acls(admin, desired_acls(settings))
     made: list[Credential] = []
     if settings.env is not Environment.PRODUCTION:
-        made = [credential(settings, p.name) for p in _local_principals(settings)]
+        made = [credential(settings, p.name, adopt=True) for p in _local_principals(settings)]
     return ClusterReady(created, change, made)
 
 
@@ -102,9 +102,13 @@ async def _check(settings: HubSettings, connection: KafkaConnection) -> list[Top
     return check_topics(settings, specs, found, await broker_count(connection))
 
 
-def credential(settings: HubSettings, principal: str, *, rotate: bool = False) -> Credential:
+def credential(
+    settings: HubSettings, principal: str, *, rotate: bool = False, adopt: bool = False
+) -> Credential:
     """`principal`'s connection, its SCRAM credential made on the cluster when missing (with a
-    random password kept, 0600, in the local credentials folder)."""
+    random password kept, 0600, in the local credentials folder). `adopt`: a principal whose
+    password this folder does not keep gets a new one (`hub topics ensure` outside production:
+    the local folder is where a developer's clients find their passwords)."""
     admin = settings.kafka_connection()
     folder = settings.local_kafka_dir / "credentials"
     if principal != ADMIN and principal not in {p.name for p in known_principals(settings)}:
@@ -122,7 +126,7 @@ def credential(settings: HubSettings, principal: str, *, rotate: bool = False) -
                 f"{folder}; it cannot be made here",
                 reason=Reason.NO_CREDENTIALS,
             )
-        if exists and stored is None and not rotate:
+        if exists and stored is None and not (rotate or adopt):
             raise PermanentError(
                 f"{principal} has a credential on the cluster but its password is not kept in "
                 f"{folder}; `--rotate` gives it a new one",
