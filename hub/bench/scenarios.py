@@ -161,7 +161,9 @@ def latency_result(
     stats = []
     for topic, firsts in sorted(arrivals.first.items()):
         seconds = [t - sent_at[n] for n, t in firsts.items() if warmup <= n < len(sent_at)]
-        stats.append(latency_stats(_display(bench, dep, topic), seconds))
+        # A rare recipient may have had only warm-up documents: nothing to measure there.
+        if seconds:
+            stats.append(latency_stats(_display(bench, dep, topic), seconds))
     unmatched = {
         _display(bench, dep, topic): count
         for topic, count in sorted(arrivals.read.items())

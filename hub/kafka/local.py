@@ -260,6 +260,7 @@ class LocalKafka:
     # -- life cycle --------------------------------------------------------------------------
 
     def status(self) -> KafkaStatus:
+        self._reap()
         nodes = tuple(
             NodeStatus(
                 node_id=node.node_id,
@@ -275,6 +276,7 @@ class LocalKafka:
     def up(self, timeout: float = 90.0) -> UpResult:
         """Start whichever node is down (all of them the first time); then report."""
         with self._locked():
+            self._reap()
             down = [node for node in self._nodes() if self._node_pid(node) is None]
             if down:
                 self._start(down, timeout)
@@ -569,6 +571,13 @@ class LocalKafka:
         # Without a pid file (`hub kafka up` killed right after the start, a person tidying up)
         # the node still names its properties file on its command line.
         return next(_brokers_using(node.properties), None)
+
+    def _reap(self) -> None:
+        # Children that died (a node SIGKILLed by a test) are collected, so none is left a
+        # zombie or kept as if it ran.
+        for pid, proc in list(self._procs.items()):
+            if proc.poll() is not None:
+                del self._procs[pid]
 
     def _log_tail(self, node: _Node) -> str:
         summary = _last_lines(_read_text(node.console_log) or "")

@@ -22,6 +22,7 @@ from schemas.events import (
     TransferPlanned,
 )
 from schemas.events.codes import CustodyOutcome
+from schemas.ids import canonical_id
 from schemas.recipients import PersonMessage, RecipientKind
 from tests.events import make_event, sample_data
 from tests.recipients.support import Router
@@ -102,7 +103,13 @@ def test_a_cancellation_and_a_correction_reach_the_person() -> None:
     router = Router()
     planned = release_planned(ALL)
     first = everyone(router, planned)["person"]
-    cancel = make_event(ReleaseCancelled, data=planned.data)
+    # Its own document: a source's cancellation is never the planned document itself.
+    cancel = make_event(
+        ReleaseCancelled,
+        data=planned.data,
+        id=canonical_id(planned.source, "KODA-TEST-CANCEL"),
+        sourceeventid="KODA-TEST-CANCEL",
+    )
     cancelled = router.route(cancel, RecipientKind.PERSON).messages()
     (message,) = cancelled
     assert message["action"] == "cancellation"

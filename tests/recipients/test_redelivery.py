@@ -31,6 +31,7 @@ from hub.recipients.base import Decisions, StageContext, recipient_step
 from hub.recipients.police_register import PoliceRegister
 from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
 from hub.recipients.runner import IndexedRunner
+from hub.routing.consent import ConsentBook, StagedConsent
 from hub.routing.deliveries import DeliveryEntry, DeliveryIndex, StagedIndex
 from hub.settings import HubSettings
 from schemas.events import ReleaseCancelled, ReleasePlanned
@@ -60,6 +61,10 @@ class Topics:
     dlq: str
 
     @property
+    def consent(self) -> str:
+        return f"{self.prefix}consent"
+
+    @property
     def out(self) -> str:
         return f"{self.prefix}out.police-register.v1"
 
@@ -73,6 +78,7 @@ async def topics(kafka: RunningKafka) -> Topics:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     made = Topics(prefix, f"{prefix}deliveries", f"{prefix}alerts", f"{prefix}dlq")
     specs = [TopicSpec(made.deliveries, 2, config=_COMPACTED)]
+    specs += [TopicSpec(made.consent, 1, config=_COMPACTED)]
     specs += [TopicSpec(name, 1) for name in (made.alerts, made.dlq, made.out, made.receipts)]
     await ensure_topics(kafka.connection, specs, timeout=30.0)
     return made
@@ -109,6 +115,7 @@ async def started(
             verify=lambda _record: None,
             sign=lambda record: record,
             clock=lambda: NOW,
+            consent=StagedConsent(ConsentBook(), topics.consent),
         )
         receipt_index, receipt_decisions = StagedIndex(index), Decisions()
         receipt_ctx = ReceiptContext(
