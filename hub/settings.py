@@ -394,6 +394,8 @@ class HubSettings(BaseSettings):
         kafka = self.kafka
         username = kafka.username or "hub"
         ca_file = kafka.ca_file or self._local_ca()
+        # Absolute: the path goes into client configurations handed to others.
+        ca_file = ca_file.resolve() if ca_file is not None else None
         if ca_file is not None and not ca_file.is_file():
             raise PermanentError(
                 f"the cluster's CA certificate {ca_file} is missing: set HUB_KAFKA__CA_FILE, or "

@@ -44,6 +44,8 @@ T = TypeVar("T")
 # Kafka's own rule for topic names.
 _TOPIC_NAME = re.compile(r"^[a-zA-Z0-9._-]{1,249}$")
 _CLIENT_ID = "justishub-admin"
+# Kafka's error code for a topic the principal may not describe.
+_TOPIC_AUTHORIZATION_FAILED = 29
 # How often to look again whether newly created topics have leaders.
 _POLL_S = 0.1
 
@@ -125,6 +127,10 @@ async def partition_count(
 
     async def count(admin: Any) -> int:
         (described,) = await admin.describe_topics([topic])
+        if described.get("error_code") == _TOPIC_AUTHORIZATION_FAILED:
+            raise PermanentError(
+                f"{connection.principal} may not read topic {topic!r}", reason=Reason.NOT_AUTHORIZED
+            )
         if described.get("error_code") != 0 or not described.get("partitions"):
             raise PermanentError(f"topic {topic!r} does not exist", reason=Reason.TOPIC_REJECTED)
         return len(described["partitions"])
