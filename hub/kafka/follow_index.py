@@ -66,6 +66,10 @@ class TopicFollower:
         except KafkaError as exc:
             await consumer.stop()
             raise unreachable(self._connection, exc) from exc
+        except BaseException:
+            # A missing topic, or cancelled while starting: the consumer is closed all the same.
+            await asyncio.shield(consumer.stop())
+            raise
         self._consumer = consumer
         self._task = asyncio.create_task(self._follow(), name=f"follow-{self._topic}")
         await self.catch_up()

@@ -47,6 +47,10 @@ async def _consumer(connection: KafkaConnection, topic: str) -> AsyncIterator[AI
     except KafkaError as exc:
         await consumer.stop()
         raise unreachable(connection, exc) from exc
+    except BaseException:
+        # Cancelled while connecting (a background reader at the hub's stop): still closed.
+        await asyncio.shield(consumer.stop())
+        raise
     try:
         # Asked of the cluster, not of the consumer's metadata, which only knows topics it saw.
         count = await partition_count(connection, topic)
