@@ -308,6 +308,8 @@ class LocalKafka:
                     self._wait_gone(pid, _KILL_WAIT_S)
             for node in self._nodes():
                 node.pid_file.unlink(missing_ok=True)
+            # Also the children that died before (a node SIGKILLed by a test): collected.
+            self._reap()
             return pids[0] if pids else None
 
     def format(self) -> bool:

@@ -94,12 +94,13 @@ async def test_two_hubs_on_three_brokers_lose_nothing_when_a_broker_dies(
     docs = mixed_documents(TOTAL - INVALID, INVALID, seed=11)
     processes = [HubProcess(env, tmp_path / f"hub-{n}.log") for n, env in enumerate(hubs, 1)]
     try:
+        await source.publish([d.raw for d in docs])
         for process in processes:  # one after the other: the first makes the signing key
             process.start(timeout_s=120)
-        await source.publish([d.raw for d in docs[: TOTAL // 2]])
+        # While the two hubs work through the backlog, the canonical topic's leader dies.
         victim = await _leader_of(admin, topics.events)
         _kill_node(cluster, victim)
-        await source.publish([d.raw for d in docs[TOTAL // 2 :]])
+        await asyncio.sleep(5)
         assert victim in (await asyncio.to_thread(cluster.up, 180)).started
 
         events = await collect(
@@ -124,9 +125,11 @@ async def test_two_hubs_on_three_brokers_lose_nothing_when_a_broker_dies(
     assert len(dead_letters_by_origin(dead)) == INVALID
     assert all(n > 0 for n in took), f"each process took part of the work: {took}"
     for process in processes:
-        # The only failures: batches rewound while the broker was away, and taken again.
+        # The only failures: batches rewound while the broker was away and taken again, and
+        # commits refused because the group rebalanced meanwhile (the batch comes again).
+        expected = ('"batch.rewound"', "CommitFailedError")
         failed = [line for line in process.log_path.read_text().splitlines() if "Traceback" in line]
-        assert all('"batch.rewound"' in line for line in failed), failed[:1]
+        assert all(any(e in line for e in expected) for line in failed), failed[:1]
 
 
 async def _replicated(env: HubEnv, topic: str) -> None:
