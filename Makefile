@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run stop test bench lint types unit install contract-deps chromium clean
+.PHONY: run stop test bench chaos lint types unit install contract-deps chromium clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ stop: $(STAMP)
 ## only runs it once, tiny, to prove it works. More: `.venv/bin/hub bench --help`.
 bench: $(STAMP)
 	$(BIN)/hub bench
+
+## make chaos: the chaos suite at full size: 100,000 documents from the three sources through
+## three brokers and two hub processes while brokers and hubs are killed, a broker is paused and
+## the groups rebalance; then an independent checker reads every topic. Prints its report and
+## writes chaos-results/chaos-<time>.json. `make test` runs a short one. More:
+## `.venv/bin/python -m tests.chaos --help`.
+chaos: $(STAMP)
+	$(BIN)/python -m tests.chaos
 
 ## make test: lint, types, then every test (the real broker, the contract validator and the
 ## browser included).

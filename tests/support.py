@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -95,6 +96,26 @@ def free_ports(count: int) -> list[int]:
         for probe in probes:
             probe.bind(("127.0.0.1", 0))
         return [probe.getsockname()[1] for probe in probes]
+
+
+def free_port_runs() -> tuple[int, int]:
+    """A client port and a controller port base under which the ports of a local cluster of
+    up to three nodes (`port + 2n`, `controller_port + 2n`) are all free."""
+    rng = random.Random()  # noqa: S311 -- ports, not secrets
+    for _ in range(200):
+        base = rng.randrange(20_000, 60_000, 2)
+        if all(_bindable(p) for p in range(base, base + 12)):
+            return base, base + 6
+    raise RuntimeError("no run of 12 free ports")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 _GUARD = """

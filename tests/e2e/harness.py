@@ -181,24 +181,30 @@ class HubProcess:
     """`python -m hub run` as a child process, its output in a log file."""
 
     def __init__(self, env: HubEnv, log_path: Path) -> None:
-        self._env = env
+        self.env = env
         self.log_path = log_path
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60.0) -> None:
+        """Start the process (again, after `kill` or `stop`) and wait for its `hub.started`."""
         log = self.log_path.open("ab")
+        seen = log.tell()
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "hub", "run"],
-            env=self._env.environ(),
+            env=self.env.environ(),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         log.close()
         deadline = time.monotonic() + timeout_s
-        while b"hub.started" not in self.log_path.read_bytes():
+        while b"hub.started" not in self.log_path.read_bytes()[seen:]:
             if self._proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"hub did not start:\n{self.log_path.read_text()[-3000:]}")
             time.sleep(0.2)
+
+    def exited_on_its_own(self) -> bool:
+        """Started, and no longer running though nobody stopped it."""
+        return self._proc is not None and self._proc.poll() is not None
 
     def kill(self) -> None:
         """SIGKILL: no shutdown hooks, no last commit, exactly like a crash."""

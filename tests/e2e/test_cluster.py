@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import random
 import re
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from hub.kafka.admin import describe_topics
 from hub.kafka.local import LocalKafka, read_password
 from tests.e2e.harness import HubEnv, HubProcess, collect, ingest_only
 from tests.e2e.test_ingest import dead_letters_by_origin, distinct_events
+from tests.support import free_port_runs
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
@@ -30,29 +29,9 @@ TOTAL, INVALID = 3000, 90
 TOKEN = "a-metrics-token-for-this-test-only"  # noqa: S105 - a test value
 
 
-def _free_runs() -> tuple[int, int]:
-    """A client port and a controller port base whose three nodes' ports are all free."""
-    rng = random.Random()  # noqa: S311 -- ports, not secrets
-    for _ in range(200):
-        base = rng.randrange(20_000, 60_000, 2)
-        ports = [base + i for i in range(12)]
-        if all(_bindable(p) for p in ports):
-            return base, base + 6
-    raise AssertionError("no run of 12 free ports")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[LocalKafka]:
-    port, controller_port = _free_runs()
+    port, controller_port = free_port_runs()
     kafka = LocalKafka(
         work_dir=tmp_path / "hub" / "kafka",
         brokers=3,
@@ -82,7 +61,7 @@ async def test_two_hubs_on_three_brokers_lose_nothing_when_a_broker_dies(
         assert password is not None
         kafka = {"username": name, "password": password.get_secret_value()}
         return dataclasses.replace(
-            admin, overrides={"kafka": kafka, **overrides}, web_port=_free_runs()[0]
+            admin, overrides={"kafka": kafka, **overrides}, web_port=free_port_runs()[0]
         )
 
     shared = {"signing": {"key_dir": str(tmp_path / "keys")}, "metrics": {"token": TOKEN}}
