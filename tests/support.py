@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.kafka import LocalKafka
 from hub.kafka.connection import KafkaConnection
 from hub.settings import KafkaSettings
+from hubdev.kafka import LocalKafka
 
 __all__ = [
     "PRODUCTION_KAFKA",
@@ -100,7 +100,7 @@ def free_ports(count: int) -> list[int]:
 _GUARD = """
 import sys
 from pathlib import Path
-from hub.kafka import LocalKafka
+from hubdev.kafka import LocalKafka
 sys.stdin.read()
 LocalKafka(work_dir=Path(sys.argv[1])).stop()
 """

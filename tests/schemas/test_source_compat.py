@@ -20,7 +20,7 @@ import pytest
 from jsonschema import Draft202012Validator
 from lxml import etree
 
-from hub.demo import court, police, synthetic
+from hubdev.demo import court, police, synthetic
 from schemas.sources import POLICE_CUSTODY_V1
 from schemas.xsd import DOMSTOL_RETTSKRAFTIG_DOM_V1, KODA_HENDELSE_V1
 
