@@ -2,7 +2,9 @@
 # Two stages: the first builds a virtual environment with the hub installed, the second copies
 # only that environment and the routing data into a slim image that runs as a user of its own.
 # Nothing secret goes into the image: keys, passwords and certificates come from Kubernetes
-# Secrets at run time (see deploy/kubernetes/hub.yaml).
+# Secrets at run time (see deploy/kubernetes/hub.yaml). Nor does the development tooling
+# (`hubdev`: bench, demo samples, the local cluster): it is never copied, so the wheel built here
+# holds the runtime alone, and `hub` offers the runtime's commands only.
 
 FROM python:3.12-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1

@@ -25,7 +25,7 @@ from hub.kafka.accounts import (
 )
 from hub.kafka.admin import broker_count, describe_topics, ensure_topics
 from hub.kafka.connection import KafkaConnection
-from hub.kafka.local import ADMIN, read_password, store_password
+from hub.kafka.credentials import ADMIN, read_password, store_password
 from hub.routing.policy import Policy, load_policy
 from hub.settings import Environment, HubSettings
 from hub.topics import TopicFinding, catalogue, check_topics, recipient_catalogue

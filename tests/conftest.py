@@ -16,7 +16,8 @@ from types import FrameType
 
 import pytest
 
-from hub.kafka import LocalKafka, TopicSpec, ensure_topics
+from hub.kafka import TopicSpec, ensure_topics
+from hubdev.kafka import LocalKafka
 from tests.support import NewTopic, RunningKafka, free_ports
 
 __all__ = ["kafka", "new_topic"]

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hub.kafka import LocalKafka
 from hub.kafka.connection import KafkaConnection
 from hub.settings import KafkaSettings
+from hubdev.kafka import LocalKafka
 
 __all__ = [
     "PRODUCTION_KAFKA",
@@ -121,7 +121,7 @@ def _bindable(port: int) -> bool:
 _GUARD = """
 import sys
 from pathlib import Path
-from hub.kafka import LocalKafka
+from hubdev.kafka import LocalKafka
 sys.stdin.read()
 LocalKafka(work_dir=Path(sys.argv[1])).stop()
 """

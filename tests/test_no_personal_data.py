@@ -27,7 +27,6 @@ from structlog.testing import capture_logs
 
 from hub.audit.steps import outcome_facts
 from hub.bootstrap import build_web_app, translation_context
-from hub.demo import COURT_SAMPLES, KODA_SAMPLES, POLICE_SAMPLES
 from hub.metrics import HubMetrics
 from hub.operations.entries import mask_payload, shown_headers, shown_key
 from hub.pipeline import headers as h
@@ -37,6 +36,7 @@ from hub.pipeline.runner import StageRunner
 from hub.pipeline.sink import MemorySink
 from hub.settings import DEV_INGRESS_API_KEY, Environment, HubSettings, WebSettings
 from hub.sources import sources
+from hubdev.demo import COURT_SAMPLES, KODA_SAMPLES, POLICE_SAMPLES
 from tests.identities import complete
 
 LIMIT = 16 * 1024

@@ -14,7 +14,7 @@ from hub.cluster import (
     prepare_cluster,
 )
 from hub.kafka.accounts import apply_acls
-from hub.kafka.local import ADMIN
+from hub.kafka.credentials import ADMIN
 from hub.topics import Severity
 
 __all__ = ["register"]

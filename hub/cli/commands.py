@@ -9,16 +9,16 @@ __all__ = ["register"]
 
 def register(app: typer.Typer) -> None:
     """Attach every command group to `app`."""
-    from hub.cli import audit, bench, cluster, keys, pipeline, policy
+    from hub.cli import audit, cluster, keys, pipeline, policy
     from hub.cli.console import console_app
     from hub.cli.deploy import deploy_app
+    from hub.cli.devtools import register_dev_commands
     from hub.cli.dlq import dlq_app
     from hub.cli.kafka import kafka_app
     from hub.cli.notice import notice_app
 
     pipeline.register(app)
     cluster.register(app)
-    bench.register(app)
     app.add_typer(kafka_app, name="kafka")
     keys.register(app)
     audit.register(app)
@@ -27,3 +27,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(console_app, name="console")
     app.add_typer(deploy_app, name="deploy")
     app.add_typer(notice_app, name="notice")
+    register_dev_commands(app)

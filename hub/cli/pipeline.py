@@ -1,4 +1,4 @@
-"""`hub run`, `hub publish`, `hub tail`, `hub demo`, `hub topics`: parse, hand over, print."""
+"""`hub run`, `hub publish`, `hub tail`: parse, hand over, print."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -15,6 +15,7 @@ import typer
 
 from hub.bootstrap import Hub, build_console, build_hub, build_web_app, translation_context
 from hub.cli.app import CliError, load_settings, user_errors
+from hub.cli.devtools import demo_runner
 from hub.cli.keys import JwksOption, trusted_keys
 from hub.kafka.producer import KafkaRecordSink
 from hub.kafka.reader import read_topic
@@ -30,7 +31,6 @@ from hub.settings import (
     HubSettings,
 )
 from hub.sources import Source, sources
-from hub.tools.demo import Journey, run_demo
 from hub.tools.publish import expand_paths, publish_documents
 from hub.tools.tail import Verdict, as_json, as_text, signature_verdict
 from hub.web.server import serving
@@ -42,7 +42,6 @@ def register(app: typer.Typer) -> None:
     app.command("run")(run)
     app.command("publish")(publish)
     app.command("tail")(tail)
-    app.command("demo")(demo)
 
 
 @user_errors
@@ -53,6 +52,7 @@ def run(
     ] = False,
 ) -> None:
     """Run every stage of the hub in this process until Ctrl-C (or SIGTERM)."""
+    show_demo = demo_runner() if demo else None
     settings = load_settings("hub")
     # At a terminal, the terminal shows what needs a person and the file has everything.
     log_file = settings.data_dir / "logs" / "hub.log" if _at_terminal(settings) else None
@@ -61,10 +61,12 @@ def run(
     )
     if log_file is not None:
         typer.echo(f"hub: the full log is in {log_file}; here: the account, warnings, errors")
-    asyncio.run(_serve(settings, demo=demo))
+    asyncio.run(_serve(settings, show_demo=show_demo))
 
 
-async def _serve(settings: HubSettings, *, demo: bool) -> None:
+async def _serve(
+    settings: HubSettings, *, show_demo: Callable[[HubSettings], Awaitable[None]] | None
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -79,10 +81,8 @@ async def _serve(settings: HubSettings, *, demo: bool) -> None:
             f"hub: running against Kafka at {settings.kafka.bootstrap_servers} as "
             f"{settings.kafka_connection().principal}; Ctrl-C stops"
         )
-        if demo:
-            _print_journeys(
-                await run_demo(settings, _all_sources(settings), translation_context(settings))
-            )
+        if show_demo is not None:
+            await show_demo(settings)
         await stop.wait()
     if hub.abandoned:
         _exit_abandoning(hub.abandoned)
@@ -193,32 +193,9 @@ def _shown(record: InboundRecord, verdict: Verdict | None, *, as_json_lines: boo
     return as_text(record, *([verdict.line()] if verdict else []))
 
 
-@user_errors
-def demo() -> None:
-    """Publish the bundled sample documents to a running hub and show where each one went."""
-    settings = load_settings()
-    _print_journeys(
-        asyncio.run(run_demo(settings, _all_sources(settings), translation_context(settings)))
-    )
-
-
 def _at_terminal(settings: HubSettings) -> bool:
     # Production logs JSON to stderr for its collector; so does a test or a service manager.
     return settings.effective_log_format == "console"
-
-
-def _print_journeys(journeys: list[Journey]) -> None:
-    for journey in journeys:
-        typer.echo(f"{journey.label}  (in {journey.position})")
-        for line in journey.outcomes or ["→ no outcome yet (is the hub running?)"]:
-            typer.echo(f"    {line}")
-        for stage in sorted(journey.routes):
-            for line in journey.routes[stage]:
-                typer.echo(f"        {line}")
-
-
-def _all_sources(settings: HubSettings) -> list[Source]:
-    return list(sources(settings).values())
 
 
 def _source(settings: HubSettings, name: str) -> Source:

@@ -13,8 +13,8 @@ import adapters.court
 from adapters.context import TranslationContext
 from adapters.court import SOURCE, parse, to_canonical, translate
 from adapters.court.record import CourtSanction
-from hub.demo import COURT_SAMPLES
-from hub.demo.court import invalid_documents, render, valid_documents
+from hubdev.demo import COURT_SAMPLES
+from hubdev.demo.court import invalid_documents, render, valid_documents
 from schemas.codec import decode, encode
 from schemas.errors import InputRejected, Reason
 from schemas.events import IdentityKind, JudgmentFinal, Reaction

@@ -19,9 +19,9 @@ from adapters.koda.record import (
     KodaStraffesak,
     KodaUnnvikelse,
 )
-from hub.demo import KODA_SAMPLES
-from hub.demo.kodaxml import render
-from hub.demo.synthetic import valid_records
+from hubdev.demo import KODA_SAMPLES
+from hubdev.demo.kodaxml import render
+from hubdev.demo.synthetic import valid_records
 from schemas.codec import decode, encode
 from schemas.errors import InputRejected, Reason
 from schemas.events import (

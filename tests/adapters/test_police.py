@@ -13,8 +13,8 @@ import pytest
 import adapters.police
 from adapters.context import TranslationContext
 from adapters.police import SOURCE, parse, to_canonical, translate
-from hub.demo import POLICE_SAMPLES
-from hub.demo.police import invalid_documents, valid_documents
+from hubdev.demo import POLICE_SAMPLES
+from hubdev.demo.police import invalid_documents, valid_documents
 from schemas.codec import decode, encode
 from schemas.errors import InputRejected, Reason
 from schemas.events import (

@@ -13,9 +13,9 @@ from aiokafka import AIOKafkaProducer
 
 from hub.audit.tools import read_all
 from hub.bootstrap import build_hub
-from hub.demo import KODA_SAMPLES
 from hub.kafka.connection import KafkaConnection
 from hub.metrics import HubMetrics
+from hubdev.demo import KODA_SAMPLES
 from tests.e2e.harness import HubEnv, collect
 from tests.support import RunningKafka
 

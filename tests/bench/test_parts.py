@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from hub.bench.corpus import chunks
-from hub.bench.deployment import Deployment, deployment
-from hub.bench.latency import latency_stats
 from hub.kafka.connection import KafkaConnection
 from hub.privacy import PersonKeys
 from hub.settings import TopicSettings
+from hubdev.bench.corpus import chunks
+from hubdev.bench.deployment import Deployment, deployment
+from hubdev.bench.latency import latency_stats
 
 __all__: list[str] = []
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from hub.demo import KODA_SAMPLES
 from hub.settings import DEV_CONSOLE_PASSWORD, DEV_CONSOLE_USER
+from hubdev.demo import KODA_SAMPLES
 from tests.e2e.harness import HubEnv, HubProcess, collect
 from tests.support import RunningKafka
 

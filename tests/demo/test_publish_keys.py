@@ -7,11 +7,11 @@ import dataclasses
 
 from adapters.koda.record import KodaHendelse
 from hub.bootstrap import translation_context
-from hub.demo.kodaxml import render
-from hub.demo.synthetic import valid_records
 from hub.settings import HubSettings
 from hub.sources import sources
 from hub.tools.publish import prepare
+from hubdev.demo.kodaxml import render
+from hubdev.demo.synthetic import valid_records
 
 
 def test_one_persons_documents_share_a_key_and_another_persons_do_not() -> None:

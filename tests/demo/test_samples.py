@@ -12,7 +12,7 @@ import pytest
 from adapters.context import TranslationContext
 from adapters.koda import parse, translate
 from adapters.koda.record import KodaHendelse, KodaLoslatelse
-from hub.demo import KODA_SAMPLES
+from hubdev.demo import KODA_SAMPLES
 from schemas.errors import InputRejected
 from schemas.events import EVENT_CLASSES, event_type_of
 from schemas.identity import identify

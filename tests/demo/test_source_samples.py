@@ -11,7 +11,7 @@ import pytest
 from adapters.context import TranslationContext
 from hub.settings import HubSettings
 from hub.sources import Source, sources
-from hub.tools.demo import bundled_samples
+from hubdev.demo.run import bundled_samples
 from schemas.errors import InputRejected
 from schemas.events import EVENT_CLASSES, event_type_of
 

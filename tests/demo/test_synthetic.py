@@ -9,7 +9,7 @@ import pytest
 from adapters.context import TranslationContext
 from adapters.koda import parse, translate
 from adapters.koda.record import KodaLoslatelse
-from hub.demo.synthetic import (
+from hubdev.demo.synthetic import (
     invalid_documents,
     mixed_documents,
     synthetic_identity_number,

@@ -58,6 +58,14 @@ def test_nothing_secret_is_baked_in() -> None:
     assert not any(line.startswith("!.hub") for line in ignored)
 
 
+def test_the_development_tooling_stays_out() -> None:
+    copied = [rest.split()[0] for word, rest in _instructions() if word in {"COPY", "ADD"}]
+    assert "hub" in copied  # the runtime goes in, from the same context
+    assert not any(source.startswith("hubdev") for source in copied)
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+    assert not any(line.startswith("!hubdev") for line in ignored)
+
+
 def test_the_image_reads_the_policy_it_ships() -> None:
     env = " ".join(rest for word, rest in _final_stage() if word == "ENV")
     copied = [rest for word, rest in _final_stage() if word == "COPY"]

@@ -21,11 +21,11 @@ import pytest
 
 from hub.audit.projection import Projection
 from hub.audit.tools import read_all, verify_topics
-from hub.demo.synthetic import SyntheticDocument, mixed_documents
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, Position
 from hub.signing.keys import key_store
 from hub.signing.verifying import verify_record
+from hubdev.demo.synthetic import SyntheticDocument, mixed_documents
 from schemas.audit import AuditRecord, AuditStep, decode_record
 from schemas.signature import PublicKeys
 from tests.e2e.harness import HubEnv, HubProcess, collect, ingest_only

@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 from hub.cluster import prepare_cluster
-from hub.demo.synthetic import mixed_documents
 from hub.kafka.admin import describe_topics
-from hub.kafka.local import LocalKafka, read_password
+from hub.kafka.credentials import read_password
+from hubdev.demo.synthetic import mixed_documents
+from hubdev.kafka.local import LocalKafka
 from tests.e2e.harness import HubEnv, HubProcess, collect, ingest_only
 from tests.e2e.test_ingest import dead_letters_by_origin, distinct_events
 from tests.support import free_port_runs

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from hub.bootstrap import build_hub
-from hub.demo.kodaxml import render
-from hub.demo.synthetic import valid_records
 from hub.pipeline.records import OutboundRecord
+from hubdev.demo.kodaxml import render
+from hubdev.demo.synthetic import valid_records
 from tests.e2e.harness import HubEnv, all_log_lines, collect
 from tests.operations.test_forged_control_kafka import send
 from tests.support import RunningKafka

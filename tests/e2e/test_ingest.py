@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from hub.bootstrap import build_hub, person_keys
-from hub.demo.synthetic import SyntheticDocument, mixed_documents, valid_documents
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, Position
+from hubdev.demo.synthetic import SyntheticDocument, mixed_documents, valid_documents
 from tests.e2e.harness import HubEnv, collect, ingest_only
 from tests.samples.hostile import hostile_documents
 from tests.support import RunningKafka

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.demo.synthetic import mixed_documents
 from hub.kafka.reader import end_offsets
+from hubdev.demo.synthetic import mixed_documents
 from tests.e2e.harness import HubEnv, HubProcess, collect, ingest_only
 from tests.e2e.test_audit_e2e import assert_trail_accounts_for_every_input
 from tests.e2e.test_ingest import dead_letters_by_origin, distinct_events

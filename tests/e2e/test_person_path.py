@@ -30,9 +30,9 @@ from adapters.koda.record import (
 from hub.bootstrap import build_hub
 from hub.cli.app import app
 from hub.cli.commands import register
-from hub.demo.court import render as render_court
-from hub.demo.kodaxml import render as render_koda
 from hub.tools.notice import find_notice, letter_pdf
+from hubdev.demo.court import render as render_court
+from hubdev.demo.kodaxml import render as render_koda
 from tests.e2e.harness import HubEnv, collect
 from tests.identities import SYNTHETIC_FNR
 from tests.support import RunningKafka

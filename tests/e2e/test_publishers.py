@@ -15,19 +15,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-import hub.demo.court as court_demo
-import hub.demo.police as police_demo
+import hubdev.demo.court as court_demo
+import hubdev.demo.police as police_demo
 from adapters.court.record import CourtJudgment, CourtPerson, CourtSanction
 from adapters.police.record import PoliceCustody, PoliceCustodyEvent, PoliceFacility, PolicePerson
 from hub.bootstrap import Hub, build_hub, build_web_app, person_keys
-from hub.demo import COURT_SAMPLES, POLICE_SAMPLES
-from hub.demo.kodaxml import render as render_koda
-from hub.demo.synthetic import SyntheticDocument, synthetic_identity_number, valid_records
 from hub.kafka.producer import KafkaRecordSink
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord
 from hub.settings import DEV_INGRESS_API_KEY
 from hub.web.server import serving
+from hubdev.demo import COURT_SAMPLES, POLICE_SAMPLES
+from hubdev.demo.kodaxml import render as render_koda
+from hubdev.demo.synthetic import SyntheticDocument, synthetic_identity_number, valid_records
 from schemas.ids import canonical_id
 from tests.e2e.harness import HubEnv, HubProcess, collect
 from tests.e2e.test_ingest import dead_letters_by_origin, distinct_events

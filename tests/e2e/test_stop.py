@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.demo.synthetic import mixed_documents
-from hub.kafka import LocalKafka
+from hubdev.demo.synthetic import mixed_documents
+from hubdev.kafka import LocalKafka
 from tests.e2e.harness import HubEnv, HubProcess
 from tests.support import free_ports
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.kafka import LocalKafka, LocalKafkaError, wait_until_ready
 from hub.kafka.connection import KafkaConnection
+from hubdev.kafka import LocalKafka, LocalKafkaError, wait_until_ready
 from schemas.errors import Reason, TransientError
 from tests.support import RunningKafka, free_ports, process_ends
 
@@ -129,7 +129,7 @@ def test_jars_are_copied_again_only_when_the_pom_changes(
 _HOLD_A_BROKER = """
 import sys
 from pathlib import Path
-from hub.kafka import LocalKafka
+from hubdev.kafka import LocalKafka
 broker = LocalKafka(work_dir=Path(sys.argv[1]), port=int(sys.argv[2]),
                     controller_port=int(sys.argv[3]), heap="256m", stop_with_parent=True)
 print(broker.start(timeout=120).pid, flush=True)

@@ -12,11 +12,11 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from hub.bootstrap import build_hub
-from hub.demo.kodaxml import render
-from hub.demo.synthetic import valid_records
 from hub.kafka.groups import GroupWatch
 from hub.recipients.alerts import fold_alerts
 from hub.settings import HubSettings
+from hubdev.demo.kodaxml import render
+from hubdev.demo.synthetic import valid_records
 from schemas.alerts import OperationsAlertKind
 from tests.e2e.harness import HubEnv, all_log_lines, collect
 from tests.support import RunningKafka

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from hub.bootstrap import build_hub
 from hub.cli import commands
 from hub.cli.app import app
-from hub.demo import KODA_SAMPLES
 from hub.kafka.reader import read_topic
+from hubdev.demo import KODA_SAMPLES
 from schemas.audit import AuditStep, decode_record
 from tests.e2e.harness import HubEnv, collect
 from tests.support import RunningKafka

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from hub.bootstrap import build_hub, load_signer
-from hub.demo.kodaxml import render
-from hub.demo.synthetic import valid_records
 from hub.operations.actions import discard, plan_discard
 from hub.operations.entries import Selection, load_dead_letters, select
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord
 from hub.recipients.alerts import fold_alerts
+from hubdev.demo.kodaxml import render
+from hubdev.demo.synthetic import valid_records
 from schemas.alerts import AlertState, OperationsAlert
 from tests.e2e.harness import HubEnv, collect
 from tests.operations.test_forged_control_kafka import send

@@ -15,8 +15,6 @@ from pathlib import Path
 import pytest
 
 from hub.bootstrap import build_hub, load_signer
-from hub.demo.kodaxml import render
-from hub.demo.synthetic import valid_records
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.reader import read_topic
 from hub.operations.actions import discard, plan_discard
@@ -24,6 +22,8 @@ from hub.operations.entries import Selection, load_dead_letters, select
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
 from hub.settings import HubSettings
+from hubdev.demo.kodaxml import render
+from hubdev.demo.synthetic import valid_records
 from schemas.audit import AuditRecord, AuditStep, decode_record
 from tests.e2e.harness import HubEnv, collect
 from tests.support import RunningKafka

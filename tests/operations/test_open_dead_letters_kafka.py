@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from hub.bootstrap import build_hub
-from hub.demo import KODA_SAMPLES
 from hub.operations.actions import discard, plan_discard
 from hub.operations.entries import load_dead_letters
+from hubdev.demo import KODA_SAMPLES
 from tests.e2e.harness import HubEnv
 from tests.support import RunningKafka
 

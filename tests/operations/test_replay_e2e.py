@@ -20,13 +20,13 @@ import pytest
 import adapters.koda
 from adapters.koda.record import KodaHendelse, KodaLoslatelse
 from hub.bootstrap import build_hub, load_signer, person_keys
-from hub.demo.kodaxml import render
-from hub.demo.synthetic import valid_records
 from hub.kafka.reader import read_topic
 from hub.operations.actions import plan_replay, replay
 from hub.operations.entries import Selection, Status, load_dead_letters, select
 from hub.pipeline import headers as h
 from hub.settings import HubSettings
+from hubdev.demo.kodaxml import render
+from hubdev.demo.synthetic import valid_records
 from schemas.audit import AuditStep, decode_record
 from schemas.ids import canonical_id
 from tests.e2e.harness import HubEnv, collect

@@ -11,7 +11,6 @@ import structlog
 from structlog.testing import LogCapture
 
 from hub.bootstrap import translation_context
-from hub.demo import KODA_SAMPLES
 from hub.pipeline import headers as h
 from hub.pipeline.ingest import ingest_step
 from hub.pipeline.records import InboundRecord, Position, text_headers
@@ -19,6 +18,7 @@ from hub.pipeline.runner import StageRunner
 from hub.pipeline.sink import MemorySink
 from hub.settings import HubSettings
 from hub.sources import sources
+from hubdev.demo import KODA_SAMPLES
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 
 from hub.bootstrap import build_hub, translation_context
 from hub.sources import sources
-from hub.tools.demo import run_demo
+from hubdev.demo.run import run_demo
 from schemas.recipients import RecipientKind
 from tests.e2e.harness import HubEnv
 from tests.support import RunningKafka

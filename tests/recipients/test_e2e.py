@@ -18,10 +18,10 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from hub.bootstrap import build_hub
-from hub.demo import KODA_SAMPLES
 from hub.kafka.connection import KafkaConnection
 from hub.kafka.reader import read_topic
 from hub.signing.keys import key_store
+from hubdev.demo import KODA_SAMPLES
 from schemas.alerts import Alert
 from schemas.audit import AuditStep, decode_record
 from schemas.signature import verify

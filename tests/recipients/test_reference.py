@@ -178,7 +178,7 @@ def test_an_unknown_number_is_a_contract_failure(municipalities: MunicipalityReg
 def test_every_bundled_and_synthetic_unit_has_a_health_region(
     municipalities: MunicipalityRegister,
 ) -> None:
-    from hub.demo import synthetic
+    from hubdev.demo import synthetic
 
     units = UnitRegister.load(PATHS.units_path, municipalities)
     codes = {u.kode for u in synthetic._UNITS} | {"5099"}

@@ -20,12 +20,11 @@ import pytest
 from jsonschema import Draft202012Validator
 from lxml import etree
 
-from hub.demo import court, police, synthetic
+from hubdev.demo import SAMPLES, court, police, synthetic
 from schemas.sources import POLICE_CUSTODY_V1
 from schemas.xsd import DOMSTOL_RETTSKRAFTIG_DOM_V1, KODA_HENDELSE_V1
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
-SAMPLES = Path(__file__).parents[2] / "hub" / "demo" / "samples"
 XSDS = [KODA_HENDELSE_V1, DOMSTOL_RETTSKRAFTIG_DOM_V1]
 _WORDS = {"description", "title", "$comment", "examples"}
 

@@ -14,7 +14,6 @@ from structlog.testing import capture_logs
 from adapters.court import SOURCE as COURT
 from adapters.police import SOURCE as POLICE
 from hub.bootstrap import person_keys, translation_context
-from hub.demo import COURT_SAMPLES, POLICE_SAMPLES
 from hub.pipeline import headers as h
 from hub.pipeline.sink import MemorySink
 from hub.settings import (
@@ -28,6 +27,7 @@ from hub.settings import (
 from hub.web.app import build_app
 from hub.web.ingress import Ingress, ingress_routes
 from hub.web.ratelimit import TokenBucket
+from hubdev.demo import COURT_SAMPLES, POLICE_SAMPLES
 from schemas.ids import canonical_id
 from tests.identities import SYNTHETIC_FNR
 from tests.support import PRODUCTION_KAFKA

@@ -12,12 +12,12 @@ import pytest
 
 from adapters.police import SOURCE as POLICE
 from hub.bootstrap import build_web_app, person_keys
-from hub.demo import COURT_SAMPLES, POLICE_SAMPLES
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.reader import read_topic
 from hub.pipeline import headers as h
 from hub.settings import DEV_INGRESS_API_KEY, HubSettings, KafkaSettings
 from hub.web.server import Serving, serving
+from hubdev.demo import COURT_SAMPLES, POLICE_SAMPLES
 from schemas.errors import PermanentError, Reason
 from schemas.ids import canonical_id
 from tests.e2e.harness import HubEnv

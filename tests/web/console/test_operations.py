@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 from hub.bootstrap import build_hub, load_signer
-from hub.demo import KODA_SAMPLES
 from hub.kafka.reader import read_topic
 from hub.operations.actions import plan_replay, replay
 from hub.operations.entries import Selection, Status, load_dead_letters, select
 from hub.settings import HubSettings
+from hubdev.demo import KODA_SAMPLES
 from schemas.audit import AuditStep, decode_record
 from tests.e2e.harness import HubEnv, collect
 from tests.support import RunningKafka

@@ -18,7 +18,7 @@ from lxml import etree
 
 from adapters.court.reader import NAMESPACE
 from adapters.court.record import CourtJudgment, CourtPerson, CourtSanction
-from hub.demo.synthetic import SyntheticDocument, seeded, synthetic_person
+from hubdev.demo.synthetic import SyntheticDocument, seeded, synthetic_person
 from schemas.errors import Reason
 
 __all__ = ["invalid_documents", "render", "valid_documents", "valid_records"]

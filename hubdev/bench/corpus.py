@@ -1,6 +1,6 @@
 """The benchmark's source documents: deterministic, synthetic, a realistic mix, made in chunks.
 
-The mix is `hub.demo.synthetic`'s: interleaved person stories (sentence started, transfers
+The mix is `hubdev.demo.synthetic`'s: interleaved person stories (sentence started, transfers
 planned and completed or cancelled, rare escapes, releases planned, sometimes corrected, then
 completed or cancelled, with every kind of consent), plus a share of invalid documents of every
 kind of fault, scattered among the good ones. Every identity number is synthetic.
@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import adapters.koda
-from hub.demo.synthetic import SyntheticDocument, mixed_documents
 from hub.pipeline import headers as h
 from hub.pipeline.records import Headers, text_headers
 from hub.privacy import PersonKeys
+from hubdev.demo.synthetic import SyntheticDocument, mixed_documents
 from schemas.ids import canonical_id
 
 __all__ = ["CHUNK", "GENERATORS", "SOURCE", "Document", "Generator", "chunks"]

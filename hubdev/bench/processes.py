@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from hub.bench import procfs
+from hubdev.bench import procfs
 from schemas.errors import HubError, Reason
 
 __all__ = ["HUB_READY", "BenchFailed", "Child", "hub_command"]

@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from hub.bench.config import BenchConfig
 from hub.cli.app import user_errors
 from hub.logs import configure_logging
+from hubdev.bench.config import BenchConfig
 
 __all__ = ["register"]
 
@@ -85,8 +85,8 @@ def bench(
     Starts a broker of its own (never yours), runs the real hub against it, prints a table and
     writes a JSON report. Not a test: it asserts nothing about time.
     """
-    from hub.bench import execute
-    from hub.bench.report import table
+    from hubdev.bench import execute
+    from hubdev.bench.report import table
 
     config = BenchConfig(
         documents=documents,

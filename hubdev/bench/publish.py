@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from aiokafka.errors import KafkaError
 
-from hub.bench.corpus import Document
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.reader import unreachable
 from hub.pipeline.records import OutboundRecord, Position
 from hub.settings import HubSettings
+from hubdev.bench.corpus import Document
 
 __all__ = ["Published", "publish_backlog", "publish_paced", "publisher"]
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Final
 
 from adapters.police.record import PoliceCustody, PoliceCustodyEvent, PoliceFacility, PolicePerson
-from hub.demo.synthetic import SyntheticDocument, interleaved, seeded, synthetic_person
+from hubdev.demo.synthetic import SyntheticDocument, interleaved, seeded, synthetic_person
 from schemas.errors import Reason
 
 __all__ = ["as_json", "invalid_documents", "render", "valid_documents", "valid_records"]

@@ -25,7 +25,6 @@ import adapters.koda
 from adapters.context import TranslationContext
 from adapters.koda.record import KodaHendelse
 from hub.audit.steps import outcome_facts
-from hub.bench.corpus import SOURCE, Document
 from hub.bootstrap import Hub, build_hub, translation_context
 from hub.pipeline.deadletter import Failure, dead_letter
 from hub.pipeline.ingest import canonical_record, ingest_step
@@ -35,6 +34,7 @@ from hub.pipeline.sink import MemorySink
 from hub.settings import HubSettings
 from hub.signing.verifying import verify_record
 from hub.sources import Source, sources
+from hubdev.bench.corpus import SOURCE, Document
 from schemas import codec
 from schemas.audit import GENESIS, AuditFacts, AuditRecord, encode_record, record_hash
 from schemas.errors import HubError

@@ -1,6 +1,6 @@
 """Deterministic synthetic KODA traffic for the demo, end-to-end tests and the benchmark.
 
-(Court and police traffic: `hub.demo.court` and `hub.demo.police`, built on the people here.)
+(Court and police traffic: `hubdev.demo.court` and `hubdev.demo.police`, built on the people here.)
 
 The same seed always gives the same documents. Each synthetic person lives through a
 plausible story: sentence started, perhaps a transfer (planned, then completed or cancelled),
@@ -32,7 +32,7 @@ from adapters.koda.record import (
     KodaStraffesak,
     KodaUnnvikelse,
 )
-from hub.demo.kodaxml import render
+from hubdev.demo.kodaxml import render
 from schemas.errors import Reason
 from schemas.identity import IdentityKind, check_digits
 

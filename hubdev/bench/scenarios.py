@@ -16,19 +16,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.bench import passthrough
-from hub.bench.config import BrokerHandle
-from hub.bench.corpus import SOURCE, Document
-from hub.bench.deployment import Deployment
-from hub.bench.latency import Arrivals, latency_stats
-from hub.bench.processes import HUB_READY, Child, hub_command
-from hub.bench.procfs import cpu_seconds
-from hub.bench.progress import Snapshot, wait_processed, wait_settled
-from hub.bench.publish import publish_paced, publisher
-from hub.bench.results import LatencyResult, RssMark, Throughput
 from hub.kafka.admin import TopicSpec, ensure_topics
 from hub.kafka.groups import GroupWatch, Partition
 from hub.topics import replicas_of
+from hubdev.bench import passthrough
+from hubdev.bench.config import BrokerHandle
+from hubdev.bench.corpus import SOURCE, Document
+from hubdev.bench.deployment import Deployment
+from hubdev.bench.latency import Arrivals, latency_stats
+from hubdev.bench.processes import HUB_READY, Child, hub_command
+from hubdev.bench.procfs import cpu_seconds
+from hubdev.bench.progress import Snapshot, wait_processed, wait_settled
+from hubdev.bench.publish import publish_paced, publisher
+from hubdev.bench.results import LatencyResult, RssMark, Throughput
 
 __all__ = [
     "HUB",
@@ -43,7 +43,7 @@ __all__ = [
 
 HUB = "hub"
 LIMIT = "limit"
-# The hub under cProfile: for `hub.bench.profile`, never for figures.
+# The hub under cProfile: for `hubdev.bench.profile`, never for figures.
 PROFILED = "hub-profiled"
 PASSTHROUGH_TOPIC = "bench.passthrough.v1"
 _MARKS = (0.1, 0.5, 1.0)

@@ -54,7 +54,7 @@ class Journey:
 
 def bundled_samples(source: Source) -> list[Path]:
     """The source's valid samples, then the deliberately invalid ones (`invalid/`)."""
-    folder = Path(str(resources.files("hub.demo") / "samples" / source.name))
+    folder = Path(str(resources.files("hubdev.demo") / "samples" / source.name))
     pattern = f"*{source.file_suffix}"
     return sorted(folder.glob(pattern)) + sorted((folder / "invalid").glob(pattern))
 

@@ -7,7 +7,7 @@ acknowledged every output of the batch).
 
 Run as its own process, like the hub, so its CPU and memory are measured alike:
 
-    python -m hub.bench.passthrough --group GROUP --out TOPIC TOPIC...
+    python -m hubdev.bench.passthrough --group GROUP --out TOPIC TOPIC...
 
 Settings come from the environment, as for `hub run`. It prints `passthrough.started` once it
 consumes, and stops after the current batch on SIGTERM or SIGINT.
@@ -97,7 +97,7 @@ async def _copy(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m hub.bench.passthrough")
+    parser = argparse.ArgumentParser(prog="python -m hubdev.bench.passthrough")
     parser.add_argument("--group", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("topics", nargs="+")

@@ -16,11 +16,11 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from hub.bench.broker import own_broker
-from hub.bench.config import BenchConfig, BrokerHandle
-from hub.bench.report import write_json
-from hub.bench.results import BenchReport
-from hub.bench.run import run_bench
+from hubdev.bench.broker import own_broker
+from hubdev.bench.config import BenchConfig, BrokerHandle
+from hubdev.bench.report import write_json
+from hubdev.bench.results import BenchReport
+from hubdev.bench.run import run_bench
 
 __all__ = ["BenchConfig", "BenchReport", "BrokerHandle", "execute", "run_bench"]
 

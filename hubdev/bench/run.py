@@ -20,14 +20,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from hub.bench.config import BenchConfig, BrokerHandle
-from hub.bench.corpus import CHUNK, SOURCE, Document, chunks
-from hub.bench.deployment import Deployment, deployment
-from hub.bench.procfs import machine
-from hub.bench.profile import Hotspot, hotspots
-from hub.bench.publish import Published, publish_backlog, publisher
-from hub.bench.results import BenchReport, LatencyResult, Throughput
-from hub.bench.scenarios import (
+from hub.bootstrap import person_keys
+from hub.kafka.admin import ensure_topics
+from hub.kafka.groups import GroupWatch
+from hub.sources import sources
+from hub.topics import catalogue
+from hubdev.bench.config import BenchConfig, BrokerHandle
+from hubdev.bench.corpus import CHUNK, SOURCE, Document, chunks
+from hubdev.bench.deployment import Deployment, deployment
+from hubdev.bench.procfs import machine
+from hubdev.bench.profile import Hotspot, hotspots
+from hubdev.bench.publish import Published, publish_backlog, publisher
+from hubdev.bench.results import BenchReport, LatencyResult, Throughput
+from hubdev.bench.scenarios import (
     HUB,
     LIMIT,
     PROFILED,
@@ -37,12 +42,7 @@ from hub.bench.scenarios import (
     latency_result,
     profile_path,
 )
-from hub.bench.steps import StepCost, measure_steps
-from hub.bootstrap import person_keys
-from hub.kafka.admin import ensure_topics
-from hub.kafka.groups import GroupWatch
-from hub.sources import sources
-from hub.topics import catalogue
+from hubdev.bench.steps import StepCost, measure_steps
 
 __all__ = ["run_bench"]
 

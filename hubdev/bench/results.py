@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.bench.latency import LatencyStats
-from hub.bench.profile import Hotspot
-from hub.bench.steps import StepCost
+from hubdev.bench.latency import LatencyStats
+from hubdev.bench.profile import Hotspot
+from hubdev.bench.steps import StepCost
 
 __all__ = ["BenchReport", "LatencyResult", "RssMark", "Throughput"]
 
@@ -26,7 +26,7 @@ class Throughput:
     """One consumer ("hub" or "limit") working off a backlog.
 
     Measured from the moment all its processes are ready to the moment the deployment has
-    fully processed the backlog (see `hub.bench.progress`); documents a first process did
+    fully processed the backlog (see `hubdev.bench.progress`); documents a first process did
     before the last was ready are not counted, and neither is its start-up.
     """
 
@@ -71,6 +71,6 @@ class BenchReport:
     hub_over_limit: dict[str, float]
     latency: list[LatencyResult]
     steps: list[StepCost]
-    # With --profile: see `hub.bench.profile.hotspots`.
+    # With --profile: see `hubdev.bench.profile.hotspots`.
     profile: dict[str, list[Hotspot]] = field(default_factory=dict)
     wall_seconds: float = 0.0

@@ -8,7 +8,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
-from hub.bench.results import BenchReport, LatencyResult, Throughput
+from hubdev.bench.results import BenchReport, LatencyResult, Throughput
 
 __all__ = ["table", "write_json"]
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from hub.bench.config import BrokerHandle
-from hub.kafka.local import LocalKafka, LocalKafkaError
+from hubdev.bench.config import BrokerHandle
+from hubdev.kafka.local import LocalKafka, LocalKafkaError
 
 __all__ = ["own_broker"]
 

@@ -20,8 +20,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from hub.bench.processes import BenchFailed, Child
 from hub.kafka.groups import GroupLag, GroupWatch
+from hubdev.bench.processes import BenchFailed, Child
 
 __all__ = ["Snapshot", "snapshot", "wait_processed", "wait_settled"]
 

@@ -6,8 +6,9 @@ the StandardAuthorizer denies whatever no ACL allows. The work directory (defaul
 in the checkout) holds:
 
     cluster.json                 the cluster's id and size, fixed when it is first formatted
-    tls/                         its own CA and the brokers' certificate (hub/kafka/pki.py)
-    credentials/<name>.password  SCRAM passwords of local principals (0600); `admin` from the start
+    tls/                         its own CA and the brokers' certificate (hubdev/kafka/pki.py)
+    credentials/<name>.password  SCRAM passwords of local principals (0600), `admin` from the
+                                 start (hub/kafka/credentials.py)
     node-<n>/data/               node n's log.dirs, formatted once (data/meta.properties)
     node-<n>/logs/server.log     its own log (deploy/kafka/log4j2.properties)
     node-<n>/logs/kafka.out      the JVM's console: errors only, and whatever the JVM itself says
@@ -52,26 +53,21 @@ from pydantic import SecretStr
 
 from hub.kafka.admin import list_topics
 from hub.kafka.connection import KafkaConnection
-from hub.kafka.pki import BROKER_PRINCIPAL, ensure_pki
+from hub.kafka.credentials import ADMIN, read_password, store_password
+from hubdev.kafka.pki import BROKER_PRINCIPAL, ensure_pki
 from schemas.errors import HubError, Reason, TransientError
 
 __all__ = [
-    "ADMIN",
     "KafkaStatus",
     "LocalKafka",
     "LocalKafkaError",
     "NodeStatus",
     "UpResult",
-    "read_password",
-    "store_password",
     "wait_until_ready",
 ]
 
 T = TypeVar("T")
 
-# The cluster's administrator: a super user, made at format time; `hub topics ensure`,
-# `hub acl apply` and `hub kafka credentials` act as it.
-ADMIN = "admin"
 _HOST = "127.0.0.1"
 _CHECKOUT = Path(__file__).resolve().parents[2]
 _MAIN_CLASS = "kafka.Kafka"
@@ -587,20 +583,6 @@ class LocalKafka:
 
     def _locked(self) -> contextlib.AbstractContextManager[None]:
         return _locked(self._work / "kafka.lock")
-
-
-def read_password(folder: Path, principal: str) -> SecretStr | None:
-    """The password stored for `principal` in `folder`, or None."""
-    text = _read_text(folder / f"{principal}.password")
-    return SecretStr(text) if text else None
-
-
-def store_password(folder: Path, principal: str, password: SecretStr) -> SecretStr:
-    """Keep `principal`'s password in `folder`, readable by this user only."""
-    folder.mkdir(parents=True, exist_ok=True)
-    folder.chmod(0o700)
-    _write_atomically(folder / f"{principal}.password", password.get_secret_value(), mode=0o600)
-    return password
 
 
 def _cluster_id() -> str:
