@@ -298,6 +298,23 @@ async def _within(stop: Callable[[], Awaitable[object]], seconds: float, what: s
     return True
 
 
+class _TogetherBroker(KafkaBroker):
+    """FastStream's broker, its stages' consumers started together.
+
+    aiokafka's consumer returns from `start()` only once its group has given it partitions.
+    FastStream starts them one after the other, so a hub starting beside a running one (a
+    restart after a crash, a second replica) waited out each of its ten groups' rebalances in
+    turn: over a minute in the chaos suite. Together, the waits overlap.
+    """
+
+    async def start(self) -> None:
+        await self.connect()
+        await asyncio.gather(*(subscriber.start() for subscriber in self.subscribers))
+        for publisher in self.publishers:
+            await publisher.start()
+        self.running = True
+
+
 def build_hub(
     settings: HubSettings,
     *,
@@ -307,7 +324,7 @@ def build_hub(
     kafka = settings.kafka
     connection = settings.kafka_connection()
     routing = load_routing(settings)
-    broker = KafkaBroker(
+    broker = _TogetherBroker(
         connection.servers,
         security=connection.faststream_security(),
         client_id=kafka.client_id,

@@ -102,11 +102,21 @@ def free_port_runs() -> tuple[int, int]:
     """A client port and a controller port base under which the ports of a local cluster of
     up to three nodes (`port + 2n`, `controller_port + 2n`) are all free."""
     rng = random.Random()  # noqa: S311 -- ports, not secrets
+    # Below the ephemeral range: a killed broker's port must still be free when it comes back,
+    # not taken as the local end of some client's connection meanwhile.
+    top = min(_ephemeral_low(), 60_000) - 12
     for _ in range(200):
-        base = rng.randrange(20_000, 60_000, 2)
+        base = rng.randrange(10_000, top, 2)
         if all(_bindable(p) for p in range(base, base + 12)):
             return base, base + 6
     raise RuntimeError("no run of 12 free ports")
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
 
 
 def _bindable(port: int) -> bool:

@@ -17,7 +17,7 @@ from typing import Final
 
 from confluent_kafka.admin import AdminClient
 
-from hub.kafka.local import LocalKafka
+from hubdev.kafka.local import LocalKafka
 from tests.chaos.workload import QUIET
 
 __all__ = ["SCHEDULE", "SHORT_SCHEDULE", "Broker", "Fault"]

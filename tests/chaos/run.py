@@ -32,8 +32,9 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartiti
 from confluent_kafka.admin import AdminClient
 
 from hub.cluster import prepare_cluster
-from hub.kafka.local import LocalKafka, read_password
+from hub.kafka.credentials import read_password
 from hub.settings import HubSettings
+from hubdev.kafka.local import LocalKafka
 from tests.chaos.checker import ChaosTopics, Report, check
 from tests.chaos.faults import SCHEDULE, Broker, Fault
 from tests.chaos.workload import QUIET, Document, Publisher, Workload

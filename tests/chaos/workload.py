@@ -25,8 +25,8 @@ from typing import Any, Final
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from hub.demo import court, police, synthetic
-from hub.demo.synthetic import SyntheticDocument
+from hubdev.demo import court, police, synthetic
+from hubdev.demo.synthetic import SyntheticDocument
 
 __all__ = ["QUIET", "Document", "Publisher", "Workload"]
 
