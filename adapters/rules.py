@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from adapters.context import TranslationContext
 from schemas.errors import InputRejected, Reason
-from schemas.events import IdentityKind, Person
+from schemas.events import IDENTITY_CHECKED, IdentityKind, Person
 from schemas.identity import check_identity_number
 from schemas.ids import canonical_id
 from schemas.validation import describe_errors
@@ -72,13 +72,17 @@ def person(
             f"{where} holds a {info.kind.value} number, not a {declared.value}",
             reason=Reason.INVALID_IDENTITY_NUMBER,
         )
-    return build(
-        Person,
-        identity_number=number,
-        identity_kind=info.kind,
-        given_name=given_name,
-        family_name=family_name,
-    )
+    fields = {
+        "identity_number": number,
+        "identity_kind": info.kind,
+        "given_name": given_name,
+        "family_name": family_name,
+    }
+    try:
+        # Checked just above, with the reasons a source is told: not once more in the model.
+        return Person.model_validate(fields, context=IDENTITY_CHECKED)
+    except ValidationError as exc:
+        raise schema_violation(exc) from exc
 
 
 def code(enum: type[_E], value: str, where: str) -> _E:

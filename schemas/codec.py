@@ -14,7 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from schemas.canonical import canonical_json
 from schemas.errors import InputRejected, Reason
-from schemas.events import CanonicalEvent, Envelope
+from schemas.events import IDENTITY_CHECKED, CanonicalEvent, Envelope
 from schemas.validation import describe_errors
 
 __all__ = ["decode", "encode"]
@@ -25,10 +25,13 @@ def encode(event: Envelope) -> bytes:
     return canonical_json(event.model_dump(mode="json"))
 
 
-def decode(data: bytes) -> CanonicalEvent:
-    """The event in `data`, or `InputRejected` (`invalid_json` or `schema_violation`)."""
+def decode(data: bytes, *, verified: bool = False) -> CanonicalEvent:
+    """The event in `data`, or `InputRejected` (`invalid_json` or `schema_violation`).
+
+    `verified`: the caller checked the hub's signature over `data`, so the hub validated the
+    event in full when it wrote it, and its identity numbers are not checked again."""
     try:
-        return _adapter().validate_json(data)
+        return _adapter().validate_json(data, context=IDENTITY_CHECKED if verified else None)
     except ValidationError as exc:
         raise _rejection(exc) from exc
 

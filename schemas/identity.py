@@ -40,6 +40,7 @@ __all__ = [
     "check_municipality_number",
     "identify",
     "identity_number_spans",
+    "kind_of",
 ]
 
 _WEIGHTS_1: Final = (3, 7, 6, 1, 8, 9, 4, 5, 2)
@@ -98,7 +99,7 @@ def identify(number: str) -> IdentityInfo:
     if len(number) != 11 or not number.isascii() or not number.isdigit():
         raise _invalid("an identity number is exactly 11 ASCII digits")
     day, month = int(number[0:2]), int(number[2:4])
-    kind = IdentityKind.DNR if day > _D_NUMBER_DAY_OFFSET else IdentityKind.FNR
+    kind = kind_of(number)
     if kind is IdentityKind.DNR:
         day -= _D_NUMBER_DAY_OFFSET
     synthetic = month > _SYNTHETIC_MONTH_OFFSETS[0]
@@ -108,6 +109,12 @@ def identify(number: str) -> IdentityInfo:
         raise _invalid("the date part of the identity number is not a calendar date")
     _verify_check_digits(number)
     return IdentityInfo(kind=kind, synthetic=synthetic)
+
+
+def kind_of(number: str) -> IdentityKind:
+    """The kind of an identity number, from its day (a D-nummer's has 40 added); no check: for a
+    number `identify` has passed, whose kind is all a caller still needs."""
+    return IdentityKind.DNR if int(number[0:2]) > _D_NUMBER_DAY_OFFSET else IdentityKind.FNR
 
 
 def identity_number_spans(text: str) -> Iterator[tuple[int, int]]:

@@ -51,7 +51,7 @@ from hub.routing.policy import PLANNED_DATE, Policy, Rule
 from schemas import codec
 from schemas.alerts import AlertKind
 from schemas.errors import ContractViolation
-from schemas.events import CanonicalEvent
+from schemas.events import IDENTITY_CHECKED, CanonicalEvent
 from schemas.recipients import (
     MESSAGE_CLASSES,
     Action,
@@ -193,7 +193,7 @@ def recipient_step(
 
 def _decoded(record: InboundRecord) -> CanonicalEvent:
     # Verified, so written by the hub; a failure here is a schema the hub no longer reads.
-    return codec.decode(record.value)
+    return codec.decode(record.value, verified=True)
 
 
 class _Plan:
@@ -445,7 +445,10 @@ class _Plan:
             "data": data,
         }
         try:
-            return MESSAGE_CLASSES[self.kind].model_validate_json(json.dumps(body))
+            # Its identity number is the verified event's, checked when the hub wrote that.
+            return MESSAGE_CLASSES[self.kind].model_validate_json(
+                json.dumps(body), context=IDENTITY_CHECKED
+            )
         except ValidationError as exc:
             raise ContractViolation(
                 f"the {self.kind.value} message does not fit its schema: "

@@ -30,7 +30,7 @@ from schemas.events.custody import (
 from schemas.events.envelope import Envelope, dataschema_for
 from schemas.events.escape import Escape, EscapeData, EscapeReported
 from schemas.events.judgment import Judgment, JudgmentFinal, JudgmentFinalData, Sanction
-from schemas.events.parts import Case, CorrectionalData, Person, Unit
+from schemas.events.parts import IDENTITY_CHECKED, Case, CorrectionalData, Person, Unit
 from schemas.events.release import (
     Release,
     ReleaseCancelled,
@@ -50,6 +50,7 @@ from schemas.identity import IdentityKind
 
 __all__ = [
     "EVENT_CLASSES",
+    "IDENTITY_CHECKED",
     "CanonicalEvent",
     "Case",
     "Consent",

@@ -98,3 +98,28 @@ def test_a_rejection_never_quotes_the_input_nor_names_an_unknown_key() -> None:
             decode(json.dumps(document).encode())
         assert "Zqkari" not in str(caught.value)
         assert "12838545619" not in str(caught.value)
+
+
+def _with_identity_number(number: str, kind: str = "FNR") -> bytes:
+    parsed = json.loads(encode(make_event(ReleasePlanned)))
+    parsed["data"]["person"] |= {"identity_number": number, "identity_kind": kind}
+    return json.dumps(parsed).encode()
+
+
+def test_an_unverified_event_has_its_identity_number_checked() -> None:
+    wrong = SYNTHETIC_FNR[:10] + str((int(SYNTHETIC_FNR[10]) + 1) % 10)
+    with pytest.raises(InputRejected, match="second check digit"):
+        decode(_with_identity_number(wrong))
+
+
+def test_a_verified_event_is_not_checked_again_but_keeps_its_shape_and_kind() -> None:
+    """The hub checked the number when it wrote and signed the event; a recipient stage that
+    verified that signature does not spend the check again. What it still insists on: eleven
+    digits, and the kind they say."""
+    wrong = SYNTHETIC_FNR[:10] + str((int(SYNTHETIC_FNR[10]) + 1) % 10)
+    event = decode(_with_identity_number(wrong), verified=True)
+    assert event.data.person.identity_number == wrong
+    with pytest.raises(InputRejected, match=r"data\.person\.identity_number"):
+        decode(_with_identity_number("1283854561"), verified=True)
+    with pytest.raises(InputRejected, match="identity_kind does not match"):
+        decode(_with_identity_number(SYNTHETIC_FNR, kind="DNR"), verified=True)
