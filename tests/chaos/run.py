@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
 from confluent_kafka.admin import AdminClient
 
@@ -50,6 +51,7 @@ _AUDIT = {"checkpoint_every_s": 2.0, "heartbeat_every_s": 5.0, "live_grace_s": 3
 _PAUSE_S = 25.0  # longer than the consumers' session timeout (10 s) and the brokers' (9 s)
 _BROKER_DOWN_S = 8.0
 _SLICE_S = 20.0
+_METRICS_TOKEN = "a-metrics-token-for-the-chaos-run"  # noqa: S105 - a test value
 _INTO_SLICE_S = 3.0
 
 
@@ -76,6 +78,8 @@ class ChaosResult:
     hubs_exited_on_their_own: list[str] = field(default_factory=list)
     verify_before_seal: str = ""
     seal: str = ""
+    # Each hub process's `/metrics` status code at the end, on its own port.
+    metrics: dict[str, int] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -92,6 +96,7 @@ class ChaosResult:
             "hubs_exited_on_their_own": self.hubs_exited_on_their_own,
             "verify_before_seal": self.verify_before_seal,
             "seal": self.seal,
+            "metrics": self.metrics,
         }
 
 
@@ -177,6 +182,7 @@ def _run_on(cluster: LocalKafka, run: _Run) -> ChaosResult:
     _drain(admin.settings(), run, plan.drain_timeout_s)
     timings["drained"] = time.monotonic() - run.started
     exited += [name for name in ("hub-1", "hub-2") if hubs[name].exited_on_its_own()]
+    metrics = {name: _metrics_answer(envs[name]) for name in ("hub-1", "hub-2")}
     for name in ("hub-1", "hub-2"):
         hubs[name].stop()
     run.say("hubs stopped")
@@ -210,6 +216,7 @@ def _run_on(cluster: LocalKafka, run: _Run) -> ChaosResult:
         exited,
         before,
         sealed,
+        metrics,
     )
 
 
@@ -253,6 +260,15 @@ def _play(
     return last_kill
 
 
+def _metrics_answer(env: HubEnv) -> int:
+    response = httpx.get(
+        f"http://127.0.0.1:{env.web_port}/metrics",
+        headers={"Authorization": f"Bearer {_METRICS_TOKEN}"},
+        timeout=30,
+    )
+    return response.status_code
+
+
 def _slices(total: int, count: int) -> list[int]:
     return [total * (k + 1) // count - total * k // count for k in range(count)]
 
@@ -270,7 +286,11 @@ def _topic(hubs: dict[str, HubProcess], name: str) -> str:
 
 
 def _hub_envs(admin: HubEnv, work: Path) -> dict[str, HubEnv]:
-    shared = {"signing": {"key_dir": str(work / "keys")}, "audit": _AUDIT}
+    shared = {
+        "signing": {"key_dir": str(work / "keys")},
+        "audit": _AUDIT,
+        "metrics": {"token": _METRICS_TOKEN},
+    }
     return {
         name: _as_principal(admin, "hub", {"data_dir": str(work / name), **shared})
         for name in ("hub-1", "hub-2", "hub-3")

@@ -20,4 +20,6 @@ def test_a_short_chaos_run_loses_nothing(tmp_path: Path) -> None:
     assert len(result.faults) == len(SHORT_SCHEDULE)
     assert result.publisher["acknowledged"] >= plan.documents
     assert not result.hubs_exited_on_their_own
+    # Two processes on one machine, each with its own HTTP server.
+    assert result.metrics == {"hub-1": 200, "hub-2": 200}
     assert not result.failed, result.report.render()
