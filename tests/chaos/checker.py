@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import time
 import tomllib
 import uuid
 from collections import Counter, defaultdict
@@ -315,21 +316,23 @@ def _read_all(
     consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends])
     records: list[Record] = []
     open_parts = dict(ends)
+    quiet_since = time.monotonic()
     while open_parts:
-        batch = consumer.consume(num_messages=1000, timeout=timeout_s)
-        if not batch:
-            raise KafkaException(f"no records for {timeout_s} s; still to read: {open_parts}")
+        batch = consumer.consume(num_messages=1000, timeout=1.0)
         for message in batch:
             if message.error() is not None:
                 raise KafkaException(message.error())
             where = (str(message.topic()), int(message.partition() or 0))
             end = open_parts.get(where)
-            offset = int(message.offset() or 0)
-            if end is None or offset >= end:
-                continue
-            records.append(_record(message))
-            if offset >= end - 1:
-                del open_parts[where]
+            if end is not None and int(message.offset() or 0) < end:
+                records.append(_record(message))
+                quiet_since = time.monotonic()
+        # Done by position, not by the last record seen: offsets can have gaps.
+        for tp in consumer.position([TopicPartition(t, p) for t, p in open_parts]):
+            if tp.offset >= open_parts[(tp.topic, tp.partition)]:
+                del open_parts[(tp.topic, tp.partition)]
+        if open_parts and time.monotonic() - quiet_since > timeout_s:
+            raise KafkaException(f"nothing read for {timeout_s} s; still to read: {open_parts}")
     consumer.unassign()
     records.sort(key=lambda r: r.position)
     return records
@@ -737,12 +740,12 @@ class _Person:
     def __init__(self, owner: _Expectation, kind: str, events: Sequence[Event]) -> None:
         self.owner, self.kind, self.events = owner, kind, events
         self.entries: dict[str, Entry] = {}  # by message id
-        self.grants: list[tuple[int, str, Grant]] = []  # (event index, consent recipient, grant)
+        # Every consent grant of the person's events: (event index, consent recipient, grant).
+        self.grants = [(i, r, g) for i, event in enumerate(events) for r, g in _grants_of(event)]
         self.blocked = False
 
     def run(self) -> None:
         for index, event in enumerate(self.events):
-            self.grants += [(index, r, g) for r, g in _grants_of(event)]
             self._one(index, event)
 
     def _one(self, index: int, event: Event) -> None:
