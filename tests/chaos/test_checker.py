@@ -310,6 +310,40 @@ def test_a_missing_audit_step_is_found() -> None:
     assert report.failed
 
 
+@pytest.mark.parametrize("told_health", [False, True])
+def test_consent_given_after_the_event_is_accepted_either_way(told_health: bool) -> None:
+    """A stage may already have read a later consent (from another stage, through the consent
+    topic) when it decides: health services told or not, both are right."""
+    run, ids = clean_run()
+    consent = {"consent": {"recipients": ["HELSE"], "source": "BRIK", "valid_until": None}}
+    given = run.event("S-3", "no.kriminalomsorgen.consent.given.v1", {**CASE, **consent})
+    for kind in ("police-register", "nav", *OTHERS):
+        run.decided(given, kind, [])
+    if told_health:
+        run.message(ids["planned"], "health.sor-ost", "notice", "route_health")
+        run.observed.audit = [
+            a for a in run.observed.audit
+            if json.loads(a.value or b"{}") != {
+                "step": "refused", "stage": "route_health", "message_id": ids["planned"]
+            }
+        ]  # fmt: skip
+    report = run.report()
+    assert not report.failed, report.render()
+    assert report.messages_undetermined == 1
+
+
+def test_consent_expired_before_the_event_is_not_undetermined() -> None:
+    run, ids = clean_run()
+    consent = {"consent": {"recipients": ["HELSE"], "source": "BRIK", "valid_until": "2020-01-01"}}
+    given = run.event("S-3", "no.kriminalomsorgen.consent.given.v1", {**CASE, **consent})
+    for kind in ("police-register", "nav", *OTHERS):
+        run.decided(given, kind, [])
+    run.message(ids["planned"], "health.sor-ost", "notice", "route_health")
+    report = run.report()
+    assert report.messages_unexpected == 1
+    assert report.messages_undetermined == 0
+
+
 def test_a_valid_document_dead_lettered_is_misclassified() -> None:
     run, _ = clean_run()
     inbound = run.document("S-4")
