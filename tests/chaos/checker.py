@@ -289,18 +289,20 @@ def read_topics(kafka: Mapping[str, str], topics: ChaosTopics, timeout_s: float 
             "audit": [topics.audit],
             "messages": out_topics,
         }
+        # Every end first, then the reading: what the check sees is one moment of the run.
+        ends = {attr: _ends(consumer, wanted, names, timeout_s) for attr, wanted in groups.items()}
         observed = Observed()
-        for attr, wanted in groups.items():
-            records = _read_all(consumer, wanted, names, timeout_s)
-            getattr(observed, attr).extend(records)
+        for attr, wanted_ends in ends.items():
+            getattr(observed, attr).extend(_read_all(consumer, wanted_ends, timeout_s))
         return observed
     finally:
         consumer.close()
 
 
-def _read_all(
+def _ends(
     consumer: Consumer, topics: Sequence[str], metadata: Mapping[str, Any], timeout_s: float
-) -> list[Record]:
+) -> dict[tuple[str, int], int]:
+    """The high watermark of every partition of `topics` that holds anything."""
     ends: dict[tuple[str, int], int] = {}
     for topic in topics:
         if topic not in metadata:
@@ -311,6 +313,12 @@ def _read_all(
             )
             if high > low:
                 ends[(topic, partition)] = high
+    return ends
+
+
+def _read_all(
+    consumer: Consumer, ends: Mapping[tuple[str, int], int], timeout_s: float
+) -> list[Record]:
     if not ends:
         return []
     consumer.assign([TopicPartition(t, p, OFFSET_BEGINNING) for t, p in ends])
