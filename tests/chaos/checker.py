@@ -25,7 +25,7 @@ import time
 import tomllib
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise, product
 from pathlib import Path
@@ -293,7 +293,8 @@ def read_topics(kafka: Mapping[str, str], topics: ChaosTopics, timeout_s: float 
         ends = {attr: _ends(consumer, wanted, names, timeout_s) for attr, wanted in groups.items()}
         observed = Observed()
         for attr, wanted_ends in ends.items():
-            getattr(observed, attr).extend(_read_all(consumer, wanted_ends, timeout_s))
+            records = _read_all(consumer, wanted_ends, timeout_s, _SLIM.get(attr, _whole))
+            getattr(observed, attr).extend(records)
         return observed
     finally:
         consumer.close()
@@ -317,7 +318,10 @@ def _ends(
 
 
 def _read_all(
-    consumer: Consumer, ends: Mapping[tuple[str, int], int], timeout_s: float
+    consumer: Consumer,
+    ends: Mapping[tuple[str, int], int],
+    timeout_s: float,
+    keep: Callable[[Record], Record],
 ) -> list[Record]:
     if not ends:
         return []
@@ -333,7 +337,7 @@ def _read_all(
             where = (str(message.topic()), int(message.partition() or 0))
             end = open_parts.get(where)
             if end is not None and int(message.offset() or 0) < end:
-                records.append(_record(message))
+                records.append(keep(_record(message)))
                 quiet_since = time.monotonic()
         # Done by position, not by the last record seen: offsets can have gaps.
         for tp in consumer.position([TopicPartition(t, p) for t, p in open_parts]):
@@ -344,6 +348,32 @@ def _read_all(
     consumer.unassign()
     records.sort(key=lambda r: r.position)
     return records
+
+
+def _slimmed(keys: frozenset[str]) -> Callable[[Record], Record]:
+    """Keep only the members the analysis reads: a large run's audit trail stays in memory."""
+
+    def slim(record: Record) -> Record:
+        try:
+            value = json.loads(record.value or b"{}")
+        except ValueError:
+            return record
+        kept = {k: v for k, v in value.items() if k in keys}
+        return dataclasses.replace(record, value=json.dumps(kept).encode(), headers=())
+
+    return slim
+
+
+def _whole(record: Record) -> Record:
+    return record
+
+
+_SLIM: dict[str, Callable[[Record], Record]] = {
+    "audit": _slimmed(
+        frozenset({"step", "stage", "input", "message_id", "delivered_id", "entry_id"})
+    ),
+    "messages": _slimmed(frozenset({"id", "canonicalid", "recipient", "action", "subject"})),
+}
 
 
 def _record(message: Any) -> Record:

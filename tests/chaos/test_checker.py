@@ -160,6 +160,24 @@ class Run:
         self.observed.dlq.append(record)
         self.audit({"step": "dead_lettered", "stage": "ingest", "entry_id": entry})
 
+    def route_dead_letter(self, event_id: str, kind: str, reason: str) -> None:
+        """`kind`'s stage dead-lettered the event (the input's headers kept, ours added)."""
+        (position,) = [
+            r for r in self.observed.events if json.loads(r.value or b"{}")["id"] == event_id
+        ]
+        stage = "route_" + kind.replace("-", "_")
+        entry = f"dlq-{stage}-{position.offset}"
+        headers = (
+            ("hub-event-id", event_id), ("hub-dlq-id", entry), ("hub-dlq-stage", stage),
+            ("hub-dlq-reason", reason), ("hub-dlq-topic", position.topic),
+            ("hub-dlq-partition", str(position.partition)),
+            ("hub-dlq-offset", str(position.offset)),
+        )  # fmt: skip
+        encoded = tuple((k, v.encode()) for k, v in headers)
+        self.observed.dlq.append(self.put(DLQ, position.value or b"", headers=encoded))
+        self.audit({"step": "received", "stage": stage, "input": _where(position)})
+        self.audit({"step": "dead_lettered", "stage": stage, "entry_id": entry})
+
     def audit(self, fact: dict[str, Any]) -> None:
         self.observed.audit.append(self.put(AUDIT, json.dumps(fact).encode()))
 
@@ -308,6 +326,96 @@ def test_a_missing_audit_step_is_found() -> None:
     assert report.audit_steps_missing == 1  # NAV gets no planned release: refused
     assert f"refused route_nav {ids['planned']}" in report.examples["audit_steps_missing"]
     assert report.failed
+
+
+def decide_all(
+    run: Run, event_id: str, told: dict[str, list[tuple[str, str]]], failed: str = ""
+) -> None:
+    """Every stage decided the event, as `told`; the stage `failed` dead-lettered it."""
+    for kind in ("police-register", "nav", *OTHERS):
+        if kind != failed:
+            run.decided(event_id, kind, told.get(kind, []))
+
+
+def corrected_and_cancelled() -> tuple[Run, dict[str, str]]:
+    """The planned release corrected to a retired municipality number (followed to its
+    successor), then cancelled: corrections, a withdrawal and cancellations, as the hub sends."""
+    run, ids = clean_run()
+    release = {
+        "date": "2027-03-01", "kind": "ENDT_STRAFF", "residence_municipality": "1201",
+        "consent_recipients": ["KOMMUNE"],
+    }  # fmt: skip
+    planned = "no.kriminalomsorgen.release.planned.v1"
+    corrected = run.event("S-3", planned, {**CASE, "release": release}, replaces=ids["planned"])
+    decide_all(
+        run,
+        corrected,
+        {
+            "police-register": [("police-register", "correction")],
+            "municipality": [("municipality.4601", "notice"), ("municipality.0301", "withdrawal")],
+            "person": [("person", "correction")],
+        },
+    )
+    cancelled = run.event(
+        "S-4", "no.kriminalomsorgen.release.cancelled.v1", {**CASE, "release": release}
+    )
+    decide_all(
+        run,
+        cancelled,
+        {
+            "police-register": [("police-register", "cancellation")],
+            "municipality": [("municipality.4601", "cancellation")],
+            "person": [("person", "cancellation")],
+        },
+    )
+    return run, {**ids, "corrected": corrected, "cancelled": cancelled}
+
+
+def test_corrections_and_cancellations_reach_whoever_was_told() -> None:
+    run, _ = corrected_and_cancelled()
+    report = run.report()
+    assert not report.failed, report.render() + str(report.examples)
+    assert report.messages_expected == 5 + 4 + 3
+
+
+def test_a_withdrawal_not_sent_is_missing() -> None:
+    run, ids = corrected_and_cancelled()
+    withdrawal = message_id("municipality.0301", ids["corrected"], "withdrawal")
+    run.observed.messages = [
+        m for m in run.observed.messages if json.loads(m.value or b"{}")["id"] != withdrawal
+    ]
+    report = run.report()
+    assert report.messages_missing == 1
+    assert report.examples["messages_missing"] == (
+        f"withdrawal of {ids['corrected']} to municipality.0301",
+    )
+
+
+def test_an_unknown_municipality_is_a_dead_letter_and_parks_the_person() -> None:
+    run, _ = clean_run()
+    # 1507 Ålesund was split in 2024: which successor the person lives in cannot be known.
+    release = {"date": "2027-03-01", "kind": "ENDT_STRAFF", "residence_municipality": "1507"}
+    completed = "no.kriminalomsorgen.release.completed.v1"
+    unknown = run.event("S-3", completed, {**CASE, "release": release})
+    decide_all(
+        run,
+        unknown,
+        {"police-register": [("police-register", "notice")], "nav": [("nav", "notice")]},
+        failed="municipality",
+    )
+    later = run.event("S-4", "no.kriminalomsorgen.escape.reported.v1", {**CASE, "escape": {}})
+    decide_all(
+        run, later, {"police-register": [("police-register", "notice")]}, failed="municipality"
+    )
+    run.route_dead_letter(unknown, "municipality", "unknown_municipality")
+    run.route_dead_letter(later, "municipality", "parked")
+    report = run.report()
+    assert report.route_dead_letters == 2
+    assert report.route_dead_letters_unexpected == report.route_dead_letters_missing == 0
+    assert not report.failed, report.render() + str(report.examples)
+
+    run.observed.dlq.pop()  # the parked one never written
+    assert run.report().route_dead_letters_missing == 1
 
 
 @pytest.mark.parametrize("told_health", [False, True])
