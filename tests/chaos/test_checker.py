@@ -251,6 +251,33 @@ def test_a_lost_document_is_found() -> None:
     assert report.failed
 
 
+def test_a_document_published_twice_is_one_document() -> None:
+    run, _ = clean_run()
+    first = run.observed.inbound[0]
+    again = run.put(IN, first.value or b"", key=first.key)
+    run.observed.inbound.append(again)
+    run.audit({"step": "received", "stage": "ingest", "input": _where(again)})
+    report = run.report()
+    assert (report.documents, report.documents_published) == (3, 3)
+    assert not report.failed, report.render()
+
+
+def test_documents_of_identical_bytes_each_need_their_dead_letter() -> None:
+    run, _ = clean_run()
+    for _ in range(2):
+        empty = run.put(IN, b"", key=b"koda-p2")
+        run.observed.inbound.append(empty)
+        run.audit({"step": "received", "stage": "ingest", "input": _where(empty)})
+        run.manifest.append(
+            Document(len(run.manifest) + 1, "koda", IN, hashlib.sha256(b"").hexdigest(),
+                     None, "koda-p2", valid=False)
+        )  # fmt: skip
+    run.dead_letter(empty, "empty_document")
+    report = run.report()
+    assert (report.documents, report.documents_lost) == (5, 1)
+    assert report.examples["documents_lost"] == ("seq 5 (no event id)",)
+
+
 def test_a_document_never_published_is_found() -> None:
     run, _ = clean_run()
     run.manifest.append(dataclasses.replace(run.manifest[0], seq=9, sha256="0" * 64))
