@@ -306,6 +306,26 @@ def test_a_record_repeated_under_the_same_id_is_only_a_duplicate_before_dedup() 
     assert not report.failed, report.render()
 
 
+def test_a_message_sent_again_under_its_id_is_only_a_duplicate_before_dedup() -> None:
+    run, _ = clean_run()
+    again = run.observed.messages[0]
+    run.observed.messages.append(run.put(again.topic, again.value or b""))
+    report = run.report()
+    assert report.messages_duplicated_before_dedup == 1
+    assert not report.failed, report.render()
+
+
+def test_one_message_under_two_ids_is_a_duplicate_after_dedup() -> None:
+    run, _ = clean_run()
+    again = run.observed.messages[0]
+    body = {**json.loads(again.value or b"{}"), "id": "00000000-0000-4000-8000-0000000000ff"}
+    run.observed.messages.append(run.put(again.topic, json.dumps(body).encode()))
+    run.audit({"step": "delivered", "stage": "route_police_register", "delivered_id": body["id"]})
+    report = run.report()
+    assert report.messages_duplicated_after_dedup == 1
+    assert report.failed
+
+
 def test_a_missing_recipient_message_is_found() -> None:
     run, ids = clean_run()
     run.observed.messages = [
