@@ -372,7 +372,9 @@ _SLIM: dict[str, Callable[[Record], Record]] = {
     "audit": _slimmed(
         frozenset({"step", "stage", "input", "message_id", "delivered_id", "entry_id"})
     ),
-    "messages": _slimmed(frozenset({"id", "canonicalid", "recipient", "action", "subject"})),
+    "messages": _slimmed(
+        frozenset({"id", "canonicalid", "recipient", "action", "subject", "rule"})
+    ),
 }
 
 
@@ -733,6 +735,9 @@ class Outcome:
 
     keys: frozenset[Key] = frozenset()
     dead_letter: str | None = None  # the reason, when the stage must dead-letter it
+    # Each message with the rule it went under: two rules may send the same message (with
+    # consent and without), and what later follows (a withdrawal of consent) depends on which.
+    ruled: frozenset[tuple[Key, str]] = frozenset()
 
 
 @dataclass
@@ -741,8 +746,9 @@ class Expected:
     undetermined: set[Key] = field(default_factory=set)
     dead_letters: dict[tuple[str, str], str] = field(default_factory=dict)  # (event, stage)
     observed_dead: dict[tuple[str, str], Record] = field(default_factory=dict)
-    # Per (canonical id, recipient kind): the messages found, whatever was expected.
+    # Per (canonical id, recipient kind): the messages found (with their rules).
     observed_keys: dict[tuple[str, str], set[Key]] = field(default_factory=dict)
+    observed_ruled: dict[tuple[str, str], set[tuple[Key, str]]] = field(default_factory=dict)
 
 
 def _stage(kind: str) -> str:
@@ -765,7 +771,10 @@ class _Expectation:
         for record in observed.messages:
             message = json.loads(record.value or b"{}")
             key = (message["canonicalid"], message["recipient"], message["action"])
-            self.observed_keys.setdefault((key[0], key[1].split(".")[0]), set()).add(key)
+            where = (key[0], key[1].split(".")[0])
+            self.observed_keys.setdefault(where, set()).add(key)
+            ruled = self.result.observed_ruled.setdefault(where, set())
+            ruled.add((key, str(message.get("rule"))))
         by_position = {e.position: e for e in events.values()}
         for record in observed.dlq:
             stage, origin = record.header("hub-dlq-stage"), _dlq_origin(record)
@@ -824,11 +833,12 @@ class _Person:
     def _choose(
         self, event: Event, alternatives: list[tuple[Outcome, dict[str, Entry]]]
     ) -> tuple[Outcome, dict[str, Entry]]:
-        seen = self.owner.observed_keys.get((event.id, self.kind), set())
-        for outcome, state in alternatives:
-            if outcome.keys == seen:
-                return outcome, state
-        return alternatives[0]
+        where = (event.id, self.kind)
+        ruled = self.owner.result.observed_ruled.get(where, set())
+        seen = self.owner.observed_keys.get(where, set())
+        exact = [a for a in alternatives if a[0].ruled == ruled]
+        same = [a for a in alternatives if a[0].keys == seen]
+        return (exact or same or alternatives)[0]
 
     def _alternatives(self, index: int, event: Event) -> list[tuple[Outcome, dict[str, Entry]]]:
         out: list[tuple[Outcome, dict[str, Entry]]] = []
@@ -905,6 +915,7 @@ class _Step:
         self.owner, self.kind, self.event = owner, kind, event
         self.state, self.consents = state, consents
         self.keys: set[Key] = set()
+        self.ruled: set[tuple[Key, str]] = set()
 
     def run(self) -> Outcome:
         rule = self._decide()
@@ -930,7 +941,7 @@ class _Step:
         for prior in priors:
             prior.open = False
         self._withdraw_shared()
-        return Outcome(keys=frozenset(self.keys))
+        return Outcome(keys=frozenset(self.keys), ruled=frozenset(self.ruled))
 
     def _decide(self) -> Rule | None:
         for rule in self.owner.policy.rules_for(self.kind):
@@ -1030,7 +1041,9 @@ class _Step:
     def _add(self, entry: Entry) -> None:
         mid = message_id(entry.recipient, entry.canonicalid, entry.action)
         self.state.setdefault(mid, entry)
-        self.keys.add((entry.canonicalid, entry.recipient, entry.action))
+        key = (entry.canonicalid, entry.recipient, entry.action)
+        self.keys.add(key)
+        self.ruled.add((key, entry.rule))
 
     def _withdraw_shared(self) -> None:
         if self.event.type != _CONSENT_WITHDRAWN:

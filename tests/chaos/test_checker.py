@@ -137,11 +137,13 @@ class Run:
         for recipient, action in told:
             self.message(event_id, recipient, action, stage)
 
-    def message(self, event_id: str, recipient: str, action: str, stage: str) -> None:
+    def message(
+        self, event_id: str, recipient: str, action: str, stage: str, rule: str | None = None
+    ) -> None:
         mid = message_id(recipient, event_id, action)
         body = {
             "id": mid, "canonicalid": event_id, "recipient": recipient, "action": action,
-            "subject": SUBJECT,
+            "subject": SUBJECT, "rule": rule,
         }  # fmt: skip
         topic = f"{PREFIX}out.{recipient}.v1"
         self.observed.messages.append(self.put(topic, json.dumps(body).encode()))
@@ -497,6 +499,37 @@ def test_consent_expired_before_the_event_is_not_undetermined() -> None:
     report = run.report()
     assert report.messages_unexpected == 1
     assert report.messages_undetermined == 0
+
+
+@pytest.mark.parametrize(
+    ("rule", "withdrawn", "missing", "unexpected"),
+    [
+        ("municipality.release-planned.with-needs", True, 0, 0),
+        ("municipality.release-planned", False, 0, 0),
+        ("municipality.release-planned.with-needs", False, 1, 0),
+        ("municipality.release-planned", True, 0, 1),
+    ],
+)
+def test_what_a_withdrawal_of_consent_reaches_follows_the_rule_the_message_went_under(
+    rule: str, withdrawn: bool, missing: int, unexpected: int
+) -> None:
+    """Consent given after a planned release, then withdrawn: the municipality was told under
+    the rule with consent or the one without (undetermined), and only the first is followed by
+    a withdrawal."""
+    run = Run()
+    release = {"date": "2027-03-01", "kind": "ENDT_STRAFF", "residence_municipality": "0301"}
+    planned_type = "no.kriminalomsorgen.release.planned.v1"
+    planned = run.event("S-1", planned_type, {**CASE, "release": release})
+    run.message(planned, "municipality.0301", "notice", "route_municipality", rule)
+    run.message(planned, "police-register", "notice", "route_police_register")
+    run.message(planned, "person", "notice", "route_person")
+    kommune = {"consent": {"recipients": ["KOMMUNE"], "source": "BRIK", "valid_until": None}}
+    run.event("S-2", "no.kriminalomsorgen.consent.given.v1", {**CASE, **kommune})
+    taken = run.event("S-3", "no.kriminalomsorgen.consent.withdrawn.v1", {**CASE, **kommune})
+    if withdrawn:
+        run.message(taken, "municipality.0301", "withdrawal", "route_municipality", rule)
+    report = run.report()
+    assert (report.messages_missing, report.messages_unexpected) == (missing, unexpected)
 
 
 def test_a_valid_document_dead_lettered_is_misclassified() -> None:
