@@ -35,12 +35,16 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPar
 
 __all__ = [
     "ChaosTopics",
+    "Document",
     "Observed",
     "Record",
     "Report",
     "analyse",
     "check",
     "load_manifest",
+    "load_policy",
+    "load_reference",
+    "message_id",
     "read_topics",
 ]
 
@@ -176,6 +180,10 @@ _LINES: tuple[tuple[str, str, bool], ...] = (
 
 @dataclass(frozen=True)
 class Report:
+    """The figures of one check. `failed` when any count marked so in the table is not zero,
+    or `hub audit verify` was not INTACT: the suite sets that with `with_audit_verify(result)`
+    (or `dataclasses.replace`); a report without it has not been verified, and fails."""
+
     documents: int = 0
     documents_published: int = 0
     documents_not_published: int = 0
