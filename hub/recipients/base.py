@@ -298,11 +298,19 @@ class _Plan:
         shared: dict[str, list[DeliveryEntry]] = {}
         for entry in self.ctx.index.about(self.kind.value, self.event.subject):
             informed = entry.action in INFORMING and not entry.consentwithdrawn
-            if informed and self._consent_of(entry) in withdrawn:
+            if informed and self._before_this(entry) and self._consent_of(entry) in withdrawn:
                 shared.setdefault(entry.recipient, []).append(entry)
         for entries in shared.values():
             self._follow_up(max(entries, key=lambda e: e.deliveredat), Action.WITHDRAWAL)
             self.entries.extend(e.changed(consentwithdrawn=True) for e in entries)
+
+    def _before_this(self, entry: DeliveryEntry) -> bool:
+        """Whether `entry`'s event was registered before this one. A withdrawal reaches only
+        what was shared before it; consumed again after a crash, its batch would otherwise also
+        find (and withdraw) what later events shared under consent given after it."""
+        if entry.eventtime is None:
+            return True
+        return (entry.eventtime, entry.canonicalid) < (self.event.time, self.event.id)
 
     def _consent_of(self, entry: DeliveryEntry) -> str | None:
         rule = self.ctx.policy.rule(entry.rule)
@@ -409,6 +417,7 @@ class _Plan:
             rule=prior.rule,
             legalbasis=prior.legalbasis,
             deliveredat=self.now,
+            eventtime=self.event.time,
         )
 
     def _close(self, prior: DeliveryEntry) -> None:
@@ -493,6 +502,7 @@ class _Plan:
             rule=rule.id,
             legalbasis=rule.legal_basis,
             deliveredat=self.now,
+            eventtime=self.event.time,
             plan=plan_key(self.event.type, lookup(self.doc, "data.case.case_number")),
             open=planned,
             planneddate=self._planned_date(),

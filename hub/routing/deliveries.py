@@ -93,6 +93,10 @@ class DeliveryEntry(BaseModel):
     alerts: tuple[str, ...] = ()
     # Shared under consent that has since been withdrawn, and the recipient was told so.
     consentwithdrawn: bool = False
+    # When the source registered the event this message derives from: a withdrawal of consent
+    # reaches what was shared for events registered before it, never what a later consent
+    # allowed. None in entries written before the hub recorded it (counted as before).
+    eventtime: AwareDatetime | None = None
 
     def changed(self, **updates: object) -> DeliveryEntry:
         return self.model_copy(update={**updates, "rev": self.rev + 1})

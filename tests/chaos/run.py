@@ -205,7 +205,7 @@ def _run_on(cluster: LocalKafka, run: _Run) -> ChaosResult:
         settings.routing.policy_path,
         _CHECKOUT / "deploy" / "reference",
     )
-    report = dataclasses.replace(report, audit_verify=_verdict(verdict))
+    report = report.with_audit_verify(_verdict(verdict))
     timings["checked"] = time.monotonic() - run.started
     return ChaosResult(
         plan,

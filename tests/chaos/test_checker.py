@@ -23,10 +23,10 @@ from confluent_kafka import Producer
 
 from hub.audit.tools import verify_topics
 from hub.bootstrap import build_hub
-from hub.demo import court, police, synthetic
-from hub.demo.synthetic import SyntheticDocument
 from hub.signing.keys import key_store
 from hub.sources import sources
+from hubdev.demo import court, police, synthetic
+from hubdev.demo.synthetic import SyntheticDocument
 from tests.chaos import checker
 from tests.chaos.checker import (
     ChaosTopics,

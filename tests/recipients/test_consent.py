@@ -174,6 +174,20 @@ def test_a_withdrawal_stands_against_a_replay_of_the_release_that_carried_consen
     assert "needs" not in again["municipality.0301"]["data"]["release"]
 
 
+def test_a_withdrawal_consumed_again_leaves_what_later_consent_shared() -> None:
+    """Found by the chaos suite: a batch consumed again after a crash routed a withdrawal a
+    second time, after the releases that followed it had been shared under their own consent,
+    and withdrew those. The first pass withdrew nothing; the second must do the same."""
+    router = Router()
+    route_all(router, consent_event(ConsentGiven, at=dt.datetime(2026, 4, 20, tzinfo=OSLO)))
+    withdrawal = consent_event(ConsentWithdrawn, at=dt.datetime(2026, 4, 25, tzinfo=OSLO))
+    assert route_all(router, withdrawal) == {}
+    # A release registered after the withdrawal, carrying consent of its own.
+    planned = route_all(router, _release(ReleasePlanned, ALL, 2))
+    assert "needs" in planned["municipality.0301"]["data"]["release"]
+    assert route_all(router, withdrawal) == {}
+
+
 def test_consent_given_after_a_refusal_and_the_refused_event_routed_again() -> None:
     router = Router()
     planned = _release(ReleasePlanned, (), 2)
