@@ -1201,13 +1201,16 @@ def _messages_order(
         seen.add(message["id"])
         where = rank.get(message["canonicalid"])
         if where is not None:
-            per_subject[(record.topic, message["subject"])].append((where, message["id"]))
+            kind = str(message.get("type", "?")).split(".", 2)[-1]
+            said = f"{message.get('action')} {message['id']} of {kind}"
+            at = f"{record.topic}[{record.partition}]@{record.offset}"
+            per_subject[(record.topic, message["subject"])].append((where, f"{said} at {at}"))
     broken = 0
     for ordered in per_subject.values():
-        for (before, _), (here, mid) in pairwise(ordered):
+        for (before, earlier), (here, later) in pairwise(ordered):
             if here < before:
                 broken += 1
-                examples.add("order_messages_broken", mid)
+                examples.add("order_messages_broken", f"{later}, after {earlier}")
                 break
     return broken
 
