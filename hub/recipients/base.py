@@ -283,11 +283,13 @@ class _Plan:
         self.outputs.append(self.ctx.sign(alert_record(done, self.ctx.alerts_topic)))
 
     def _consent_in_force(self) -> frozenset[str]:
-        """The person's consent now, with what this event says about it applied first."""
-        record = self.ctx.consent.apply(self.event)
+        """The person's consent now, with what this event says about it applied first; consent
+        given by the person's later events does not count (see `hub.routing.consent`)."""
+        offset = self.position.offset
+        record = self.ctx.consent.apply(self.event, offset)
         if record is not None:
             self.outputs.append(record)
-        return self.ctx.consent.in_force(self.event.subject, self.now.date())
+        return self.ctx.consent.in_force(self.event.subject, self.now.date(), offset)
 
     def _withdraw_shared_needs(self) -> None:
         """A withdrawal of consent: tell each recipient that received information under that

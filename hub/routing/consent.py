@@ -1,18 +1,26 @@
-"""Each person's consent as it stands now: what every routing decision asks, not the event.
+"""Each person's consent as it stands: what every routing decision asks, not the event.
 
 Consent is given and withdrawn (in BRIK, through the correctional case system), may expire, and
-a decision to share uses the consent in force when it is made: a first delivery, a redelivery
-and a replay a month later alike. A release that carries consent counts as consent given at the
-time the release was registered.
+a decision to share uses the consent in force when it is made. A release that carries consent
+counts as consent given at the time the release was registered.
+
+Given and withdrawn are not symmetric, on purpose:
+- A **withdrawal** counts for every decision made once the hub has read it, whatever the
+  decision is about: no stage that lags behind shares what the person has taken back.
+- A **consent given** counts for the person's events after it on the canonical topic (its
+  `position` there), and for replays, which come back to the topic after it. So a batch
+  consumed again after a crash decides as it did the first time: an event refused for want of
+  consent is not shared the second time because a later event gave consent meanwhile (which
+  would reach the recipient after what followed it, out of order).
 
 Where it lives, and why: a compacted Kafka topic (`hub.consent.v1`), keyed by the person key,
-one `ConsentState` per person. The recipient stages keep it, like the delivery index: a stage
-that meets a consent event (or a release carrying consent) in its own input applies it before
-it decides anything later for that person, so a consent given just before a release counts for
-it whichever stage runs first; it writes the new state as an output of the same batch. Every
-stage follows the topic (`TopicFollower`), so a withdrawal one stage has read is in force for
-all. Each recipient's grant is ordered by the time the source registered it, so a stage that
-lags behind and reads an older consent again never undoes a newer one (merging is commutative).
+one `ConsentState` per person with each recipient's grants as registered. The recipient stages
+keep it, like the delivery index: a stage that meets a consent event (or a release carrying
+consent) in its own input applies it before it decides anything later for that person, and
+writes the new state as an output of the same batch. Every stage follows the topic
+(`TopicFollower`), so a withdrawal one stage has read is in force for all. Grants are ordered by
+the time the source registered them, so merging is commutative: a stage that reads an older
+consent again never undoes a newer one.
 """
 
 from __future__ import annotations
@@ -57,6 +65,9 @@ class ConsentGrant(BaseModel):
     # When the source registered it, and the event: what orders grants for one recipient.
     at: AwareDatetime
     eventid: str
+    # Offset on the canonical topic of the event that registered it (one person's events share
+    # a partition); None in states written before the hub recorded it (counted as before all).
+    position: int | None = None
 
     def newer_than(self, other: ConsentGrant) -> bool:
         return (self.at, self.eventid) > (other.at, other.eventid)
@@ -66,30 +77,43 @@ class ConsentGrant(BaseModel):
 
 
 class ConsentState(BaseModel):
-    """A person's consent, per recipient."""
+    """A person's consent: per recipient, the grants registered (few: consent changes rarely)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     subject: str
     grants: tuple[ConsentGrant, ...] = ()
 
-    def in_force(self, day: dt.date) -> frozenset[str]:
-        """The recipients (`ConsentRecipient` values) the person consents to on `day`."""
-        return frozenset(g.recipient.value for g in self.grants if g.holds_on(day))
-
-    def merged(self, grants: Iterable[ConsentGrant]) -> ConsentState:
-        """This state with `grants` applied; per recipient the newest registered wins."""
-        latest: dict[ConsentRecipient, ConsentGrant] = {g.recipient: g for g in self.grants}
-        for grant in grants:
+    def in_force(self, day: dt.date, at_position: int | None = None) -> frozenset[str]:
+        """The recipients (`ConsentRecipient` values) the person consents to on `day`, for a
+        decision about the event at `at_position` on the canonical topic (None: as it stands,
+        every grant counted). Consent given after that position does not count; a withdrawal
+        counts wherever it is."""
+        latest: dict[ConsentRecipient, ConsentGrant] = {}
+        for grant in self.grants:
+            if grant.given and not _at_or_before(grant.position, at_position):
+                continue
             held = latest.get(grant.recipient)
             if held is None or grant.newer_than(held):
                 latest[grant.recipient] = grant
-        ordered = tuple(latest[r] for r in sorted(latest, key=lambda r: r.value))
+        return frozenset(g.recipient.value for g in latest.values() if g.holds_on(day))
+
+    def merged(self, grants: Iterable[ConsentGrant]) -> ConsentState:
+        """This state with `grants` added; a grant already held (same event) is not repeated."""
+        held = {(g.recipient, g.eventid): g for g in self.grants}
+        for grant in grants:
+            held.setdefault((grant.recipient, grant.eventid), grant)
+        ordered = tuple(sorted(held.values(), key=lambda g: (g.recipient.value, g.at, g.eventid)))
         return self.model_copy(update={"grants": ordered})
 
 
-def grants_of(event: CanonicalEvent) -> list[ConsentGrant]:
-    """What `event` says about consent: a consent event, or a release that carries consent."""
+def _at_or_before(position: int | None, limit: int | None) -> bool:
+    return position is None or limit is None or position <= limit
+
+
+def grants_of(event: CanonicalEvent, position: int | None = None) -> list[ConsentGrant]:
+    """What `event` (at `position` on the canonical topic) says about consent: a consent event,
+    or a release that carries consent."""
     if isinstance(event, ConsentGiven | ConsentWithdrawn):
         consent, given = event.data.consent, isinstance(event, ConsentGiven)
         return [
@@ -99,12 +123,15 @@ def grants_of(event: CanonicalEvent) -> list[ConsentGrant]:
                 validuntil=consent.valid_until,
                 at=event.time,
                 eventid=event.id,
+                position=position,
             )
             for r in consent.recipients
         ]
     if isinstance(event, ReleasePlanned | ReleaseCompleted):
         return [
-            ConsentGrant(recipient=r, given=True, at=event.time, eventid=event.id)
+            ConsentGrant(
+                recipient=r, given=True, at=event.time, eventid=event.id, position=position
+            )
             for r in event.data.release.consent_recipients
         ]
     return []
@@ -160,9 +187,10 @@ class StagedConsent:
         staged = self._overlay.get(subject)
         return state if staged is None else state.merged(staged.grants)
 
-    def apply(self, event: CanonicalEvent) -> OutboundRecord | None:
-        """Stage what `event` says about consent; the record to write when it changed anything."""
-        grants = grants_of(event)
+    def apply(self, event: CanonicalEvent, position: int | None = None) -> OutboundRecord | None:
+        """Stage what `event` (at `position` on the canonical topic) says about consent; the
+        record to write when it changed anything."""
+        grants = grants_of(event, position)
         if not grants:
             return None
         before = self.get(event.subject)
@@ -172,8 +200,10 @@ class StagedConsent:
         self._overlay[event.subject] = after
         return consent_record(after, self.topic)
 
-    def in_force(self, subject: str, day: dt.date) -> frozenset[str]:
-        return self.get(subject).in_force(day)
+    def in_force(
+        self, subject: str, day: dt.date, at_position: int | None = None
+    ) -> frozenset[str]:
+        return self.get(subject).in_force(day, at_position)
 
     def commit(self) -> None:
         for state in self._overlay.values():

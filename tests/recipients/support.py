@@ -72,8 +72,11 @@ class Router:
         yield Correctional()
         yield PersonRecipient(self.policy, self.routing.municipalities, self.routing.units)
 
-    def route(self, event: Envelope, kind: RecipientKind) -> Routed:
-        """Run `kind`'s step on `event`; raises what the step raises."""
+    def route(
+        self, event: Envelope, kind: RecipientKind, *, at_offset: int | None = None
+    ) -> Routed:
+        """Run `kind`'s step on `event` as the next record of the canonical topic, or as the one
+        at `at_offset` (a batch consumed again); raises what the step raises."""
         contract = next(c for c in self.contracts() if c.kind is kind)
         staged, decisions = StagedIndex(self.index), Decisions()
         consent = StagedConsent(self.consents, "hub.consent.v1")
@@ -89,13 +92,15 @@ class Router:
             clock=lambda: self.now,
             consent=consent,
         )
-        record = self._inbound(event)
+        record = self._inbound(event, at_offset)
         outputs = list(recipient_step(contract, ctx)(record))
         staged.commit()
         consent.commit()
         return Routed(outputs, decisions.pop(record.position))
 
-    def _inbound(self, event: Envelope) -> InboundRecord:
+    def _inbound(self, event: Envelope, at_offset: int | None = None) -> InboundRecord:
         out = canonical_record(event, "hub.events.v1")  # type: ignore[arg-type]  # any event
-        self.offset += 1
-        return InboundRecord(Position(out.topic, 0, self.offset), out.key, out.value, out.headers)
+        if at_offset is None:
+            self.offset += 1
+            at_offset = self.offset
+        return InboundRecord(Position(out.topic, 0, at_offset), out.key, out.value, out.headers)

@@ -203,6 +203,37 @@ def test_consent_given_after_a_refusal_and_the_refused_event_routed_again() -> N
     assert (message["recipient"], message["action"]) == ("health.sor-ost", "notice")
 
 
+def test_a_refusal_consumed_again_stays_a_refusal_though_consent_came_meanwhile() -> None:
+    """Found by the chaos suite: a batch consumed again after a crash shared an event it had
+    refused the first time, because a later event had given consent meanwhile; the recipient
+    then heard of it after what followed it. Consent given counts from its place on."""
+    router = Router()
+    planned = _release(ReleasePlanned, (), 2)
+    (note,) = router.route(planned, RecipientKind.HEALTH).notes
+    assert (note.delivered, note.reason) == (False, "no_consent")
+    position = router.offset
+    helse = (ConsentRecipient.HELSE,)
+    route_all(router, consent_event(ConsentGiven, helse, at=dt.datetime(2026, 5, 5, tzinfo=OSLO)))
+    again = router.route(planned, RecipientKind.HEALTH, at_offset=position)
+    assert again.messages() == []
+    # A replay comes back to the topic after the consent: it is shared.
+    (message,) = router.route(planned, RecipientKind.HEALTH).messages()
+    assert message["action"] == "notice"
+
+
+def test_a_withdrawal_read_first_counts_for_the_events_before_it() -> None:
+    """A stage that lags behind decides an event after another stage has read a later
+    withdrawal: nothing is shared that the person has taken back."""
+    router = Router()
+    helse = (ConsentRecipient.HELSE,)
+    route_all(router, consent_event(ConsentGiven, helse, at=dt.datetime(2026, 4, 1, tzinfo=OSLO)))
+    withdrawal = consent_event(ConsentWithdrawn, helse, at=dt.datetime(2026, 5, 10, tzinfo=OSLO))
+    router.route(withdrawal, RecipientKind.NAV, at_offset=100)
+    planned = _release(ReleasePlanned, (), 2)  # registered before the withdrawal
+    (note,) = router.route(planned, RecipientKind.HEALTH, at_offset=50).notes
+    assert (note.delivered, note.reason) == (False, "no_consent")
+
+
 def test_expiry_passing() -> None:
     router = Router()
     route_all(
