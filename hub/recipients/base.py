@@ -186,6 +186,7 @@ def recipient_step(
         ctx.verify(record)
         event = _decoded(record)
         plan = _Plan(contract, ctx, event, record.position)
+        plan.replayed = record.header(h.REPLAY_ID) is not None
         return plan.run()
 
     return step
@@ -210,6 +211,8 @@ class _Plan:
         self.entries: list[DeliveryEntry] = []
         self.decisions: list[Decision] = []
         self.consents: frozenset[str] = frozenset()
+        # An operator's replay: a new decision, with consent as it stands (hub.routing.consent).
+        self.replayed = False
 
     def run(self) -> list[OutboundRecord]:
         self.consents = self._consent_in_force()
@@ -284,12 +287,12 @@ class _Plan:
 
     def _consent_in_force(self) -> frozenset[str]:
         """The person's consent now, with what this event says about it applied first; consent
-        given by the person's later events does not count (see `hub.routing.consent`)."""
-        offset = self.position.offset
-        record = self.ctx.consent.apply(self.event, offset)
+        registered after the event counts only in a replay (see `hub.routing.consent`)."""
+        record = self.ctx.consent.apply(self.event)
         if record is not None:
             self.outputs.append(record)
-        return self.ctx.consent.in_force(self.event.subject, self.now.date(), offset)
+        registered_by = None if self.replayed else self.event.time
+        return self.ctx.consent.in_force(self.event.subject, self.now.date(), registered_by)
 
     def _withdraw_shared_needs(self) -> None:
         """A withdrawal of consent: tell each recipient that received information under that

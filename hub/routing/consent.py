@@ -7,11 +7,11 @@ counts as consent given at the time the release was registered.
 Given and withdrawn are not symmetric, on purpose:
 - A **withdrawal** counts for every decision made once the hub has read it, whatever the
   decision is about: no stage that lags behind shares what the person has taken back.
-- A **consent given** counts for the person's events after it on the canonical topic (its
-  `position` there), and for replays, which come back to the topic after it. So a batch
-  consumed again after a crash decides as it did the first time: an event refused for want of
-  consent is not shared the second time because a later event gave consent meanwhile (which
-  would reach the recipient after what followed it, out of order).
+- A **consent given** counts for events the source registered after it, and for every event an
+  operator replays (a replay is a new decision, made with the consent as it stands). So an
+  event consumed again after a crash, or published again by the ingest stage after one, is
+  decided as it was the first time: not shared now because a later event gave consent meanwhile
+  (which would reach the recipient after what followed it, out of order).
 
 Where it lives, and why: a compacted Kafka topic (`hub.consent.v1`), keyed by the person key,
 one `ConsentState` per person with each recipient's grants as registered. The recipient stages
@@ -65,9 +65,6 @@ class ConsentGrant(BaseModel):
     # When the source registered it, and the event: what orders grants for one recipient.
     at: AwareDatetime
     eventid: str
-    # Offset on the canonical topic of the event that registered it (one person's events share
-    # a partition); None in states written before the hub recorded it (counted as before all).
-    position: int | None = None
 
     def newer_than(self, other: ConsentGrant) -> bool:
         return (self.at, self.eventid) > (other.at, other.eventid)
@@ -84,14 +81,13 @@ class ConsentState(BaseModel):
     subject: str
     grants: tuple[ConsentGrant, ...] = ()
 
-    def in_force(self, day: dt.date, at_position: int | None = None) -> frozenset[str]:
+    def in_force(self, day: dt.date, registered_by: dt.datetime | None = None) -> frozenset[str]:
         """The recipients (`ConsentRecipient` values) the person consents to on `day`, for a
-        decision about the event at `at_position` on the canonical topic (None: as it stands,
-        every grant counted). Consent given after that position does not count; a withdrawal
-        counts wherever it is."""
+        decision about an event registered at `registered_by` (None: as it stands, every grant
+        counted). Consent registered after it does not count; a withdrawal always does."""
         latest: dict[ConsentRecipient, ConsentGrant] = {}
         for grant in self.grants:
-            if grant.given and not _at_or_before(grant.position, at_position):
+            if grant.given and registered_by is not None and grant.at > registered_by:
                 continue
             held = latest.get(grant.recipient)
             if held is None or grant.newer_than(held):
@@ -107,13 +103,8 @@ class ConsentState(BaseModel):
         return self.model_copy(update={"grants": ordered})
 
 
-def _at_or_before(position: int | None, limit: int | None) -> bool:
-    return position is None or limit is None or position <= limit
-
-
-def grants_of(event: CanonicalEvent, position: int | None = None) -> list[ConsentGrant]:
-    """What `event` (at `position` on the canonical topic) says about consent: a consent event,
-    or a release that carries consent."""
+def grants_of(event: CanonicalEvent) -> list[ConsentGrant]:
+    """What `event` says about consent: a consent event, or a release that carries consent."""
     if isinstance(event, ConsentGiven | ConsentWithdrawn):
         consent, given = event.data.consent, isinstance(event, ConsentGiven)
         return [
@@ -123,15 +114,12 @@ def grants_of(event: CanonicalEvent, position: int | None = None) -> list[Consen
                 validuntil=consent.valid_until,
                 at=event.time,
                 eventid=event.id,
-                position=position,
             )
             for r in consent.recipients
         ]
     if isinstance(event, ReleasePlanned | ReleaseCompleted):
         return [
-            ConsentGrant(
-                recipient=r, given=True, at=event.time, eventid=event.id, position=position
-            )
+            ConsentGrant(recipient=r, given=True, at=event.time, eventid=event.id)
             for r in event.data.release.consent_recipients
         ]
     return []
@@ -187,10 +175,9 @@ class StagedConsent:
         staged = self._overlay.get(subject)
         return state if staged is None else state.merged(staged.grants)
 
-    def apply(self, event: CanonicalEvent, position: int | None = None) -> OutboundRecord | None:
-        """Stage what `event` (at `position` on the canonical topic) says about consent; the
-        record to write when it changed anything."""
-        grants = grants_of(event, position)
+    def apply(self, event: CanonicalEvent) -> OutboundRecord | None:
+        """Stage what `event` says about consent; the record to write when it changed anything."""
+        grants = grants_of(event)
         if not grants:
             return None
         before = self.get(event.subject)
@@ -201,9 +188,9 @@ class StagedConsent:
         return consent_record(after, self.topic)
 
     def in_force(
-        self, subject: str, day: dt.date, at_position: int | None = None
+        self, subject: str, day: dt.date, registered_by: dt.datetime | None = None
     ) -> frozenset[str]:
-        return self.get(subject).in_force(day, at_position)
+        return self.get(subject).in_force(day, registered_by)
 
     def commit(self) -> None:
         for state in self._overlay.values():

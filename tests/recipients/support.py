@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.bootstrap import Routing, load_routing
+from hub.pipeline.headers import REPLAY_ID
 from hub.pipeline.ingest import canonical_record
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
 from hub.recipients.base import Decisions, Note, StageContext, recipient_step
@@ -72,11 +73,9 @@ class Router:
         yield Correctional()
         yield PersonRecipient(self.policy, self.routing.municipalities, self.routing.units)
 
-    def route(
-        self, event: Envelope, kind: RecipientKind, *, at_offset: int | None = None
-    ) -> Routed:
-        """Run `kind`'s step on `event` as the next record of the canonical topic, or as the one
-        at `at_offset` (a batch consumed again); raises what the step raises."""
+    def route(self, event: Envelope, kind: RecipientKind, *, replay: bool = False) -> Routed:
+        """Run `kind`'s step on `event` as the next record of the canonical topic (`replay`: as
+        an operator's replay of it); raises what the step raises."""
         contract = next(c for c in self.contracts() if c.kind is kind)
         staged, decisions = StagedIndex(self.index), Decisions()
         consent = StagedConsent(self.consents, "hub.consent.v1")
@@ -92,15 +91,14 @@ class Router:
             clock=lambda: self.now,
             consent=consent,
         )
-        record = self._inbound(event, at_offset)
+        record = self._inbound(event, replay=replay)
         outputs = list(recipient_step(contract, ctx)(record))
         staged.commit()
         consent.commit()
         return Routed(outputs, decisions.pop(record.position))
 
-    def _inbound(self, event: Envelope, at_offset: int | None = None) -> InboundRecord:
+    def _inbound(self, event: Envelope, *, replay: bool = False) -> InboundRecord:
         out = canonical_record(event, "hub.events.v1")  # type: ignore[arg-type]  # any event
-        if at_offset is None:
-            self.offset += 1
-            at_offset = self.offset
-        return InboundRecord(Position(out.topic, 0, at_offset), out.key, out.value, out.headers)
+        self.offset += 1
+        headers = (*out.headers, (REPLAY_ID, b"a-replay")) if replay else out.headers
+        return InboundRecord(Position(out.topic, 0, self.offset), out.key, out.value, headers)
