@@ -19,7 +19,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=Path("chaos-results"))
     parser.add_argument("--keep", action="store_true", help="keep the run's folder (logs, data)")
     args = parser.parse_args(argv)
-    plan = ChaosPlan(args.documents, args.invalid_share, seed=args.seed)
+    # On a 2-core machine the hub takes a document in about 20 ms with everything else running.
+    drain = max(900.0, args.documents / 25)
+    plan = ChaosPlan(args.documents, args.invalid_share, seed=args.seed, drain_timeout_s=drain)
     work = Path(tempfile.mkdtemp(prefix="chaos-"))
     print(f"chaos: run folder {work}")
     try:
