@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import os
 import queue
 import subprocess
 import sys
@@ -399,8 +398,3 @@ def write_result(result: ChaosResult, folder: Path) -> Path:
     path = folder / f"chaos-{time.strftime('%Y%m%dT%H%M%S')}.json"
     path.write_text(json.dumps(result.as_dict(), indent=2, default=str) + "\n")
     return path
-
-
-def environ_for_children() -> None:
-    """Make sure the child `hub` processes find this checkout's packages."""
-    os.environ.setdefault("PYTHONPATH", str(_CHECKOUT))
