@@ -22,6 +22,7 @@ from hub.kafka.groups import Partition
 from hub.pipeline.records import InboundRecord
 from hub.pipeline.runner import RecordOutcome, StageRunner
 from hub.settings import KafkaSettings
+from schemas.errors import TransientError
 
 __all__ = ["AssignmentHook", "OutcomeHook", "subscribe_stage"]
 
@@ -102,6 +103,15 @@ def subscribe_stage(
             outcomes = await runner.run_batch(records)
             if after is not None:
                 await after(outcomes)
+        except TransientError as exc:
+            # The broker away or a call timed out: expected in operation, and said by the
+            # reason; a traceback would only bury the lines that need a person.
+            log.warning(
+                "batch.rewound", stage=runner.stage, records=len(records), reason=exc.reason.value
+            )
+            await asyncio.sleep(_REWIND_PAUSE_S)
+            await message.nack()
+            return
         except Exception:
             log.exception("batch.rewound", stage=runner.stage, records=len(records))
             await asyncio.sleep(_REWIND_PAUSE_S)
