@@ -107,7 +107,11 @@ def subscribe_stage(
             # The broker away or a call timed out: expected in operation, and said by the
             # reason; a traceback would only bury the lines that need a person.
             log.warning(
-                "batch.rewound", stage=runner.stage, records=len(records), reason=exc.reason.value
+                "batch.rewound",
+                stage=runner.stage,
+                records=len(records),
+                reason=exc.reason.value,
+                detail=str(exc),
             )
             await asyncio.sleep(_REWIND_PAUSE_S)
             await message.nack()
