@@ -14,8 +14,8 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Self
+from types import FrameType, TracebackType
+from typing import Any, Self
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -262,8 +262,11 @@ class Hub:
         # to cancellation. Giving up loses nothing: no input was committed before its outputs
         # were acknowledged, so what was in flight is processed again, and the audit chain is
         # left open as by a crash.
+        # The background tasks hold no input (they watch, count and alert, and what they
+        # raise is raised again at the next start), so one deaf to its cancellation is named
+        # with where it waits, but is no input abandoned.
+        await _settled(self._tasks, bound)
         parts: list[tuple[str, Callable[[], Awaitable[object]]]] = [
-            ("background tasks", functools.partial(_settled, self._tasks)),
             ("consumers", self.broker.stop),
             ("producers, audit and followers", self._running.aclose),
         ]
@@ -273,9 +276,36 @@ class Hub:
         log.info("hub.stopped", abandoned=self.abandoned)
 
 
-async def _settled(tasks: list[asyncio.Task[None]]) -> None:
-    if tasks:
-        await asyncio.wait(tasks)
+async def _settled(tasks: list[asyncio.Task[None]], seconds: float) -> None:
+    """Wait up to `seconds` for cancelled `tasks` to end; name those that did not."""
+    if not tasks:
+        return
+    _, pending = await asyncio.wait(tasks, timeout=seconds)
+    if pending:
+        log.warning(
+            "hub.tasks_still_running",
+            after_s=seconds,
+            tasks={task.get_name(): _waiting_at(task) for task in pending},
+        )
+
+
+def _waiting_at(task: asyncio.Task[None]) -> str:
+    """Where a task is suspended: its two innermost frames outside asyncio, as
+    `module:function:line`."""
+    awaited: Any = task.get_coro()
+    chain: list[str] = []
+    # Down the chain of what each coroutine awaits, to the last one with a frame of its own.
+    while awaited is not None:
+        frame: FrameType | None = getattr(awaited, "cr_frame", None) or getattr(
+            awaited, "ag_frame", None
+        )
+        if frame is not None:
+            module = frame.f_globals.get("__name__", "?")
+            chain.append(f"{module}:{frame.f_code.co_name}:{frame.f_lineno}")
+        awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "ag_await", None)
+    # asyncio's own frames (sleep, wait) say nothing of who waits for what.
+    named = [where for where in chain if not where.startswith("asyncio.")]
+    return " -> ".join(named[-2:]) or "unknown"
 
 
 async def _within(stop: Callable[[], Awaitable[object]], seconds: float, what: str) -> bool:
