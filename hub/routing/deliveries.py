@@ -133,6 +133,8 @@ CREATE TABLE entries (
 );
 CREATE INDEX entries_open ON entries (kind, subject) WHERE open;
 CREATE INDEX entries_subject ON entries (kind, subject);
+-- Open plans about one person, of every recipient kind: the release alerts' question.
+CREATE INDEX entries_open_subject ON entries (subject) WHERE open;
 -- What a recipient kind received about one canonical event: whom a correction must reach.
 CREATE INDEX entries_event ON entries (kind, canonicalid);
 CREATE INDEX entries_due ON entries (due) WHERE due IS NOT NULL;
@@ -144,6 +146,11 @@ _OVERDUE_UNANSWERED: Final = """
 SELECT count(*) FROM entries AS e
 WHERE json_extract(e.json, '$.receipt.status') IS NULL
   AND EXISTS (SELECT 1 FROM json_each(e.json, '$.alerts') AS a WHERE a.value = 'receipt_overdue')
+"""
+
+_DECIDED: Final = """
+SELECT EXISTS (SELECT 1 FROM entries WHERE kind = ? AND canonicalid = ?)
+    OR EXISTS (SELECT 1 FROM entries WHERE closedby = ? AND kind = ?)
 """
 
 # Take the entry unless the index has a later revision of it (an older one read back).
@@ -217,11 +224,10 @@ class DeliveryIndex:
     def decided(self, kind: str, canonical_id: str) -> bool:
         """Whether `kind`'s stage has processed event `canonical_id` before: it sent a message
         about it, or it closed a plan."""
-        row = self._db.execute(
-            "SELECT 1 FROM entries WHERE kind = ? AND (canonicalid = ? OR closedby = ?) LIMIT 1",
-            (kind, canonical_id, canonical_id),
-        ).fetchone()
-        return row is not None
+        # Two lookups, one index each: SQLite answers `canonicalid = ? OR closedby = ?` by
+        # scanning every entry of the kind, which grows with every message ever sent.
+        (found,) = self._db.execute(_DECIDED, (kind, canonical_id, canonical_id, kind)).fetchone()
+        return bool(found)
 
     def closed_by(self, kind: str, canonical_id: str) -> list[DeliveryEntry]:
         """`kind`'s entries whose plans event `canonical_id` closed."""

@@ -120,3 +120,31 @@ def test_an_event_seen_again_finds_the_plans_it_closed_in_the_index_and_in_its_b
     ]
     staged.rollback()
     assert [e.messageid for e in staged.closed_by("municipality", "event-9")] == ["message-2"]
+
+
+def test_what_a_stage_asks_for_each_event_is_looked_up_not_scanned() -> None:
+    # The index holds every message ever sent; a question asked per event that scans it makes
+    # the hub slower with every message (the chaos suite's drain crawled on two such scans).
+    index = DeliveryIndex()
+    index.put_all(entry(n) for n in range(50))
+    staged = StagedIndex(index)
+    asked: list[str] = []
+    index._db.set_trace_callback(asked.append)
+    staged.get("message-1")
+    staged.decided("municipality", "event-1")
+    staged.closed_by("municipality", "event-1")
+    list(staged.about("municipality", "person-1"))
+    list(staged.told_of("municipality", "event-1"))
+    list(staged.open_for("municipality", "person-1"))
+    index.open_releases("person-1")
+    index._db.set_trace_callback(None)
+    assert len(asked) >= 7
+    for statement in asked:
+        plan = index._db.execute("EXPLAIN QUERY PLAN " + statement).fetchall()
+        # A search by kind alone reads every entry of the kind: a scan too.
+        scans = [
+            step
+            for *_, step in plan
+            if step.startswith("SCAN entries") or step.endswith("(kind=?)")
+        ]
+        assert not scans, (statement, plan)
