@@ -129,6 +129,8 @@ CREATE TABLE entries (
     open INTEGER NOT NULL,
     due REAL,  -- set while a required receipt is missing and not alerted: the overdue check
     closedby TEXT,
+    -- alerted as `receipt_overdue`, and the receipt has still not come
+    unanswered INTEGER NOT NULL,
     json TEXT NOT NULL
 );
 CREATE INDEX entries_open ON entries (kind, subject) WHERE open;
@@ -139,14 +141,10 @@ CREATE INDEX entries_open_subject ON entries (subject) WHERE open;
 CREATE INDEX entries_event ON entries (kind, canonicalid);
 CREATE INDEX entries_due ON entries (due) WHERE due IS NOT NULL;
 CREATE INDEX entries_closedby ON entries (closedby, kind) WHERE closedby IS NOT NULL;
+CREATE INDEX entries_unanswered ON entries (unanswered) WHERE unanswered;
 """
 
-# A scan, done once per deadline check: the alerted entries are not indexed on their own.
-_OVERDUE_UNANSWERED: Final = """
-SELECT count(*) FROM entries AS e
-WHERE json_extract(e.json, '$.receipt.status') IS NULL
-  AND EXISTS (SELECT 1 FROM json_each(e.json, '$.alerts') AS a WHERE a.value = 'receipt_overdue')
-"""
+_OVERDUE_UNANSWERED: Final = "SELECT count(*) FROM entries WHERE unanswered"
 
 _DECIDED: Final = """
 SELECT EXISTS (SELECT 1 FROM entries WHERE kind = ? AND canonicalid = ?)
@@ -155,12 +153,13 @@ SELECT EXISTS (SELECT 1 FROM entries WHERE kind = ? AND canonicalid = ?)
 
 # Take the entry unless the index has a later revision of it (an older one read back).
 _PUT: Final = """
-INSERT INTO entries (messageid, rev, kind, subject, canonicalid, open, due, closedby, json)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO entries
+    (messageid, rev, kind, subject, canonicalid, open, due, closedby, unanswered, json)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (messageid) DO UPDATE SET
     rev = excluded.rev, kind = excluded.kind, subject = excluded.subject,
     canonicalid = excluded.canonicalid, open = excluded.open, due = excluded.due,
-    closedby = excluded.closedby,
+    closedby = excluded.closedby, unanswered = excluded.unanswered,
     json = excluded.json
 WHERE excluded.rev >= entries.rev
 """
@@ -291,6 +290,7 @@ def _row(entry: DeliveryEntry) -> tuple[object, ...]:
         entry.open,
         _overdue_from(entry),
         entry.closedby,
+        "receipt_overdue" in entry.alerts and entry.receipt.status is None,
         entry.model_dump_json(),
     )
 
