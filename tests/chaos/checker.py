@@ -10,8 +10,9 @@ Reading (`read_topics`) is separate from the analysis (`analyse`), which works o
 `Record`s, so the analysis is tested on records made by hand as well as on a real run.
 
 What the hub decides from the moment it decides (consent expiring between the event's time and
-the check, or consent a stage had already seen from a person's later event) is accepted either
-way and counted as `undetermined`; everything else is exact.
+the check, or consent published after the event but registered before it, which a stage may or
+may not have seen yet) is accepted either way and counted as `undetermined`; everything else is
+exact. Consent registered after an event never counts for it, wherever it stands on the topic.
 """
 
 from __future__ import annotations
@@ -870,14 +871,23 @@ class _Person:
             return [frozenset()]
         first = event.written.date()
         last = self.owner.now.date()
-        options = [self._may_hold(index, r, first, last) for r in asked]
+        options = [self._may_hold(index, r, first, last, event.time) for r in asked]
         return [
             frozenset(r for r, holds in zip(asked, combo, strict=True) if holds)
             for combo in product(*options)
         ]
 
-    def _may_hold(self, index: int, recipient: str, first: dt.date, last: dt.date) -> list[bool]:
-        mine = [(i, g) for i, r, g in self.grants if r == recipient]
+    def _may_hold(
+        self, index: int, recipient: str, first: dt.date, last: dt.date, registered: dt.datetime
+    ) -> list[bool]:
+        # Consent registered after the event does not count for it, wherever it stands on the
+        # topic (a source may publish a person's stories out of their time order); a
+        # withdrawal always counts.
+        mine = [
+            (i, g)
+            for i, r, g in self.grants
+            if r == recipient and (not g.given or g.at[0] <= registered)
+        ]
         known = [g for i, g in mine if i <= index]
         winner = max(known, key=lambda g: g.at) if known else None
         # A stage may already have applied a later event of this person, read from the

@@ -468,12 +468,18 @@ def test_an_unknown_municipality_is_a_dead_letter_and_parks_the_person() -> None
 
 
 @pytest.mark.parametrize("told_health", [False, True])
-def test_consent_given_after_the_event_is_accepted_either_way(told_health: bool) -> None:
-    """A stage may already have read a later consent (from another stage, through the consent
-    topic) when it decides: health services told or not, both are right."""
+def test_consent_published_after_the_event_but_registered_before_is_accepted_either_way(
+    told_health: bool,
+) -> None:
+    """A stage may already have read a consent published after the event (from another stage,
+    through the consent topic) when it decides; registered before the event, it counts if seen:
+    health services told or not, both are right."""
     run, ids = clean_run()
     consent = {"consent": {"recipients": ["HELSE"], "source": "BRIK", "valid_until": None}}
-    given = run.event("S-3", "no.kriminalomsorgen.consent.given.v1", {**CASE, **consent})
+    given = run.event(
+        "S-3", "no.kriminalomsorgen.consent.given.v1", {**CASE, **consent},
+        time="2026-12-01T07:00:00+01:00",
+    )  # fmt: skip
     for kind in ("police-register", "nav", *OTHERS):
         run.decided(given, kind, [])
     if told_health:
@@ -487,6 +493,47 @@ def test_consent_given_after_the_event_is_accepted_either_way(told_health: bool)
     report = run.report()
     assert not report.failed, report.render()
     assert report.messages_undetermined == 1
+
+
+@pytest.mark.parametrize("told_health", [False, True])
+def test_consent_registered_after_an_event_does_not_count_for_it_wherever_it_stands(
+    told_health: bool,
+) -> None:
+    """A source published a person's stories out of their time order: consent registered on
+    the 9th stands on the topic before a release completed on the 4th. The hub decides by
+    the time registered, so health services must not hear of the release."""
+    run, _ = clean_run()
+    consent = {"consent": {"recipients": ["HELSE"], "source": "BRIK", "valid_until": None}}
+    later = "2026-12-09T08:00:00+01:00"
+    given_type = "no.kriminalomsorgen.consent.given.v1"
+    given = run.event("S-3", given_type, {**CASE, **consent}, time=later)
+    for kind in ("police-register", "nav", *OTHERS):
+        run.decided(given, kind, [])
+    release = {"date": "2027-02-01", "kind": "ENDT_STRAFF", "residence_municipality": "0301"}
+    completed = run.event(
+        "S-4", "no.kriminalomsorgen.release.completed.v1", {**CASE, "release": release},
+        time="2026-12-04T08:00:00+01:00",
+    )  # fmt: skip
+    run.decided(completed, "police-register", [("police-register", "notice")])
+    run.decided(completed, "nav", [("nav", "notice")])
+    run.decided(completed, "municipality", [("municipality.0301", "notice")])
+    run.decided(completed, "health", [("health.sor-ost", "notice")] if told_health else [])
+    for kind in ("correctional", "person"):
+        run.decided(completed, kind, [])
+    report = run.report()
+    assert (report.messages_missing, report.messages_unexpected) == (0, int(told_health))
+    assert report.messages_undetermined == 0
+
+
+def test_consent_registered_after_the_event_does_not_count_though_a_stage_has_seen_it() -> None:
+    run, ids = clean_run()
+    consent = {"consent": {"recipients": ["HELSE"], "source": "BRIK", "valid_until": None}}
+    given = run.event("S-3", "no.kriminalomsorgen.consent.given.v1", {**CASE, **consent})
+    for kind in ("police-register", "nav", *OTHERS):
+        run.decided(given, kind, [])
+    run.message(ids["planned"], "health.sor-ost", "notice", "route_health")
+    report = run.report()
+    assert (report.messages_unexpected, report.messages_undetermined) == (1, 0)
 
 
 def test_consent_expired_before_the_event_is_not_undetermined() -> None:
@@ -513,9 +560,9 @@ def test_consent_expired_before_the_event_is_not_undetermined() -> None:
 def test_what_a_withdrawal_of_consent_reaches_follows_the_rule_the_message_went_under(
     rule: str, withdrawn: bool, missing: int, unexpected: int
 ) -> None:
-    """Consent given after a planned release, then withdrawn: the municipality was told under
-    the rule with consent or the one without (undetermined), and only the first is followed by
-    a withdrawal."""
+    """Consent registered before a planned release but published after it, then withdrawn: the
+    municipality was told under the rule with consent or the one without (undetermined), and
+    only the first is followed by a withdrawal."""
     run = Run()
     release = {"date": "2027-03-01", "kind": "ENDT_STRAFF", "residence_municipality": "0301"}
     planned_type = "no.kriminalomsorgen.release.planned.v1"
@@ -524,7 +571,8 @@ def test_what_a_withdrawal_of_consent_reaches_follows_the_rule_the_message_went_
     run.message(planned, "police-register", "notice", "route_police_register")
     run.message(planned, "person", "notice", "route_person")
     kommune = {"consent": {"recipients": ["KOMMUNE"], "source": "BRIK", "valid_until": None}}
-    run.event("S-2", "no.kriminalomsorgen.consent.given.v1", {**CASE, **kommune})
+    before = "2026-11-30T08:00:00+01:00"
+    run.event("S-2", "no.kriminalomsorgen.consent.given.v1", {**CASE, **kommune}, time=before)
     taken = run.event("S-3", "no.kriminalomsorgen.consent.withdrawn.v1", {**CASE, **kommune})
     if withdrawn:
         run.message(taken, "municipality.0301", "withdrawal", "route_municipality", rule)
