@@ -171,6 +171,9 @@ class Hub:
     _running: AsyncExitStack = field(default_factory=AsyncExitStack)
     # What the last stop had to give up waiting for (`stop_timeout_s`), if anything.
     abandoned: list[str] = field(default_factory=list)
+    # Background tasks still running after the stop: no input is lost with them, but the
+    # event loop's own clean-up would wait for them.
+    lingering: list[str] = field(default_factory=list)
 
     async def __aenter__(self) -> Self:
         async with AsyncExitStack() as stack:
@@ -265,7 +268,7 @@ class Hub:
         # The background tasks hold no input (they watch, count and alert, and what they
         # raise is raised again at the next start), so one deaf to its cancellation is named
         # with where it waits, but is no input abandoned.
-        await _settled(self._tasks, bound)
+        self.lingering = await _settled(self._tasks, bound)
         parts: list[tuple[str, Callable[[], Awaitable[object]]]] = [
             ("consumers", self.broker.stop),
             ("producers, audit and followers", self._running.aclose),
@@ -276,10 +279,10 @@ class Hub:
         log.info("hub.stopped", abandoned=self.abandoned)
 
 
-async def _settled(tasks: list[asyncio.Task[None]], seconds: float) -> None:
+async def _settled(tasks: list[asyncio.Task[None]], seconds: float) -> list[str]:
     """Wait up to `seconds` for cancelled `tasks` to end; name those that did not."""
     if not tasks:
-        return
+        return []
     _, pending = await asyncio.wait(tasks, timeout=seconds)
     if pending:
         log.warning(
@@ -287,6 +290,7 @@ async def _settled(tasks: list[asyncio.Task[None]], seconds: float) -> None:
             after_s=seconds,
             tasks={task.get_name(): _waiting_at(task) for task in pending},
         )
+    return sorted(task.get_name() for task in pending)
 
 
 def _waiting_at(task: asyncio.Task[None]) -> str:

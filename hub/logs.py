@@ -9,16 +9,21 @@ Per-message context (canonical id, correlation id, source event id) is bound wit
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import structlog
 
 from hub.privacy import mask_text
+from schemas.identity import holds_valid_identity_number
 
 __all__ = ["configure_logging", "mask_identity_numbers"]
+
+_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_DIGIT_RUNS: Final = re.compile(r"[0-9]+(?:-[0-9]+)*")
 
 
 def _file_handler(path: Path, shared: list[structlog.typing.Processor]) -> logging.Handler:
@@ -48,7 +53,7 @@ def mask_identity_numbers(
 
 def _mask_value(value: Any) -> Any:
     if isinstance(value, str):
-        return mask_text(value)
+        return _mask_str(value)
     if isinstance(value, bytes | bytearray):
         return mask_text(bytes(value).decode("utf-8", errors="replace"))
     if isinstance(value, int) and not isinstance(value, bool):
@@ -59,6 +64,18 @@ def _mask_value(value: Any) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         return [_mask_value(v) for v in value]
     return value
+
+
+def _mask_str(text: str) -> str:
+    # The hub's own ids are UUIDs, and a UUID's hex now and then holds eleven decimal digits in
+    # a row: masked, such an id can no longer be looked up. A value that is exactly a UUID is
+    # masked only when its digits (dashes ignored) hold a valid number, as one made up to carry
+    # a number would; eleven random digits pass both check digits about once in a hundred.
+    if _UUID.fullmatch(text) and not any(
+        holds_valid_identity_number(run.replace("-", "")) for run in _DIGIT_RUNS.findall(text)
+    ):
+        return text
+    return mask_text(text)
 
 
 class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]  # stdlib generic over the stream type; ours is always a text stream

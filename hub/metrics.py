@@ -62,6 +62,12 @@ class HubMetrics:
         self.retries = Counter(
             "hub_retries", "Transient failures a stage retried.", ["stage"], registry=r
         )
+        self.rewinds = Counter(
+            "hub_batches_rewound",
+            "Batches not committed and consumed again, by cause: a stuck one counts up steadily.",
+            ["stage", "reason"],
+            registry=r,
+        )
         self.batch_seconds = Histogram(
             "hub_batch_seconds",
             "Time to process a batch until every output was acknowledged.",
@@ -140,6 +146,9 @@ class HubMetrics:
 
     def retried(self, stage: str) -> None:
         self.retries.labels(stage).inc()
+
+    def rewound(self, stage: str, reason: str) -> None:
+        self.rewinds.labels(stage, reason).inc()
 
     def throughput(self) -> Throughput:
         """The counters since the hub started, per stage, and the last lag seen per group."""

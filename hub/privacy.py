@@ -131,6 +131,8 @@ def mask_document(value: bytes) -> str:
     return f"({len(value)} bytes, neither XML nor JSON: hidden)"
 
 
+# Each event's ids are bound to the log context of every stage that handles it, logged or not.
+@functools.lru_cache(maxsize=4096)
 def mask_token(value: str) -> str:
     """An id, key or code a source chose, shown (identity numbers masked) only if it has the
     shape of one: a token with a digit or a colon, so never a name. One that still holds 11

@@ -38,6 +38,7 @@ __all__ = [
     "check_digits",
     "check_identity_number",
     "check_municipality_number",
+    "holds_valid_identity_number",
     "identify",
     "identity_number_spans",
     "kind_of",
@@ -124,7 +125,9 @@ def identity_number_spans(text: str) -> Iterator[tuple[int, int]]:
         if len(digits) == _DIGITS:
             if _grouped_as_a_number(run.group()) or _has_a_date_part(digits):
                 yield run.span()
-        elif _holds_valid_number(digits) or _DIGITS in map(len, _GROUP_END.split(run.group())):
+        elif holds_valid_identity_number(digits) or _DIGITS in map(
+            len, _GROUP_END.split(run.group())
+        ):
             yield run.span()
 
 
@@ -143,7 +146,8 @@ def _has_a_date_part(digits: str) -> bool:
     return _is_calendar_date(day, month, int(digits[4:6]))
 
 
-def _holds_valid_number(digits: str) -> bool:
+def holds_valid_identity_number(digits: str) -> bool:
+    """Whether any 11 consecutive digits of `digits` (digits only) make a valid number."""
     for start in range(len(digits) - _DIGITS + 1):
         try:
             identify(digits[start : start + _DIGITS])

@@ -60,3 +60,20 @@ def test_person_key_is_keyed_and_stable() -> None:
     assert one(NUMBER) == one(NUMBER)
     assert one(NUMBER) != other(NUMBER), "without the key the number cannot be enumerated"
     assert not ELEVEN_DIGITS.search(one(NUMBER))
+
+
+def test_the_hubs_own_ids_stay_searchable_but_a_number_dressed_as_one_is_masked(
+    json_logs: pytest.CaptureFixture[str],
+) -> None:
+    # A uuid5 the hub minted whose last group holds eleven digits that are no valid number.
+    minted = "716b3dec-d396-5e4a-b123-a45678901234"
+    # Made up to carry a valid number, whole or across a dash.
+    carrying = f"716b3dec-d396-5e4a-b123-0{NUMBER}"
+    across = f"{NUMBER[:8]}-{NUMBER[8:]}0-5e4a-b123-0123abcdef01"
+    log = structlog.get_logger("test")
+    log.info("alert.raised", message_id=minted, other=carrying, third=across)
+    logged = json.loads(json_logs.readouterr().err.strip())
+    assert logged["message_id"] == minted
+    assert NUMBER not in logged["other"]
+    assert "***" in logged["third"]
+    assert NUMBER[:8] not in logged["third"]

@@ -30,8 +30,9 @@ async def test_a_task_that_outlasts_the_bound_is_named_with_where_it_waits() -> 
         task.cancel()
     started = time.monotonic()
     with capture_logs() as logs:
-        await _settled([deaf, polite], 0.2)
+        lingering = await _settled([deaf, polite], 0.2)
     assert time.monotonic() - started < 2
+    assert lingering == ["dead-letter-expiry"]
     [warning] = [e for e in logs if e["event"] == "hub.tasks_still_running"]
     assert list(warning["tasks"]) == ["dead-letter-expiry"]
     assert "_deaf_to_cancellation" in warning["tasks"]["dead-letter-expiry"]
@@ -44,5 +45,5 @@ async def test_tasks_that_end_when_cancelled_say_nothing() -> None:
     await asyncio.sleep(0)
     task.cancel()
     with capture_logs() as logs:
-        await _settled([task], 1.0)
+        assert await _settled([task], 1.0) == []
     assert logs == []

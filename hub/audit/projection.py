@@ -27,8 +27,9 @@ from schemas.errors import Reason, TransientError
 
 __all__ = ["Disclosure", "Projection", "TrailRow"]
 
-# Raise with every change to the tables below.
-_SCHEMA_VERSION = 2
+# Raise with every change to the tables below. Indexes on columns most records leave empty
+# are partial: each index written costs every record projected (a fifth of it, measured).
+_SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (
     id TEXT PRIMARY KEY,
@@ -61,11 +62,12 @@ CREATE TABLE IF NOT EXISTS audit (
     audit_offset INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS audit_message ON audit (message_id);
-CREATE INDEX IF NOT EXISTS audit_delivered ON audit (delivered_id);
-CREATE INDEX IF NOT EXISTS audit_source_event ON audit (source_event_id);
-CREATE INDEX IF NOT EXISTS audit_entry ON audit (entry_id);
+CREATE INDEX IF NOT EXISTS audit_delivered ON audit (delivered_id) WHERE delivered_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_source_event ON audit (source_event_id)
+    WHERE source_event_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS audit_entry ON audit (entry_id) WHERE entry_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS audit_input ON audit (input);
-CREATE INDEX IF NOT EXISTS audit_subject ON audit (subject, step, time);
+CREATE INDEX IF NOT EXISTS audit_disclosures ON audit (subject, time) WHERE step = 'delivered';
 CREATE TABLE IF NOT EXISTS progress (
     topic TEXT NOT NULL,
     partition INTEGER NOT NULL,
@@ -206,12 +208,12 @@ class Projection:
         """Every delivery of data about the person with pseudonymous key `subject`."""
         query = (
             "SELECT time, recipient, event_type, rule_id, legal_basis, message_id, "
-            "redirected_from FROM audit WHERE subject = ? AND step = ? AND time >= ? "
+            "redirected_from FROM audit WHERE subject = ? AND step = 'delivered' AND time >= ? "
             "ORDER BY time, writer, seq"
         )
         after = _as_stored_time(since) if since else ""
         with self._connect() as db:
-            rows = db.execute(query, (subject, AuditStep.DELIVERED.value, after)).fetchall()
+            rows = db.execute(query, (subject, after)).fetchall()
         return [Disclosure(*row) for row in rows]
 
 

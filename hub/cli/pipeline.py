@@ -87,6 +87,9 @@ async def _serve(
     if hub.abandoned:
         _exit_abandoning(hub.abandoned)
     typer.echo("hub: stopped")
+    if hub.lingering:
+        # Nothing was lost, but the event loop's clean-up would wait for them without end.
+        _exit_now(0)
 
 
 def _exit_abandoning(abandoned: list[str]) -> NoReturn:
@@ -97,9 +100,13 @@ def _exit_abandoning(abandoned: list[str]) -> NoReturn:
         "inputs not committed are processed again at the next start",
         err=True,
     )
+    _exit_now(1)
+
+
+def _exit_now(code: int) -> NoReturn:
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(1)
+    os._exit(code)
 
 
 @contextlib.asynccontextmanager

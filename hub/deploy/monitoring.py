@@ -55,6 +55,14 @@ ALERTS: Final = (
         "wait for an operator: hub dlq list.",
     ),
     Alert(
+        "JustishubBatchesRewinding",
+        "sum by (stage) (rate(hub_batches_rewound_total[5m])) > 0.05",
+        "10m",
+        "warning",
+        "Stage {{ $labels.stage }} keeps consuming its batches again without committing "
+        "(logs: batch.rewound, batch.stuck).",
+    ),
+    Alert(
         "JustishubReceiptsOverdue",
         "max(hub_receipts_overdue) > 0",
         "5m",

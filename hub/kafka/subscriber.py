@@ -9,6 +9,7 @@ batch. If it could not, the batch is rewound (`nack`) after a pause and consumed
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +31,8 @@ log = structlog.get_logger(__name__)
 
 # Seconds to wait before consuming a batch again whose outputs the broker did not acknowledge.
 _REWIND_PAUSE_S = 2.0
+# Rewound without a commit in between for this long: the stage is stuck, not briefly interrupted.
+_STUCK_AFTER_S = 120.0
 
 
 # Called with a batch's acknowledged outcomes before the commit (the audit trail hooks in here).
@@ -96,6 +99,8 @@ def subscribe_stage(
         description=description or f"Stage {runner.stage} consumes {topic}.",
     )
 
+    stuck = _Stuck(runner.stage)
+
     @subscriber
     async def handle(message: KafkaMessage) -> None:
         records = [InboundRecord.from_consumer_record(r) for r in message.raw_message]
@@ -113,12 +118,52 @@ def subscribe_stage(
                 reason=exc.reason.value,
                 detail=str(exc),
             )
-            await asyncio.sleep(_REWIND_PAUSE_S)
-            await message.nack()
+            await _rewind(message, runner, stuck, exc.reason.value)
             return
         except Exception:
             log.exception("batch.rewound", stage=runner.stage, records=len(records))
-            await asyncio.sleep(_REWIND_PAUSE_S)
-            await message.nack()
+            await _rewind(message, runner, stuck, "unexpected")
             return
+        stuck.cleared()
         await message.ack()
+
+
+async def _rewind(message: KafkaMessage, runner: StageRunner, stuck: _Stuck, reason: str) -> None:
+    if runner.observer is not None:
+        runner.observer.rewound(runner.stage, reason)
+    stuck.rewound(reason)
+    await asyncio.sleep(_REWIND_PAUSE_S)
+    await message.nack()
+
+
+class _Stuck:
+    """A stage whose batches keep being rewound: said as an error a person sees, since the
+    warnings alone read like any brief outage. Once at `_STUCK_AFTER_S`, then every as long."""
+
+    def __init__(self, stage: str, *, after_s: float = _STUCK_AFTER_S) -> None:
+        self._stage = stage
+        self._after_s = after_s
+        self._since: float | None = None
+        self._rewinds = 0
+        self._said_at = 0.0
+
+    def rewound(self, reason: str) -> None:
+        now = time.monotonic()
+        if self._since is None:
+            self._since, self._rewinds, self._said_at = now, 0, now
+        self._rewinds += 1
+        if now - self._said_at >= self._after_s:
+            self._said_at = now
+            log.error(
+                "batch.stuck",
+                stage=self._stage,
+                since_s=round(now - self._since),
+                rewinds=self._rewinds,
+                reason=reason,
+                hint="nothing of this stage is committed until it clears; see the warnings",
+            )
+
+    def cleared(self) -> None:
+        if self._since is not None and self._rewinds > 1:
+            log.info("batch.unstuck", stage=self._stage, rewinds=self._rewinds)
+        self._since = None

@@ -81,6 +81,9 @@ class StageObserver(Protocol):
     def retried(self, stage: str) -> None:
         """A transient failure is about to be retried."""
 
+    def rewound(self, stage: str, reason: str) -> None:
+        """A batch was not committed and will be consumed again."""
+
 
 class DeliveryFailed(TransientError):
     """The broker did not acknowledge an output: the batch must not be committed."""

@@ -327,6 +327,9 @@ class StagedIndex:
     def __init__(self, index: DeliveryIndex) -> None:
         self.index = index
         self._overlay: dict[str, DeliveryEntry] = {}
+        # (kind, event id) of every event the overlay's entries were sent for or closed by:
+        # `decided` is asked per event, and scanning the overlay made a batch quadratic.
+        self._decided: set[tuple[str, str]] = set()
 
     def get(self, message_id: str) -> DeliveryEntry | None:
         return self._overlay.get(message_id) or self.index.get(message_id)
@@ -334,6 +337,9 @@ class StagedIndex:
     def stage(self, entry: DeliveryEntry) -> None:
         """Visible at once to this stage; part of the index only if `commit` follows."""
         self._overlay[entry.messageid] = entry
+        self._decided.add((entry.kind, entry.canonicalid))
+        if entry.closedby is not None:
+            self._decided.add((entry.kind, entry.closedby))
 
     def commit(self, acknowledged: Iterable[OutboundRecord] | None = None) -> None:
         """Make the batch's writes part of the index: all of them, or with `acknowledged`
@@ -344,19 +350,15 @@ class StagedIndex:
             written = {(record.key, record.value) for record in acknowledged}
             entries = [e for e in entries if _as_written(e) in written]
         self.index.put_all(entries)
-        self._overlay.clear()
+        self.rollback()
 
     def rollback(self) -> None:
         self._overlay.clear()
+        self._decided.clear()
 
     def decided(self, kind: str, canonical_id: str) -> bool:
         """Whether this stage processed event `canonical_id` before (in this batch or earlier)."""
-        mine = (
-            e
-            for e in self._overlay.values()
-            if e.kind == kind and canonical_id in (e.canonicalid, e.closedby)
-        )
-        return next(mine, None) is not None or self.index.decided(kind, canonical_id)
+        return (kind, canonical_id) in self._decided or self.index.decided(kind, canonical_id)
 
     def closed_by(self, kind: str, canonical_id: str) -> list[DeliveryEntry]:
         """The entries of `kind` whose plans event `canonical_id` closed, by message id."""

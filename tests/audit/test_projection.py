@@ -183,3 +183,29 @@ def test_each_step_must_name_its_facts() -> None:
             input=Where(topic="t", partition=0, offset=0),
             reason="invalid_xml",
         )
+
+
+async def test_a_trail_and_disclosures_are_looked_up_not_scanned(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The projection holds every step of every message; a question that scans it answers
+    # slower every day the hub runs.
+    projection, _ = await projected(tmp_path)
+    asked: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: object, **kwargs: object) -> sqlite3.Connection:
+        db = connect(*args, **kwargs)  # type: ignore[arg-type]  # passed through as the caller gave them
+        db.set_trace_callback(asked.append)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    projection.trail(NAV_MESSAGE)
+    projection.disclosures(KEYS(PERSON))
+    monkeypatch.undo()
+    questions = [q for q in asked if q.lstrip().upper().startswith("SELECT") and "audit" in q]
+    assert len(questions) >= 2
+    db = sqlite3.connect(tmp_path / "audit.sqlite")
+    for question in questions:
+        plan = db.execute("EXPLAIN QUERY PLAN " + question).fetchall()
+        assert not [step for *_, step in plan if step.startswith("SCAN audit")], (question, plan)

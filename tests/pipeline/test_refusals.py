@@ -28,6 +28,7 @@ from hub.metrics import HubMetrics
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord
 from hub.pipeline.runner import StageRunner
+from hub.pipeline.sink import RecordSink
 from hub.settings import KafkaSettings
 from schemas.errors import InputRejected, Reason
 from tests.support import NewTopic, RunningKafka
@@ -70,6 +71,7 @@ async def run_until_committed(
     compression: str | None = None,
     settings: KafkaSettings | None = None,
     connection: KafkaConnection | None = None,
+    sink: RecordSink | None = None,
 ) -> None:
     """Publish `inputs` and run the stage (as `connection`, default the admin) until the
     group's offset has passed all of them."""
@@ -82,7 +84,7 @@ async def run_until_committed(
         stage="test",
         group=group,
         step=step,
-        sink=KafkaRecordSink(producer),
+        sink=sink or KafkaRecordSink(producer),
         dlq_topic=dlq,
         observer=metrics,
     )
