@@ -729,6 +729,9 @@ class Entry:
     plan: str | None
     open: bool
     consentwithdrawn: bool = False
+    # (time registered, id) of the event the message derives from: a withdrawal of consent
+    # reaches only what was shared for events registered before it.
+    registered: tuple[dt.datetime, str] | None = None
 
 
 @dataclass
@@ -1041,6 +1044,7 @@ class _Step:
                 rule=rule.id,
                 plan=_plan_key(self.event.type, lookup(self.event.data, "case.case_number")),
                 open=".planned." in self.event.type,
+                registered=(self.event.time, self.event.id),
             )
         )
 
@@ -1053,6 +1057,7 @@ class _Step:
             rule=prior.rule,
             plan=None,
             open=False,
+            registered=(self.event.time, self.event.id),
         )
         self._add(follow)
 
@@ -1067,11 +1072,14 @@ class _Step:
         if self.event.type != _CONSENT_WITHDRAWN:
             return
         withdrawn = set(lookup(self.event.data, "consent.recipients") or ())
+        this = (self.event.time, self.event.id)
         shared: dict[str, list[Entry]] = defaultdict(list)
         for mid in sorted(self.state):
             entry = self.state[mid]
             if entry.action not in _INFORMING or entry.consentwithdrawn:
                 continue
+            if entry.registered is not None and entry.registered >= this:
+                continue  # shared for an event registered after the withdrawal
             rule = self.owner.policy.rule(entry.rule)
             consent = rule.when.get("consent") if rule is not None else None
             if consent in withdrawn:

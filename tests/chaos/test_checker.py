@@ -536,6 +536,27 @@ def test_consent_registered_after_the_event_does_not_count_though_a_stage_has_se
     assert (report.messages_unexpected, report.messages_undetermined) == (1, 0)
 
 
+@pytest.mark.parametrize("withdrawal_sent", [False, True])
+def test_a_withdrawal_does_not_reach_what_was_shared_for_an_event_registered_after_it(
+    withdrawal_sent: bool,
+) -> None:
+    """The planned release (registered on the 2nd, with consent to the municipality) stands on
+    the topic before a withdrawal registered on 20 November: the withdrawal does not reach it."""
+    run, _ = clean_run()
+    kommune = {"consent": {"recipients": ["KOMMUNE"], "source": "BRIK", "valid_until": None}}
+    taken = run.event(
+        "S-3", "no.kriminalomsorgen.consent.withdrawn.v1", {**CASE, **kommune},
+        time="2026-11-20T08:00:00+01:00",
+    )  # fmt: skip
+    for kind in ("police-register", "nav", "health", "correctional", "person"):
+        run.decided(taken, kind, [])
+    run.decided(
+        taken, "municipality", [("municipality.0301", "withdrawal")] if withdrawal_sent else []
+    )
+    report = run.report()
+    assert (report.messages_missing, report.messages_unexpected) == (0, int(withdrawal_sent))
+
+
 def test_consent_expired_before_the_event_is_not_undetermined() -> None:
     run, ids = clean_run()
     consent = {"consent": {"recipients": ["HELSE"], "source": "BRIK", "valid_until": "2020-01-01"}}
