@@ -53,7 +53,7 @@ bench: $(STAMP)
 ## make chaos: the chaos suite at full size: 100,000 documents from the three sources through
 ## three brokers and two hub processes while brokers and hubs are killed, a broker is paused and
 ## the groups rebalance; then an independent checker reads every topic. Prints its report and
-## writes chaos-results/chaos-<time>.json (about 40 minutes on a 2-core machine). `make test`
+## writes chaos-results/chaos-<time>.json (about 26 minutes on a 2-core machine). `make test`
 ## runs a short one. More:
 ## `.venv/bin/python -m tests.chaos --help`.
 chaos: $(STAMP)
