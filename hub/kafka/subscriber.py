@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import structlog
 from aiokafka import ConsumerRebalanceListener, TopicPartition
@@ -21,11 +21,11 @@ from faststream.kafka.annotations import KafkaMessage
 
 from hub.kafka.groups import Partition
 from hub.pipeline.records import InboundRecord
-from hub.pipeline.runner import RecordOutcome, StageRunner
+from hub.pipeline.runner import RecordOutcome, StageObserver
 from hub.settings import KafkaSettings
 from schemas.errors import TransientError
 
-__all__ = ["AssignmentHook", "OutcomeHook", "subscribe_stage"]
+__all__ = ["AssignmentHook", "Batches", "OutcomeHook", "subscribe_stage"]
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +42,22 @@ OutcomeHook = Callable[[list[RecordOutcome]], Awaitable[None]]
 # Called with the group and its newly assigned partitions, before it fetches from them (the
 # check for offsets that fell off retention hooks in here, `hub.kafka.retention`).
 AssignmentHook = Callable[[str, list[Partition]], Awaitable[None]]
+
+
+class Batches(Protocol):
+    """What a subscriber runs: a `StageRunner`, or several stages over one input (`FanOut`)."""
+
+    @property
+    def stage(self) -> str: ...
+
+    @property
+    def observer(self) -> StageObserver | None:
+        """Told of every rewound batch (`hub_batches_rewound_total`)."""
+        ...
+
+    async def run_batch(self, records: Sequence[InboundRecord]) -> Sequence[RecordOutcome]:
+        """Return once every record the batch produced is acknowledged (else raise)."""
+        ...
 
 
 class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped here
@@ -66,7 +82,7 @@ async def _no_decoding(_message: Any) -> None:
 
 def subscribe_stage(
     broker: KafkaBroker,
-    runner: StageRunner,
+    runner: Batches,
     *,
     topic: str,
     group_id: str,
@@ -107,7 +123,7 @@ def subscribe_stage(
         try:
             outcomes = await runner.run_batch(records)
             if after is not None:
-                await after(outcomes)
+                await after(list(outcomes))
         except TransientError as exc:
             # The broker away or a call timed out: expected in operation, and said by the
             # reason; a traceback would only bury the lines that need a person.
@@ -128,7 +144,7 @@ def subscribe_stage(
         await message.ack()
 
 
-async def _rewind(message: KafkaMessage, runner: StageRunner, stuck: _Stuck, reason: str) -> None:
+async def _rewind(message: KafkaMessage, runner: Batches, stuck: _Stuck, reason: str) -> None:
     if runner.observer is not None:
         runner.observer.rewound(runner.stage, reason)
     stuck.rewound(reason)

@@ -72,6 +72,7 @@ __all__ = [
     "ReceiptNote",
     "StageContext",
     "recipient_step",
+    "verified_event",
 ]
 
 log = structlog.get_logger(__name__)
@@ -177,14 +178,16 @@ class StageContext:
     consent: StagedConsent
     # Topics a message may go to that are made on first use: out topic → it and its receipts.
     place_topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The verified event of a record, shared by every kind's step (`hub.recipients.fanout`);
+    # None: each step verifies and decodes on its own.
+    read: Callable[[InboundRecord], CanonicalEvent] | None = None
 
 
 def recipient_step(
     contract: Contract, ctx: StageContext
 ) -> Callable[[InboundRecord], Sequence[OutboundRecord]]:
     def step(record: InboundRecord) -> Sequence[OutboundRecord]:
-        ctx.verify(record)
-        event = _decoded(record)
+        event = ctx.read(record) if ctx.read is not None else verified_event(record, ctx.verify)
         plan = _Plan(contract, ctx, event, record.position)
         plan.replayed = record.header(h.REPLAY_ID) is not None
         return plan.run()
@@ -192,7 +195,11 @@ def recipient_step(
     return step
 
 
-def _decoded(record: InboundRecord) -> CanonicalEvent:
+def verified_event(
+    record: InboundRecord, verify: Callable[[InboundRecord], object]
+) -> CanonicalEvent:
+    """The canonical event of `record`, once its signature verified (else its error)."""
+    verify(record)
     # Verified, so written by the hub; a failure here is a schema the hub no longer reads.
     return codec.decode(record.value, verified=True)
 
