@@ -23,7 +23,6 @@ from typing import TypeVar
 
 from hub.pipeline.records import InboundRecord, Position
 from hub.pipeline.runner import RecordOutcome, StageObserver, StageRunner
-from schemas.errors import HubError, TransientError
 from schemas.events import CanonicalEvent
 
 __all__ = ["FanOut", "KindStage", "VerifiedEvents"]
@@ -37,14 +36,14 @@ Audit = Callable[[list[RecordOutcome]], Awaitable[None]]
 class VerifiedEvents:
     """Each event of a batch verified and decoded once, for every kind's step.
 
-    A permanent failure (a bad signature, a schema the hub no longer reads) is kept too and
-    raised to every kind that asks, so each dead-letters the event as its own stage did. A
-    transient one is not kept: the kind that retries verifies again.
+    A record that fails (a bad signature, a schema the hub no longer reads) is not kept: each
+    kind that asks reads it again and fails on its own, and dead-letters it as its own stage
+    did. Failures are rare, and one exception raised in six tasks would carry all their frames.
     """
 
     def __init__(self, read: Callable[[InboundRecord], CanonicalEvent]) -> None:
         self._read = read
-        self._known: dict[Position, tuple[bytes, CanonicalEvent | HubError]] = {}
+        self._known: dict[Position, tuple[bytes, CanonicalEvent]] = {}
 
     def clear(self) -> None:
         self._known.clear()
@@ -54,22 +53,10 @@ class VerifiedEvents:
         # The same bytes, not merely the same position: a step timed or tested on its own may
         # be handed other records at one position.
         if known is not None and known[0] is record.value:
-            return _returned(known[1])
-        try:
-            event = self._read(record)
-        except TransientError:
-            raise
-        except HubError as exc:
-            self._known[record.position] = (record.value, exc)
-            raise
+            return known[1]
+        event = self._read(record)
         self._known[record.position] = (record.value, event)
         return event
-
-
-def _returned(known: CanonicalEvent | HubError) -> CanonicalEvent:
-    if isinstance(known, HubError):
-        raise known
-    return known
 
 
 @dataclass(frozen=True)
