@@ -9,17 +9,18 @@ consumer group of its own gave it:
   its dead-letter entries name and a replay of them addresses: a replay or a release is taken by
   that kind only, and a failure of one kind for one person holds back that kind and person only.
 
-The batch is committed once every kind's outputs, and then every kind's audit records, are
-acknowledged. If one kind's outputs could not be, nothing of the batch is committed and every
-kind takes it again; the deterministic ids make the repeats harmless, as after a crash.
+The batch is committed once every kind's outputs and audit records are acknowledged. A kind
+whose outputs could not be takes the batch again on its own (`FanOut`); after a crash every kind
+takes the uncommitted batch again, and the deterministic ids make the repeats harmless.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+
+import structlog
 
 from hub.pipeline.records import InboundRecord, Position
 from hub.pipeline.runner import RecordOutcome, StageObserver, StageRunner
@@ -27,7 +28,7 @@ from schemas.events import CanonicalEvent
 
 __all__ = ["FanOut", "KindStage", "VerifiedEvents"]
 
-T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 # Called with one kind's acknowledged outcomes: puts them on the audit trail.
 Audit = Callable[[list[RecordOutcome]], Awaitable[None]]
@@ -69,11 +70,19 @@ class KindStage:
 
 @dataclass
 class FanOut:
-    """The handler of the one consumer group: a batch through every kind's stage."""
+    """The handler of the one consumer group: a batch through every kind's stage.
+
+    A kind whose batch fails (an output or audit record the broker did not acknowledge) takes
+    the batch again on its own after a pause, as its own consumer group did when it rewound;
+    the kinds that went through are not run again, so a passing fault of one recipient's
+    topic makes no other recipient decide the batch a second time. The batch is committed
+    when every kind is through.
+    """
 
     stage: str
     events: VerifiedEvents
     kinds: list[KindStage] = field(default_factory=list)
+    retry_pause_s: float = 2.0
     # Told of the batches the subscriber rewinds (`hub.kafka.subscriber`).
     observer: StageObserver | None = None
 
@@ -81,20 +90,20 @@ class FanOut:
         """Return once every kind's outputs and audit records are acknowledged."""
         self.events.clear()
         try:
-            ran = await _all(kind.runner.run_batch(records) for kind in self.kinds)
+            ran = await asyncio.gather(*(self._through(kind, records) for kind in self.kinds))
         finally:
             self.events.clear()
-        await _all(kind.audit(outcomes) for kind, outcomes in zip(self.kinds, ran, strict=True))
         return [outcome for outcomes in ran for outcome in outcomes]
 
-
-async def _all(works: Iterable[Awaitable[T]]) -> list[T]:
-    """Await every one to its end, then raise the first failure, if any: none is left running
-    unobserved when another fails."""
-    results = await asyncio.gather(*works, return_exceptions=True)
-    done: list[T] = []
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-        done.append(result)
-    return done
+    async def _through(
+        self, kind: KindStage, records: Sequence[InboundRecord]
+    ) -> list[RecordOutcome]:
+        while True:
+            try:
+                outcomes = await kind.runner.run_batch(records)
+                await kind.audit(outcomes)
+            except Exception:
+                log.exception("batch.retried", stage=kind.runner.stage, records=len(records))
+                await asyncio.sleep(self.retry_pause_s)
+                continue
+            return outcomes
