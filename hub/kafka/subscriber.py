@@ -25,7 +25,7 @@ from hub.pipeline.runner import RecordOutcome, StageObserver
 from hub.settings import KafkaSettings
 from schemas.errors import TransientError
 
-__all__ = ["AssignmentHook", "Batches", "OutcomeHook", "subscribe_stage"]
+__all__ = ["AssignmentHook", "Batches", "OutcomeHook", "Rewinds", "subscribe_stage"]
 
 log = structlog.get_logger(__name__)
 
@@ -115,7 +115,7 @@ def subscribe_stage(
         description=description or f"Stage {runner.stage} consumes {topic}.",
     )
 
-    stuck = _Stuck(runner.stage)
+    rewinds = Rewinds(runner.stage, runner.observer)
 
     @subscriber
     async def handle(message: KafkaMessage) -> None:
@@ -124,32 +124,49 @@ def subscribe_stage(
             outcomes = await runner.run_batch(records)
             if after is not None:
                 await after(list(outcomes))
-        except TransientError as exc:
-            # The broker away or a call timed out: expected in operation, and said by the
-            # reason; a traceback would only bury the lines that need a person.
-            log.warning(
-                "batch.rewound",
-                stage=runner.stage,
-                records=len(records),
-                reason=exc.reason.value,
-                detail=str(exc),
-            )
-            await _rewind(message, runner, stuck, exc.reason.value)
+        except Exception as exc:  # noqa: BLE001 - said by Rewinds; the batch is taken again
+            rewinds.rewound(exc, records=len(records))
+            await asyncio.sleep(_REWIND_PAUSE_S)
+            await message.nack()
             return
-        except Exception:
-            log.exception("batch.rewound", stage=runner.stage, records=len(records))
-            await _rewind(message, runner, stuck, "unexpected")
-            return
-        stuck.cleared()
+        rewinds.cleared()
         await message.ack()
 
 
-async def _rewind(message: KafkaMessage, runner: Batches, stuck: _Stuck, reason: str) -> None:
-    if runner.observer is not None:
-        runner.observer.rewound(runner.stage, reason)
-    stuck.rewound(reason)
-    await asyncio.sleep(_REWIND_PAUSE_S)
-    await message.nack()
+class Rewinds:
+    """What a stage's batch not committed, to be taken again, does besides: said with its cause,
+    counted by stage and cause, and said as an error when the stage stays stuck (`_Stuck`).
+
+    The subscriber keeps one per stage; the one pass over the canonical events (`FanOut`) keeps
+    one per recipient kind, whose batch it takes again alone."""
+
+    def __init__(self, stage: str, observer: StageObserver | None) -> None:
+        self._stage = stage
+        self._observer = observer
+        self._stuck = _Stuck(stage)
+
+    def rewound(self, exc: Exception, *, records: int) -> None:
+        """Say and count `exc`, which kept a batch of `records` from being committed."""
+        reason = _said(exc, self._stage, records)
+        if self._observer is not None:
+            self._observer.rewound(self._stage, reason)
+        self._stuck.rewound(reason)
+
+    def cleared(self) -> None:
+        """A batch went through."""
+        self._stuck.cleared()
+
+
+def _said(exc: Exception, stage: str, records: int) -> str:
+    """Log why a batch was rewound; its reason code."""
+    if isinstance(exc, TransientError):
+        # The broker away or a call timed out: expected in operation, and said by the
+        # reason; a traceback would only bury the lines that need a person.
+        reason = exc.reason.value
+        log.warning("batch.rewound", stage=stage, records=records, reason=reason, detail=str(exc))
+        return reason
+    log.error("batch.rewound", stage=stage, records=records, exc_info=exc)
+    return "unexpected"
 
 
 class _Stuck:

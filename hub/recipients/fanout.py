@@ -20,15 +20,12 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-import structlog
-
+from hub.kafka.subscriber import Rewinds
 from hub.pipeline.records import InboundRecord, Position
 from hub.pipeline.runner import RecordOutcome, StageObserver, StageRunner
 from schemas.events import CanonicalEvent
 
 __all__ = ["FanOut", "KindStage", "VerifiedEvents"]
-
-log = structlog.get_logger(__name__)
 
 # Called with one kind's acknowledged outcomes: puts them on the audit trail.
 Audit = Callable[[list[RecordOutcome]], Awaitable[None]]
@@ -76,15 +73,18 @@ class FanOut:
     the batch again on its own after a pause, as its own consumer group did when it rewound;
     the kinds that went through are not run again, so a passing fault of one recipient's
     topic makes no other recipient decide the batch a second time. The batch is committed
-    when every kind is through.
+    when every kind is through. Each retry is said, counted and watched under the kind's own
+    stage name (`Rewinds`), as the rewinds of its own group were.
     """
 
     stage: str
     events: VerifiedEvents
     kinds: list[KindStage] = field(default_factory=list)
     retry_pause_s: float = 2.0
-    # Told of the batches the subscriber rewinds (`hub.kafka.subscriber`).
+    # Told of the batches the subscriber rewinds (`hub.kafka.subscriber`) and of each kind's
+    # batch taken again alone.
     observer: StageObserver | None = None
+    _rewinds: dict[str, Rewinds] = field(default_factory=dict, init=False, repr=False)
 
     async def run_batch(self, records: Sequence[InboundRecord]) -> list[RecordOutcome]:
         """Return once every kind's outputs and audit records are acknowledged."""
@@ -98,12 +98,15 @@ class FanOut:
     async def _through(
         self, kind: KindStage, records: Sequence[InboundRecord]
     ) -> list[RecordOutcome]:
+        stage = kind.runner.stage
+        rewinds = self._rewinds.setdefault(stage, Rewinds(stage, self.observer))
         while True:
             try:
                 outcomes = await kind.runner.run_batch(records)
                 await kind.audit(outcomes)
-            except Exception:
-                log.exception("batch.retried", stage=kind.runner.stage, records=len(records))
+            except Exception as exc:  # noqa: BLE001 - said by Rewinds; the kind takes it again
+                rewinds.rewound(exc, records=len(records))
                 await asyncio.sleep(self.retry_pause_s)
                 continue
+            rewinds.cleared()
             return outcomes

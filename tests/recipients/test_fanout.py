@@ -7,6 +7,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import cast
 
+import pytest
+from structlog.testing import capture_logs
+
+from hub.kafka import subscriber
+from hub.metrics import HubMetrics
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
 from hub.pipeline.runner import RecordOutcome, RetryPolicy, StageRunner
@@ -121,6 +126,60 @@ async def test_a_kind_whose_output_is_not_acknowledged_takes_the_batch_again_alo
     assert sink.values("out.nav.v1") == sink.values("out.health.v1") == [b"a"]
     assert reads.count == 1
     assert sorted(kind for kind, _ in audits.batches) == ["health", "nav"]
+
+
+async def test_a_kind_taking_its_batch_again_is_counted_and_said_under_its_own_stage() -> None:
+    sink, reads, audits = MemorySink(), Reads(), Audits()
+    out, _ = fanout(sink, reads, audits)
+    out.observer = metrics = HubMetrics()
+    sink.fail_next = 1
+
+    with capture_logs() as logs:
+        await out.run_batch([record(0, b"a")])
+
+    [said] = [e for e in logs if e["event"] == "batch.rewound"]
+    assert said["stage"] in {"route_nav", "route_health"}
+    assert (said["log_level"], said["reason"]) == ("warning", "broker_unavailable")
+    labels = {"stage": said["stage"], "reason": "broker_unavailable"}
+    assert metrics.registry.get_sample_value("hub_batches_rewound_total", labels) == 1
+    assert (
+        metrics.registry.get_sample_value("hub_batches_rewound_total", {**labels, "stage": "route"})
+        is None
+    )
+
+
+async def test_a_kind_stuck_on_its_batch_is_said_as_an_error_under_its_own_stage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(subscriber.time, "monotonic", lambda: clock[0])
+
+    class Outage(MemorySink):
+        async def send(self, record: OutboundRecord) -> Awaitable[Position]:
+            if self.fail_next:
+                clock[0] += 70.0  # each failed try of the kind's batch 70 s after the last
+            return await super().send(record)
+
+    sink, reads, audits = Outage(), Reads(), Audits()
+    out, _ = fanout(sink, reads, audits, refuses="health")
+    out.kinds = [k for k in out.kinds if k.runner.stage == "route_nav"]
+    sink.fail_next = 3
+
+    with capture_logs() as logs:
+        await out.run_batch([record(0, b"a")])
+
+    said = [(e["event"], e["stage"]) for e in logs if e["event"].startswith("batch.")]
+    said = [(event, stage) for event, stage in said if event != "batch.done"]
+    assert said == [
+        ("batch.rewound", "route_nav"),
+        ("batch.rewound", "route_nav"),
+        ("batch.rewound", "route_nav"),
+        ("batch.stuck", "route_nav"),
+        ("batch.unstuck", "route_nav"),
+    ]
+    [stuck] = [e for e in logs if e["event"] == "batch.stuck"]
+    assert (stuck["log_level"], stuck["rewinds"]) == ("error", 3)
+    assert sink.values("out.nav.v1") == [b"a"]
 
 
 def test_a_record_with_other_bytes_at_a_known_position_is_read_again() -> None:
