@@ -55,7 +55,7 @@ from hub.recipients.base import (
 )
 from hub.recipients.correctional import Correctional
 from hub.recipients.deadlines import DeadlineWatcher
-from hub.recipients.fanout import FanOut, KindStage, VerifiedEvents
+from hub.recipients.fanout import ConsentWrites, FanOut, KindStage, VerifiedEvents
 from hub.recipients.health import Health
 from hub.recipients.municipality import Municipality
 from hub.recipients.nav import Nav
@@ -560,9 +560,11 @@ def _wire_recipients(
     verify = functools.partial(verify_record, trusted=hub.trusted)
     events = VerifiedEvents(functools.partial(verified_event, verify=verify))
     fanout = FanOut(stage="route", events=events, observer=hub.metrics)
+    # Each person's consent state written once for every kind, not by each kind's step.
+    fanout.consent = ConsentWrites(_consent_book(hub), topics.consent, events, provisioning)
     for contract in _contracts(hub.routing):
         ctx = _stage_context(hub, index, clock, place_topics)
-        ctx.read = events.event
+        ctx.read, ctx.writes_consent = events.event, False
         fanout.kinds.append(_kind_stage(hub, contract, ctx, provisioning))
     group = f"{kafka.group_prefix}.route"
     subscribe_stage(
@@ -588,8 +590,6 @@ def _stage_context(
 ) -> StageContext:
     """A kind's own view of the shared state: what its batch stages is its own until kept."""
     topics = hub.settings.topics
-    book = hub.consent.view
-    assert isinstance(book, ConsentBook)  # noqa: S101 - built so in build_hub
     return StageContext(
         policy=hub.routing.policy,
         index=StagedIndex(index),
@@ -600,9 +600,15 @@ def _stage_context(
         verify=functools.partial(verify_record, trusted=hub.trusted),
         sign=hub.signer.sign_record,
         clock=clock,
-        consent=StagedConsent(book, topics.consent),
+        consent=StagedConsent(_consent_book(hub), topics.consent),
         place_topics=place_topics,
     )
+
+
+def _consent_book(hub: Hub) -> ConsentBook:
+    book = hub.consent.view
+    assert isinstance(book, ConsentBook)  # noqa: S101 - built so in build_hub
+    return book
 
 
 def _kind_stage(hub: Hub, contract: Contract, ctx: StageContext, sink: RecordSink) -> KindStage:

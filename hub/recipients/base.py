@@ -181,6 +181,10 @@ class StageContext:
     # The verified event of a record, shared by every kind's step (`hub.recipients.fanout`);
     # None: each step verifies and decodes on its own.
     read: Callable[[InboundRecord], CanonicalEvent] | None = None
+    # False: the step applies what an event says about consent to its own view but leaves the
+    # writing of the state to the one pass, which writes it once for every kind
+    # (`hub.recipients.fanout.ConsentWrites`).
+    writes_consent: bool = True
 
 
 def recipient_step(
@@ -296,7 +300,7 @@ class _Plan:
         """The person's consent now, with what this event says about it applied first; consent
         registered after the event counts only in a replay (see `hub.routing.consent`)."""
         record = self.ctx.consent.apply(self.event)
-        if record is not None:
+        if record is not None and self.ctx.writes_consent:
             self.outputs.append(record)
         registered_by = None if self.replayed else self.event.time
         return self.ctx.consent.in_force(self.event.subject, self.now.date(), registered_by)

@@ -9,7 +9,12 @@ consumer group of its own gave it:
   its dead-letter entries name and a replay of them addresses: a replay or a release is taken by
   that kind only, and a failure of one kind for one person holds back that kind and person only.
 
-The batch is committed once every kind's outputs and audit records are acknowledged. A kind
+What an event says about consent is applied by every kind's step to its own view, in the order
+of the batch, but each person's consent state is written once for the batch, not once per kind
+(`ConsentWrites`).
+
+The batch is committed once every kind's outputs and audit records, and the consent states, are
+acknowledged. A kind
 whose outputs could not be takes the batch again on its own (`FanOut`); after a crash every kind
 takes the uncommitted batch again, and the deterministic ids make the repeats harmless.
 """
@@ -19,13 +24,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from hub.kafka.subscriber import Rewinds
 from hub.pipeline.records import InboundRecord, Position
 from hub.pipeline.runner import RecordOutcome, StageObserver, StageRunner
+from hub.pipeline.sink import RecordSink
+from hub.routing.consent import ConsentBook, ConsentGrant, ConsentState, consent_record, grants_of
+from schemas.errors import HubError, TransientError
 from schemas.events import CanonicalEvent
 
-__all__ = ["FanOut", "KindStage", "VerifiedEvents"]
+__all__ = ["ConsentWrites", "FanOut", "KindStage", "VerifiedEvents"]
+
+T = TypeVar("T")
 
 # Called with one kind's acknowledged outcomes: puts them on the audit trail.
 Audit = Callable[[list[RecordOutcome]], Awaitable[None]]
@@ -57,6 +68,56 @@ class VerifiedEvents:
         return event
 
 
+@dataclass
+class ConsentWrites:
+    """Each person's consent state, written once for a batch on behalf of every kind.
+
+    One record per person whose state the batch changes: the state the book holds with every
+    grant of the batch's events merged, keyed by the person. Merging is commutative and keeps
+    each grant once (`ConsentState.merged`), so the state written again (the batch consumed
+    again after a crash, or by another process that read more) is at worst a repeat.
+    """
+
+    book: ConsentBook
+    topic: str
+    events: VerifiedEvents
+    sink: RecordSink
+
+    def states(self, records: Sequence[InboundRecord]) -> list[ConsentState]:
+        """The states `records` change, in the order their people first appear."""
+        grants: dict[str, list[ConsentGrant]] = {}
+        for record in records:
+            event = self._event(record)
+            if event is not None and (found := grants_of(event)):
+                grants.setdefault(event.subject, []).extend(found)
+        changed = []
+        for subject, found in grants.items():
+            before = self.book.get(subject)
+            after = before.merged(found)
+            if after != before:
+                changed.append(after)
+        return changed
+
+    async def write(self, states: Sequence[ConsentState]) -> None:
+        """Return once the broker acknowledged every one of `states` (else raise)."""
+        sent = [await self.sink.send(consent_record(state, self.topic)) for state in states]
+        for acknowledged in sent:
+            await acknowledged
+
+    def kept(self, states: Sequence[ConsentState]) -> None:
+        """`states` acknowledged: in the book for the next batch, whichever kind ran."""
+        for state in states:
+            self.book.put(state)
+
+    def _event(self, record: InboundRecord) -> CanonicalEvent | None:
+        try:
+            return self.events.event(record)
+        except TransientError:
+            raise
+        except HubError:
+            return None  # says nothing of consent: each kind's step dead-letters it on its own
+
+
 @dataclass(frozen=True)
 class KindStage:
     """One recipient kind's stage: its runner, and how its outcomes go on the audit trail."""
@@ -84,29 +145,52 @@ class FanOut:
     # Told of the batches the subscriber rewinds (`hub.kafka.subscriber`) and of each kind's
     # batch taken again alone.
     observer: StageObserver | None = None
+    # Writes each person's consent state once for the batch; None: each kind's step does.
+    consent: ConsentWrites | None = None
     _rewinds: dict[str, Rewinds] = field(default_factory=dict, init=False, repr=False)
 
     async def run_batch(self, records: Sequence[InboundRecord]) -> list[RecordOutcome]:
-        """Return once every kind's outputs and audit records are acknowledged."""
+        """Return once every kind's outputs and audit records, and the consent states the
+        batch changed, are acknowledged."""
         self.events.clear()
         try:
-            ran = await asyncio.gather(*(self._through(kind, records) for kind in self.kinds))
+            # Before any kind runs: what the book held before this batch, whatever kind ends first.
+            states = self.consent.states(records) if self.consent is not None else []
+            kinds = asyncio.gather(*(self._through(kind, records) for kind in self.kinds))
+            ran, _ = await asyncio.gather(kinds, self._consent_written(states))
         finally:
             self.events.clear()
+        if self.consent is not None:
+            self.consent.kept(states)
         return [outcome for outcomes in ran for outcome in outcomes]
+
+    async def _consent_written(self, states: Sequence[ConsentState]) -> None:
+        if self.consent is None or not states:
+            return
+        consent = self.consent
+        await self._until_through(
+            f"{self.stage}_consent", len(states), lambda: consent.write(states)
+        )
 
     async def _through(
         self, kind: KindStage, records: Sequence[InboundRecord]
     ) -> list[RecordOutcome]:
-        stage = kind.runner.stage
+        async def run() -> list[RecordOutcome]:
+            outcomes = await kind.runner.run_batch(records)
+            await kind.audit(outcomes)
+            return outcomes
+
+        return await self._until_through(kind.runner.stage, len(records), run)
+
+    async def _until_through(self, stage: str, records: int, run: Callable[[], Awaitable[T]]) -> T:
+        """`run` again after a pause until it goes through, each failure said under `stage`."""
         rewinds = self._rewinds.setdefault(stage, Rewinds(stage, self.observer))
         while True:
             try:
-                outcomes = await kind.runner.run_batch(records)
-                await kind.audit(outcomes)
-            except Exception as exc:  # noqa: BLE001 - said by Rewinds; the kind takes it again
-                rewinds.rewound(exc, records=len(records))
+                done = await run()
+            except Exception as exc:  # noqa: BLE001 - said by Rewinds; taken again alone
+                rewinds.rewound(exc, records=records)
                 await asyncio.sleep(self.retry_pause_s)
                 continue
             rewinds.cleared()
-            return outcomes
+            return done

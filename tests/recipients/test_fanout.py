@@ -14,13 +14,21 @@ from hub.kafka import subscriber
 from hub.metrics import HubMetrics
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
-from hub.pipeline.runner import RecordOutcome, RetryPolicy, StageRunner
+from hub.pipeline.runner import DeliveryFailed, RecordOutcome, RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
-from hub.recipients.fanout import FanOut, KindStage, VerifiedEvents
+from hub.recipients.base import Decisions, StageContext, recipient_step, verified_event
+from hub.recipients.fanout import ConsentWrites, FanOut, KindStage, VerifiedEvents
+from hub.recipients.runner import IndexedRunner
+from hub.routing.consent import ConsentState, StagedConsent
+from hub.routing.deliveries import StagedIndex
 from schemas.errors import ContractViolation, SignatureRejected
-from schemas.events import CanonicalEvent
+from schemas.events import CanonicalEvent, ConsentGiven, ConsentRecipient, ReleasePlanned
+from tests.events import OSLO
+from tests.recipients.support import Router
+from tests.recipients.test_consent import _release, consent_event
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+CONSENT_TOPIC = "hub.consent.v1"
 FAST = RetryPolicy(max_attempts=2, base_delay_s=0.0, max_delay_s=0.0)
 
 
@@ -192,3 +200,110 @@ def test_a_record_with_other_bytes_at_a_known_position_is_read_again() -> None:
     # A step timed on its own is handed other records at the same position.
     assert cast(bytes, events.event(record(0, bytes(bytearray(b"b"))))) == b"b"
     assert reads.count == 2
+
+
+def every_kind(router: Router, sink: MemorySink | None = None) -> tuple[FanOut, MemorySink]:
+    """The one pass over every recipient kind's real step, as the hub wires it, in memory."""
+    sink = sink or MemorySink()
+    events = VerifiedEvents(lambda rec: verified_event(rec, lambda _rec: None))
+    out = FanOut(stage="route", events=events, retry_pause_s=0.0)
+    out.consent = ConsentWrites(router.consents, CONSENT_TOPIC, events, sink)
+    for contract in router.contracts():
+        staged, decisions = StagedIndex(router.index), Decisions()
+        consent = StagedConsent(router.consents, CONSENT_TOPIC)
+        ctx = StageContext(
+            policy=router.policy,
+            index=staged,
+            decisions=decisions,
+            deliveries_topic="hub.deliveries.v1",
+            alerts_topic="hub.alerts.v1",
+            topic_prefix="",
+            verify=lambda _rec: None,
+            sign=lambda rec: rec,
+            clock=lambda: router.now,
+            consent=consent,
+            read=events.event,
+            writes_consent=False,
+        )
+        runner = IndexedRunner(
+            index=staged,
+            consent=consent,
+            decisions=decisions,
+            catch_up=_caught_up,
+            stage=f"route_{contract.kind.value.replace('-', '_')}",
+            step=recipient_step(contract, ctx),
+            sink=sink,
+            dlq_topic="hub.dlq.v1",
+            clock=lambda: router.now,
+        )
+        out.kinds.append(KindStage(runner, Audits().of(contract.kind.value)))
+    return out, sink
+
+
+async def _caught_up() -> None:
+    return None
+
+
+async def test_a_consent_event_writes_the_persons_consent_state_once_for_every_kind() -> None:
+    router = Router()
+    out, sink = every_kind(router)
+    given = consent_event(ConsentGiven, at=datetime(2026, 1, 5, tzinfo=OSLO))
+    release = _release(ReleasePlanned, (ConsentRecipient.HELSE,), 2)
+
+    await out.run_batch([router.inbound(given), router.inbound(release)])
+
+    (state,) = sink.topics[CONSENT_TOPIC]
+    assert state.key == given.subject.encode()
+    held = ConsentState.model_validate_json(state.value)
+    assert {(g.recipient.value, g.eventid) for g in held.grants} == {
+        *((r, given.id) for r in ("HELSE", "KOMMUNE", "NAV")),
+        ("HELSE", release.id),
+    }
+    assert router.consents.get(given.subject) == held
+    # Each kind still decided with the consent in force in the batch's order.
+    told = {r.header(h.RECIPIENT) for records in sink.topics.values() for r in records}
+    assert "health.sor-ost" in told
+
+
+async def test_consent_already_on_record_is_not_written_again() -> None:
+    router = Router()
+    given = consent_event(ConsentGiven, at=datetime(2026, 1, 5, tzinfo=OSLO))
+    out, sink = every_kind(router)
+    await out.run_batch([router.inbound(given)])
+
+    # Consumed again, after a crash before the commit: the state holds it already.
+    await out.run_batch([router.inbound(given)])
+
+    assert len(sink.topics[CONSENT_TOPIC]) == 1
+
+
+async def test_consent_not_acknowledged_is_written_again_alone() -> None:
+    class ConsentOutage(MemorySink):
+        """Refuses the first consent state, as a broker leading that topic's partition
+        would while it is away."""
+
+        refused = 0
+
+        async def send(self, record: OutboundRecord) -> Awaitable[Position]:
+            if record.topic == CONSENT_TOPIC and not self.refused:
+                self.refused += 1
+                raise DeliveryFailed("the consent topic's leader is away")
+            return await super().send(record)
+
+    router = Router()
+    out, sink = every_kind(router, ConsentOutage())
+    out.observer = metrics = HubMetrics()
+    given = consent_event(ConsentGiven, at=datetime(2026, 1, 5, tzinfo=OSLO))
+
+    with capture_logs() as logs:
+        await out.run_batch([router.inbound(given)])
+
+    assert len(sink.topics[CONSENT_TOPIC]) == 1
+    # Only the write was taken again: every kind went through once, and decided once.
+    rewound = [e["stage"] for e in logs if e["event"] == "batch.rewound"]
+    assert rewound == ["route_consent"]
+    assert sorted(e["stage"] for e in logs if e["event"] == "batch.done") == sorted(
+        kind.runner.stage for kind in out.kinds
+    )
+    labels = {"stage": "route_consent", "reason": "broker_unavailable"}
+    assert metrics.registry.get_sample_value("hub_batches_rewound_total", labels) == 1
