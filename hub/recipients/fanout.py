@@ -22,6 +22,7 @@ takes the uncommitted batch again, and the deterministic ids make the repeats ha
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -72,10 +73,10 @@ class VerifiedEvents:
 class ConsentWrites:
     """Each person's consent state, written once for a batch on behalf of every kind.
 
-    One record per person whose state the batch changes: the state the book holds with every
-    grant of the batch's events merged, keyed by the person. Merging is commutative and keeps
-    each grant once (`ConsentState.merged`), so the state written again (the batch consumed
-    again after a crash, or by another process that read more) is at worst a repeat.
+    One record per person the batch's events say something of consent about: the state the
+    book holds with every grant of the batch's events merged, keyed by the person. Merging is
+    commutative and keeps each grant once (`ConsentState.merged`), so the state written again
+    (the batch consumed again, or by another process that read more) is at worst a repeat.
     """
 
     book: ConsentBook
@@ -84,19 +85,15 @@ class ConsentWrites:
     sink: RecordSink
 
     def states(self, records: Sequence[InboundRecord]) -> list[ConsentState]:
-        """The states `records` change, in the order their people first appear."""
+        """The state of each person the events of `records` say something of consent about, in
+        the order they first appear. Written even when the book holds it already: a batch
+        consumed again whose kinds had kept their views may not have written it."""
         grants: dict[str, list[ConsentGrant]] = {}
         for record in records:
             event = self._event(record)
             if event is not None and (found := grants_of(event)):
                 grants.setdefault(event.subject, []).extend(found)
-        changed = []
-        for subject, found in grants.items():
-            before = self.book.get(subject)
-            after = before.merged(found)
-            if after != before:
-                changed.append(after)
-        return changed
+        return [self.book.get(subject).merged(found) for subject, found in grants.items()]
 
     async def write(self, states: Sequence[ConsentState]) -> None:
         """Return once the broker acknowledged every one of `states` (else raise)."""
@@ -136,60 +133,87 @@ class FanOut:
     topic makes no other recipient decide the batch a second time. The batch is committed
     when every kind is through. Each retry is said, counted and watched under the kind's own
     stage name (`Rewinds`), as the rewinds of its own group were.
+
+    A kind still failing after `alone_for_s` fails the batch, which the subscriber rewinds:
+    the consumer must ask the broker for records again within its poll interval (five minutes),
+    or Kafka gives its partitions to another member. The inputs a kind went through stay
+    done across that rewind (`_done`): consumed again, each kind takes only the rest.
     """
 
     stage: str
     events: VerifiedEvents
     kinds: list[KindStage] = field(default_factory=list)
     retry_pause_s: float = 2.0
+    alone_for_s: float = 60.0
     # Told of the batches the subscriber rewinds (`hub.kafka.subscriber`) and of each kind's
     # batch taken again alone.
     observer: StageObserver | None = None
     # Writes each person's consent state once for the batch; None: each kind's step does.
     consent: ConsentWrites | None = None
     _rewinds: dict[str, Rewinds] = field(default_factory=dict, init=False, repr=False)
+    # Per kind's stage, the inputs whose outputs and audit records were acknowledged since the
+    # last batch went through: not decided again when a rewound batch is consumed again. One
+    # batch is handled at a time, so a batch through leaves none of another pending.
+    _done: dict[str, set[Position]] = field(default_factory=dict, init=False, repr=False)
 
     async def run_batch(self, records: Sequence[InboundRecord]) -> list[RecordOutcome]:
         """Return once every kind's outputs and audit records, and the consent states the
         batch changed, are acknowledged."""
         self.events.clear()
         try:
-            # Before any kind runs: what the book held before this batch, whatever kind ends first.
             states = self.consent.states(records) if self.consent is not None else []
-            kinds = asyncio.gather(*(self._through(kind, records) for kind in self.kinds))
-            ran, _ = await asyncio.gather(kinds, self._consent_written(states))
+            ran = await asyncio.gather(
+                self._consent_written(states),
+                *(self._through(kind, records) for kind in self.kinds),
+                # Every one to its end before the batch fails: none left running unobserved
+                # while the subscriber consumes the batch again.
+                return_exceptions=True,
+            )
         finally:
             self.events.clear()
+        failed = [result for result in ran if isinstance(result, BaseException)]
+        if failed:
+            raise failed[0]
+        self._done.clear()
         if self.consent is not None:
             self.consent.kept(states)
-        return [outcome for outcomes in ran for outcome in outcomes]
+        return [outcome for outcomes in ran if isinstance(outcomes, list) for outcome in outcomes]
 
-    async def _consent_written(self, states: Sequence[ConsentState]) -> None:
-        if self.consent is None or not states:
-            return
+    async def _consent_written(self, states: Sequence[ConsentState]) -> list[RecordOutcome]:
         consent = self.consent
-        await self._until_through(
-            f"{self.stage}_consent", len(states), lambda: consent.write(states)
-        )
+        if consent is not None and states:
+            stage, count = f"{self.stage}_consent", len(states)
+            await self._until_through(stage, count, lambda: consent.write(states))
+        return []
 
     async def _through(
         self, kind: KindStage, records: Sequence[InboundRecord]
     ) -> list[RecordOutcome]:
+        done = self._done.setdefault(kind.runner.stage, set())
+        todo = [record for record in records if record.position not in done]
+        if not todo:
+            return []
+
         async def run() -> list[RecordOutcome]:
-            outcomes = await kind.runner.run_batch(records)
+            outcomes = await kind.runner.run_batch(todo)
             await kind.audit(outcomes)
+            done.update(record.position for record in todo)
             return outcomes
 
-        return await self._until_through(kind.runner.stage, len(records), run)
+        return await self._until_through(kind.runner.stage, len(todo), run)
 
     async def _until_through(self, stage: str, records: int, run: Callable[[], Awaitable[T]]) -> T:
-        """`run` again after a pause until it goes through, each failure said under `stage`."""
+        """`run` again after a pause until it goes through, each failure said under `stage`;
+        the last failure raised after `alone_for_s`."""
         rewinds = self._rewinds.setdefault(stage, Rewinds(stage, self.observer))
+        give_up_at = time.monotonic() + self.alone_for_s
         while True:
             try:
                 done = await run()
-            except Exception as exc:  # noqa: BLE001 - said by Rewinds; taken again alone
+            except Exception as exc:
                 rewinds.rewound(exc, records=records)
+                if time.monotonic() >= give_up_at:
+                    raise
                 await asyncio.sleep(self.retry_pause_s)
                 continue
             rewinds.cleared()

@@ -60,6 +60,18 @@ class Audits:
 
         return audit
 
+    def failing(self, *, times: int) -> Callable[[list[RecordOutcome]], Awaitable[None]]:
+        """An audit trail that does not acknowledge the first `times` batches."""
+        left = [times]
+
+        async def audit(outcomes: list[RecordOutcome]) -> None:
+            if left[0] > 0:
+                left[0] -= 1
+                raise DeliveryFailed("the audit trail did not acknowledge")
+            self.batches.append(("failing", outcomes))
+
+        return audit
+
 
 def fanout(
     sink: MemorySink, reads: Reads, audits: Audits, refuses: str = ""
@@ -171,6 +183,7 @@ async def test_a_kind_stuck_on_its_batch_is_said_as_an_error_under_its_own_stage
     sink, reads, audits = Outage(), Reads(), Audits()
     out, _ = fanout(sink, reads, audits, refuses="health")
     out.kinds = [k for k in out.kinds if k.runner.stage == "route_nav"]
+    out.alone_for_s = 3600.0
     sink.fail_next = 3
 
     with capture_logs() as logs:
@@ -188,6 +201,27 @@ async def test_a_kind_stuck_on_its_batch_is_said_as_an_error_under_its_own_stage
     [stuck] = [e for e in logs if e["event"] == "batch.stuck"]
     assert (stuck["log_level"], stuck["rewinds"]) == ("error", 3)
     assert sink.values("out.nav.v1") == [b"a"]
+
+
+async def test_a_kind_failing_past_the_bound_fails_the_batch_and_alone_takes_it_again() -> None:
+    sink, reads, audits = MemorySink(), Reads(), Audits()
+    out, _ = fanout(sink, reads, audits)
+    out.alone_for_s = 0.0
+    nav, health = out.kinds
+    out.kinds = [nav, KindStage(health.runner, Audits().failing(times=1))]
+    batch = [record(0, b"a"), record(1, b"b")]
+
+    # Health's audit trail refuses it once: past the bound, the batch is to be rewound.
+    with pytest.raises(DeliveryFailed):
+        await out.run_batch(batch)
+    # Consumed again, with a record more: nav takes only what it had not gone through.
+    await out.run_batch([*batch, record(2, b"c")])
+
+    assert sink.values("out.nav.v1") == [b"a", b"b", b"c"]
+    assert sink.values("out.health.v1") == [b"a", b"b", b"a", b"b", b"c"]
+    # Through: nothing is kept done for a later batch.
+    await out.run_batch([record(0, b"a")])
+    assert sink.values("out.nav.v1")[-1:] == [b"a"]
 
 
 def test_a_record_with_other_bytes_at_a_known_position_is_read_again() -> None:
@@ -265,16 +299,18 @@ async def test_a_consent_event_writes_the_persons_consent_state_once_for_every_k
     assert "health.sor-ost" in told
 
 
-async def test_consent_already_on_record_is_not_written_again() -> None:
+async def test_a_batch_consumed_again_writes_the_same_consent_state_again() -> None:
     router = Router()
     given = consent_event(ConsentGiven, at=datetime(2026, 1, 5, tzinfo=OSLO))
     out, sink = every_kind(router)
     await out.run_batch([router.inbound(given)])
 
-    # Consumed again, after a crash before the commit: the state holds it already.
+    # Consumed again (a crash before the commit, or a rewind after every kind had kept its
+    # view): written again, as it was, so the repeat changes nothing.
     await out.run_batch([router.inbound(given)])
 
-    assert len(sink.topics[CONSENT_TOPIC]) == 1
+    first, again = sink.topics[CONSENT_TOPIC]
+    assert (again.key, again.value) == (first.key, first.value)
 
 
 async def test_consent_not_acknowledged_is_written_again_alone() -> None:
