@@ -32,7 +32,7 @@ from hub.pipeline.records import InboundRecord, Position
 from hub.pipeline.runner import RecordOutcome, StageObserver, StageRunner
 from hub.pipeline.sink import RecordSink
 from hub.routing.consent import ConsentBook, ConsentGrant, ConsentState, consent_record, grants_of
-from schemas.errors import HubError, TransientError
+from schemas.errors import TransientError
 from schemas.events import CanonicalEvent
 
 __all__ = ["ConsentWrites", "FanOut", "KindStage", "VerifiedEvents"]
@@ -111,8 +111,10 @@ class ConsentWrites:
             return self.events.event(record)
         except TransientError:
             raise
-        except HubError:
-            return None  # says nothing of consent: each kind's step dead-letters it on its own
+        # Says nothing of consent: each kind's step reads it again and dead-letters it on its
+        # own, a bug (internal_error, with its traceback) as much as a bad signature.
+        except Exception:  # noqa: BLE001 - not dropped: every kind's step meets it again
+            return None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from hub.pipeline.sink import MemorySink
 from hub.recipients.base import Decisions, StageContext, recipient_step, verified_event
 from hub.recipients.fanout import ConsentWrites, FanOut, KindStage, VerifiedEvents
 from hub.recipients.runner import IndexedRunner
-from hub.routing.consent import ConsentState, StagedConsent
+from hub.routing.consent import ConsentBook, ConsentState, StagedConsent
 from hub.routing.deliveries import StagedIndex
 from schemas.errors import ContractViolation, SignatureRejected
 from schemas.events import CanonicalEvent, ConsentGiven, ConsentRecipient, ReleasePlanned
@@ -46,6 +46,8 @@ class Reads:
         self.count += 1
         if rec.value.startswith(b"forged"):
             raise SignatureRejected("the signature does not verify")
+        if rec.value.startswith(b"bug"):
+            raise KeyError("a reader's bug")
         # The steps below only pass it on.
         return cast(CanonicalEvent, rec.value)
 
@@ -108,6 +110,18 @@ async def test_each_event_is_read_once_for_every_kind() -> None:
     assert reads.count == 2
     assert sink.values("out.nav.v1") == sink.values("out.health.v1") == [b"a", b"b"]
     assert [kind for kind, _ in audits.batches] == ["nav", "health"]
+
+
+async def test_an_event_the_consent_writer_cannot_read_is_dead_lettered_by_every_kind() -> None:
+    sink, reads, audits = MemorySink(), Reads(), Audits()
+    out, events = fanout(sink, reads, audits)
+    out.consent = ConsentWrites(ConsentBook(), CONSENT_TOPIC, events, sink)
+
+    await out.run_batch([record(0, b"bug"), record(1, b"b")])
+
+    assert sink.values("out.nav.v1") == sink.values("out.health.v1") == [b"b"]
+    reasons = sorted((e.header(h.DLQ_STAGE), e.header(h.DLQ_REASON)) for e in sink.topics["dlq"])
+    assert reasons == [("route_health", "internal_error"), ("route_nav", "internal_error")]
 
 
 async def test_a_kind_that_fails_dead_letters_under_its_own_stage_and_group_only() -> None:
