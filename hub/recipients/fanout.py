@@ -14,9 +14,9 @@ of the batch, but each person's consent state is written once for the batch, not
 (`ConsentWrites`).
 
 The batch is committed once every kind's outputs and audit records, and the consent states, are
-acknowledged. A kind
-whose outputs could not be takes the batch again on its own (`FanOut`); after a crash every kind
-takes the uncommitted batch again, and the deterministic ids make the repeats harmless.
+acknowledged. A kind whose outputs could not be takes the batch again on its own (`FanOut`);
+after a crash every kind takes the uncommitted batch again, and the deterministic ids make the
+repeats harmless.
 """
 
 from __future__ import annotations
