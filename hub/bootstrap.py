@@ -30,6 +30,7 @@ from hub.kafka.admin import TopicSpec, broker_count, describe_topics, ensure_top
 from hub.kafka.connection import KafkaConnection
 from hub.kafka.follow_index import TopicFollower
 from hub.kafka.groups import Expired, GroupWatch
+from hub.kafka.handover import Handover, take_over
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
 from hub.kafka.retention import RetentionGuard
@@ -45,9 +46,16 @@ from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
 from hub.recipients.alerts import alert_record, records_expired
 from hub.recipients.audit import RecipientAudit, TrailAudit, audit_hook
-from hub.recipients.base import Contract, Decisions, StageContext, recipient_step
+from hub.recipients.base import (
+    Contract,
+    Decisions,
+    StageContext,
+    recipient_step,
+    verified_event,
+)
 from hub.recipients.correctional import Correctional
 from hub.recipients.deadlines import DeadlineWatcher
+from hub.recipients.fanout import ConsentWrites, FanOut, KindStage, VerifiedEvents
 from hub.recipients.health import Health
 from hub.recipients.municipality import Municipality
 from hub.recipients.nav import Nav
@@ -166,6 +174,8 @@ class Hub:
     expiry: ExpiryWatch
     metrics: HubMetrics = field(default_factory=HubMetrics)
     runners: list[StageRunner] = field(default_factory=list)
+    # Groups that read in place of retired ones, started where those stood (`take_over`).
+    handovers: list[Handover] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     _running: AsyncExitStack = field(default_factory=AsyncExitStack)
@@ -198,6 +208,13 @@ class Hub:
             await self.parking.start()
             # Open before the consumers: their first assignment is checked for lost records.
             guard = await stack.enter_async_context(self.retention)
+            for handover in self.handovers:
+                await take_over(
+                    self.connection,
+                    handover.group,
+                    topic=handover.topic,
+                    retired=handover.retired,
+                )
             await self.broker.start()
             self._running = stack.pop_all()
         self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
@@ -236,7 +253,10 @@ class Hub:
     async def _follow_lag(self, groups: GroupWatch) -> None:
         # The trailing dot: this deployment's groups, not another's whose prefix starts alike.
         prefix = f"{self.settings.kafka.group_prefix}."
-        await follow_lag(self.metrics, groups, prefix, self.settings.metrics.lag_every_s)
+        # A retired group stands still forever: its lag is no one's.
+        retired = {group for handover in self.handovers for group in handover.retired}
+        every_s = self.settings.metrics.lag_every_s
+        await follow_lag(self.metrics, groups, prefix, every_s, retired=retired)
 
     async def _open_dead_letters(self) -> Counter[tuple[str, str]]:
         """Open entries by stage and reason, as `hub dlq list` and the console count them."""
@@ -519,7 +539,13 @@ def _contracts(routing: Routing) -> list[Contract]:
 def _wire_recipients(
     hub: Hub, sink: RecordSink, index: DeliveryIndex, clock: Callable[[], dt.datetime]
 ) -> None:
-    """One subscriber per recipient kind on the canonical events, and one for receipts."""
+    """One subscriber on the canonical events for every recipient kind, and one for receipts.
+
+    Each event is read, verified and decoded once, then taken by every kind's stage
+    (`hub.recipients.fanout`). A kind's stage keeps the group name it had when it read the
+    events in a group of its own: its parking, its dead-letter entries and the replays of them
+    are addressed by it.
+    """
     settings = hub.settings
     kafka, topics = settings.kafka, settings.topics
     place_topics: dict[str, tuple[str, ...]] = {}
@@ -531,52 +557,82 @@ def _wire_recipients(
         replication_factor=replicas_of(settings),
         config=place_topic_config(settings),
     )
+    verify = functools.partial(verify_record, trusted=hub.trusted)
+    events = VerifiedEvents(functools.partial(verified_event, verify=verify))
+    fanout = FanOut(stage="route", events=events, observer=hub.metrics)
+    # Each person's consent state written once for every kind, not by each kind's step.
+    fanout.consent = ConsentWrites(_consent_book(hub), topics.consent, events, provisioning)
+    for contract in _contracts(hub.routing):
+        ctx = _stage_context(hub, index, clock, place_topics)
+        ctx.read, ctx.writes_consent = events.event, False
+        fanout.kinds.append(_kind_stage(hub, contract, ctx, provisioning))
+    group = f"{kafka.group_prefix}.route"
+    subscribe_stage(
+        hub.broker,
+        fanout,
+        topic=topics.events,
+        group_id=group,
+        kafka=kafka,
+        on_assigned=hub.retention.assigned,
+        description="Canonical events for every recipient: routed by the policy, projected, "
+        "signed.",
+    )
+    retired = tuple(kind.runner.group for kind in fanout.kinds)
+    hub.handovers.append(Handover(group, topics.events, retired))
+    _wire_receipts(hub, sink, index, clock)
+
+
+def _stage_context(
+    hub: Hub,
+    index: DeliveryIndex,
+    clock: Callable[[], dt.datetime],
+    place_topics: dict[str, tuple[str, ...]],
+) -> StageContext:
+    """A kind's own view of the shared state: what its batch stages is its own until kept."""
+    topics = hub.settings.topics
+    return StageContext(
+        policy=hub.routing.policy,
+        index=StagedIndex(index),
+        decisions=Decisions(),
+        deliveries_topic=topics.deliveries,
+        alerts_topic=topics.alerts,
+        topic_prefix=topics.recipient_prefix,
+        verify=functools.partial(verify_record, trusted=hub.trusted),
+        sign=hub.signer.sign_record,
+        clock=clock,
+        consent=StagedConsent(_consent_book(hub), topics.consent),
+        place_topics=place_topics,
+    )
+
+
+def _consent_book(hub: Hub) -> ConsentBook:
     book = hub.consent.view
     assert isinstance(book, ConsentBook)  # noqa: S101 - built so in build_hub
-    for contract in _contracts(hub.routing):
-        kind = contract.kind.value
-        staged, decisions = StagedIndex(index), Decisions()
-        consent = StagedConsent(book, topics.consent)
-        ctx = StageContext(
-            policy=hub.routing.policy,
-            index=staged,
-            decisions=decisions,
-            deliveries_topic=topics.deliveries,
-            alerts_topic=topics.alerts,
-            topic_prefix=topics.recipient_prefix,
-            verify=functools.partial(verify_record, trusted=hub.trusted),
-            sign=hub.signer.sign_record,
-            clock=clock,
-            consent=consent,
-            place_topics=place_topics,
-        )
-        group = f"{kafka.group_prefix}.route.{kind}"
-        runner = IndexedRunner(
-            index=staged,
-            consent=consent,
-            decisions=decisions,
-            catch_up=hub.catch_up_state,
-            stage=f"route_{kind.replace('-', '_')}",
-            group=group,
-            parking=_parking(hub, group),
-            screen=Screen(hub.trusted, untrusted_topic=False),
-            observer=hub.metrics,
-            step=recipient_step(contract, ctx),
-            sink=provisioning,
-            dlq_topic=topics.dlq,
-        )
-        subscribe_stage(
-            hub.broker,
-            runner,
-            topic=topics.events,
-            group_id=group,
-            kafka=kafka,
-            after=audit_hook(runner.stage, kind, decisions, hub.recipient_audit),
-            on_assigned=hub.retention.assigned,
-            description=f"Canonical events for {kind}: routed by the policy, projected, signed.",
-        )
-        hub.runners.append(runner)
-    _wire_receipts(hub, sink, index, clock)
+    return book
+
+
+def _kind_stage(hub: Hub, contract: Contract, ctx: StageContext, sink: RecordSink) -> KindStage:
+    kind = contract.kind.value
+    # The group this kind's stage read the events with before the one pass: the name its
+    # parking, dead-letter entries and their replays still go by.
+    group = f"{hub.settings.kafka.group_prefix}.route.{kind}"
+    runner = IndexedRunner(
+        index=ctx.index,
+        consent=ctx.consent,
+        decisions=ctx.decisions,
+        catch_up=hub.catch_up_state,
+        stage=f"route_{kind.replace('-', '_')}",
+        group=group,
+        parking=_parking(hub, group),
+        screen=Screen(hub.trusted, untrusted_topic=False),
+        observer=hub.metrics,
+        step=recipient_step(contract, ctx),
+        sink=sink,
+        dlq_topic=hub.settings.topics.dlq,
+    )
+    hub.runners.append(runner)
+    audit = audit_hook(runner.stage, kind, ctx.decisions, hub.recipient_audit)
+    return KindStage(runner, audit)
 
 
 def _wire_receipts(

@@ -10,7 +10,7 @@ import asyncio
 import json
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -197,18 +197,28 @@ def _count(counts: StageCounts, name: str, labels: dict[str, str], value: int) -
         counts.dead_letters[labels["reason"]] = value
 
 
-async def update_lag(metrics: HubMetrics, watch: GroupWatch, prefix: str) -> None:
-    """Set the lag gauge of every consumer group whose id starts with `prefix`."""
+async def update_lag(
+    metrics: HubMetrics, watch: GroupWatch, prefix: str, *, retired: Collection[str] = ()
+) -> None:
+    """Set the lag gauge of every consumer group whose id starts with `prefix`, but `retired`."""
     for group in await watch.groups(prefix):
-        metrics.consumer_lag.labels(group.group_id).set(group.lag)
+        if group.group_id not in retired:
+            metrics.consumer_lag.labels(group.group_id).set(group.lag)
 
 
-async def follow_lag(metrics: HubMetrics, watch: GroupWatch, prefix: str, every_s: float) -> None:
+async def follow_lag(
+    metrics: HubMetrics,
+    watch: GroupWatch,
+    prefix: str,
+    every_s: float,
+    *,
+    retired: Collection[str] = (),
+) -> None:
     """`update_lag` every `every_s` seconds until cancelled; a broker that does not answer
     leaves the last values in place until it does."""
     while True:
         try:
-            await update_lag(metrics, watch, prefix)
+            await update_lag(metrics, watch, prefix, retired=retired)
         except HubError as exc:
             log.warning("metrics.lag_unavailable", reason=exc.reason.value)
         await asyncio.sleep(every_s)

@@ -83,7 +83,7 @@ class KafkaSettings(_Group):
 
     bootstrap_servers: str = "127.0.0.1:9092"
     client_id: str = "justishub"
-    # Consumer groups are `<group_prefix>.<stage>.<input>`: one hub deployment, one prefix.
+    # Consumer groups are `<group_prefix>.<stage>[.<input>]`: one hub deployment, one prefix.
     group_prefix: str = "justishub"
     request_timeout_ms: int = Field(default=30_000, ge=1_000)
     # Records a stage takes from the broker at once; the whole batch's outputs are acknowledged

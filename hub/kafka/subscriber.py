@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import structlog
 from aiokafka import ConsumerRebalanceListener, TopicPartition
@@ -21,11 +21,11 @@ from faststream.kafka.annotations import KafkaMessage
 
 from hub.kafka.groups import Partition
 from hub.pipeline.records import InboundRecord
-from hub.pipeline.runner import RecordOutcome, StageRunner
+from hub.pipeline.runner import RecordOutcome, StageObserver
 from hub.settings import KafkaSettings
 from schemas.errors import TransientError
 
-__all__ = ["AssignmentHook", "OutcomeHook", "subscribe_stage"]
+__all__ = ["AssignmentHook", "Batches", "OutcomeHook", "Rewinds", "subscribe_stage"]
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +42,22 @@ OutcomeHook = Callable[[list[RecordOutcome]], Awaitable[None]]
 # Called with the group and its newly assigned partitions, before it fetches from them (the
 # check for offsets that fell off retention hooks in here, `hub.kafka.retention`).
 AssignmentHook = Callable[[str, list[Partition]], Awaitable[None]]
+
+
+class Batches(Protocol):
+    """What a subscriber runs: a `StageRunner`, or several stages over one input (`FanOut`)."""
+
+    @property
+    def stage(self) -> str: ...
+
+    @property
+    def observer(self) -> StageObserver | None:
+        """Told of every rewound batch (`hub_batches_rewound_total`)."""
+        ...
+
+    async def run_batch(self, records: Sequence[InboundRecord]) -> Sequence[RecordOutcome]:
+        """Return once every record the batch produced is acknowledged (else raise)."""
+        ...
 
 
 class _Assignments(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped here
@@ -66,7 +82,7 @@ async def _no_decoding(_message: Any) -> None:
 
 def subscribe_stage(
     broker: KafkaBroker,
-    runner: StageRunner,
+    runner: Batches,
     *,
     topic: str,
     group_id: str,
@@ -99,7 +115,7 @@ def subscribe_stage(
         description=description or f"Stage {runner.stage} consumes {topic}.",
     )
 
-    stuck = _Stuck(runner.stage)
+    rewinds = Rewinds(runner.stage, runner.observer)
 
     @subscriber
     async def handle(message: KafkaMessage) -> None:
@@ -107,33 +123,50 @@ def subscribe_stage(
         try:
             outcomes = await runner.run_batch(records)
             if after is not None:
-                await after(outcomes)
-        except TransientError as exc:
-            # The broker away or a call timed out: expected in operation, and said by the
-            # reason; a traceback would only bury the lines that need a person.
-            log.warning(
-                "batch.rewound",
-                stage=runner.stage,
-                records=len(records),
-                reason=exc.reason.value,
-                detail=str(exc),
-            )
-            await _rewind(message, runner, stuck, exc.reason.value)
+                await after(list(outcomes))
+        except Exception as exc:  # noqa: BLE001 - said by Rewinds; the batch is taken again
+            rewinds.rewound(exc, records=len(records))
+            await asyncio.sleep(_REWIND_PAUSE_S)
+            await message.nack()
             return
-        except Exception:
-            log.exception("batch.rewound", stage=runner.stage, records=len(records))
-            await _rewind(message, runner, stuck, "unexpected")
-            return
-        stuck.cleared()
+        rewinds.cleared()
         await message.ack()
 
 
-async def _rewind(message: KafkaMessage, runner: StageRunner, stuck: _Stuck, reason: str) -> None:
-    if runner.observer is not None:
-        runner.observer.rewound(runner.stage, reason)
-    stuck.rewound(reason)
-    await asyncio.sleep(_REWIND_PAUSE_S)
-    await message.nack()
+class Rewinds:
+    """What a stage's batch not committed, to be taken again, does besides: said with its cause,
+    counted by stage and cause, and said as an error when the stage stays stuck (`_Stuck`).
+
+    The subscriber keeps one per stage; the one pass over the canonical events (`FanOut`) keeps
+    one per recipient kind, whose batch it takes again alone."""
+
+    def __init__(self, stage: str, observer: StageObserver | None) -> None:
+        self._stage = stage
+        self._observer = observer
+        self._stuck = _Stuck(stage)
+
+    def rewound(self, exc: Exception, *, records: int) -> None:
+        """Say and count `exc`, which kept a batch of `records` from being committed."""
+        reason = _said(exc, self._stage, records)
+        if self._observer is not None:
+            self._observer.rewound(self._stage, reason)
+        self._stuck.rewound(reason)
+
+    def cleared(self) -> None:
+        """A batch went through."""
+        self._stuck.cleared()
+
+
+def _said(exc: Exception, stage: str, records: int) -> str:
+    """Log why a batch was rewound; its reason code."""
+    if isinstance(exc, TransientError):
+        # The broker away or a call timed out: expected in operation, and said by the
+        # reason; a traceback would only bury the lines that need a person.
+        reason = exc.reason.value
+        log.warning("batch.rewound", stage=stage, records=records, reason=reason, detail=str(exc))
+        return reason
+    log.error("batch.rewound", stage=stage, records=records, exc_info=exc)
+    return "unexpected"
 
 
 class _Stuck:

@@ -72,6 +72,7 @@ __all__ = [
     "ReceiptNote",
     "StageContext",
     "recipient_step",
+    "verified_event",
 ]
 
 log = structlog.get_logger(__name__)
@@ -177,14 +178,20 @@ class StageContext:
     consent: StagedConsent
     # Topics a message may go to that are made on first use: out topic → it and its receipts.
     place_topics: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # The verified event of a record, shared by every kind's step (`hub.recipients.fanout`);
+    # None: each step verifies and decodes on its own.
+    read: Callable[[InboundRecord], CanonicalEvent] | None = None
+    # False: the step applies what an event says about consent to its own view but leaves the
+    # writing of the state to the one pass, which writes it once for every kind
+    # (`hub.recipients.fanout.ConsentWrites`).
+    writes_consent: bool = True
 
 
 def recipient_step(
     contract: Contract, ctx: StageContext
 ) -> Callable[[InboundRecord], Sequence[OutboundRecord]]:
     def step(record: InboundRecord) -> Sequence[OutboundRecord]:
-        ctx.verify(record)
-        event = _decoded(record)
+        event = ctx.read(record) if ctx.read is not None else verified_event(record, ctx.verify)
         plan = _Plan(contract, ctx, event, record.position)
         plan.replayed = record.header(h.REPLAY_ID) is not None
         return plan.run()
@@ -192,7 +199,11 @@ def recipient_step(
     return step
 
 
-def _decoded(record: InboundRecord) -> CanonicalEvent:
+def verified_event(
+    record: InboundRecord, verify: Callable[[InboundRecord], object]
+) -> CanonicalEvent:
+    """The canonical event of `record`, once its signature verified (else its error)."""
+    verify(record)
     # Verified, so written by the hub; a failure here is a schema the hub no longer reads.
     return codec.decode(record.value, verified=True)
 
@@ -289,7 +300,7 @@ class _Plan:
         """The person's consent now, with what this event says about it applied first; consent
         registered after the event counts only in a replay (see `hub.routing.consent`)."""
         record = self.ctx.consent.apply(self.event)
-        if record is not None:
+        if record is not None and self.ctx.writes_consent:
             self.outputs.append(record)
         registered_by = None if self.replayed else self.event.time
         return self.ctx.consent.in_force(self.event.subject, self.now.date(), registered_by)

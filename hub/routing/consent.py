@@ -17,7 +17,8 @@ Where it lives, and why: a compacted Kafka topic (`hub.consent.v1`), keyed by th
 one `ConsentState` per person with each recipient's grants as registered. The recipient stages
 keep it, like the delivery index: a stage that meets a consent event (or a release carrying
 consent) in its own input applies it before it decides anything later for that person, and
-writes the new state as an output of the same batch. Every stage follows the topic
+the new state is written as an output of the same batch, once for every stage of the one pass
+(`hub.recipients.fanout.ConsentWrites`). Every stage follows the topic
 (`TopicFollower`), so a withdrawal one stage has read is in force for all. Grants are ordered by
 the time the source registered them, so merging is commutative: a stage that reads an older
 consent again never undoes a newer one.

@@ -91,13 +91,14 @@ class Router:
             clock=lambda: self.now,
             consent=consent,
         )
-        record = self._inbound(event, replay=replay)
+        record = self.inbound(event, replay=replay)
         outputs = list(recipient_step(contract, ctx)(record))
         staged.commit()
         consent.commit()
         return Routed(outputs, decisions.pop(record.position))
 
-    def _inbound(self, event: Envelope, *, replay: bool = False) -> InboundRecord:
+    def inbound(self, event: Envelope, *, replay: bool = False) -> InboundRecord:
+        """`event` as the next record of the canonical topic."""
         out = canonical_record(event, "hub.events.v1")  # type: ignore[arg-type]  # any event
         self.offset += 1
         headers = (*out.headers, (REPLAY_ID, b"a-replay")) if replay else out.headers
