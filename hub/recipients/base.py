@@ -345,14 +345,22 @@ class _Plan:
                 for e in self.ctx.index.told_of(self.kind.value, event.replaces)
                 if e.subject == event.subject
             ]
-        if self.ctx.index.decided(self.kind.value, event.id):
-            # Seen before (its batch consumed again): what it superseded then, not what is open.
-            return self.ctx.index.closed_by(self.kind.value, event.id)
-        open_entries = list(self.ctx.index.open_for(self.kind.value, event.subject))
-        if _CANCELLED in event.type or _COMPLETED in event.type:
-            key = plan_key(event.type, lookup(self.doc, "data.case.case_number"))
-            return [e for e in open_entries if key is not None and e.plan == key]
-        return []
+        if _CANCELLED not in event.type and _COMPLETED not in event.type:
+            return []
+        key = plan_key(event.type, lookup(self.doc, "data.case.case_number"))
+        if key is None:
+            return []
+        # Consumed again (after a crash, or by a new owner of the partition while the old one
+        # still writes), the event finds what it closed then, and what it was to close but
+        # whose closing has not reached the topic: any part of a batch's writes may land, its
+        # new message's entry without its prior's closing. Of its plan it closes what was
+        # registered by its own time, never a plan registered later, on every pass alike.
+        still_open = [
+            e
+            for e in self.ctx.index.open_for(self.kind.value, event.subject)
+            if e.plan == key and (e.eventtime is None or e.eventtime <= event.time)
+        ]
+        return self.ctx.index.closed_by(self.kind.value, event.id) + still_open
 
     def _deliver(
         self,

@@ -146,11 +146,6 @@ CREATE INDEX entries_unanswered ON entries (unanswered) WHERE unanswered;
 
 _OVERDUE_UNANSWERED: Final = "SELECT count(*) FROM entries WHERE unanswered"
 
-_DECIDED: Final = """
-SELECT EXISTS (SELECT 1 FROM entries WHERE kind = ? AND canonicalid = ?)
-    OR EXISTS (SELECT 1 FROM entries WHERE closedby = ? AND kind = ?)
-"""
-
 # Take the entry unless the index has a later revision of it (an older one read back).
 _PUT: Final = """
 INSERT INTO entries
@@ -219,14 +214,6 @@ class DeliveryIndex:
             (kind, subject),
         )
         return {message_id for (message_id,) in rows}
-
-    def decided(self, kind: str, canonical_id: str) -> bool:
-        """Whether `kind`'s stage has processed event `canonical_id` before: it sent a message
-        about it, or it closed a plan."""
-        # Two lookups, one index each: SQLite answers `canonicalid = ? OR closedby = ?` by
-        # scanning every entry of the kind, which grows with every message ever sent.
-        (found,) = self._db.execute(_DECIDED, (kind, canonical_id, canonical_id, kind)).fetchone()
-        return bool(found)
 
     def closed_by(self, kind: str, canonical_id: str) -> list[DeliveryEntry]:
         """`kind`'s entries whose plans event `canonical_id` closed."""
@@ -327,9 +314,11 @@ class StagedIndex:
     def __init__(self, index: DeliveryIndex) -> None:
         self.index = index
         self._overlay: dict[str, DeliveryEntry] = {}
-        # (kind, event id) of every event the overlay's entries were sent for or closed by:
-        # `decided` is asked per event, and scanning the overlay made a batch quadratic.
-        self._decided: set[tuple[str, str]] = set()
+        # The overlay's message ids by what a step asks per event: scanning the overlay for
+        # each event made a batch quadratic in its size.
+        self._by_subject: dict[tuple[str, str], set[str]] = {}
+        self._by_event: dict[tuple[str, str], set[str]] = {}
+        self._by_closer: dict[tuple[str, str], set[str]] = {}
 
     def get(self, message_id: str) -> DeliveryEntry | None:
         return self._overlay.get(message_id) or self.index.get(message_id)
@@ -337,9 +326,11 @@ class StagedIndex:
     def stage(self, entry: DeliveryEntry) -> None:
         """Visible at once to this stage; part of the index only if `commit` follows."""
         self._overlay[entry.messageid] = entry
-        self._decided.add((entry.kind, entry.canonicalid))
+        kind, message_id = entry.kind, entry.messageid
+        self._by_subject.setdefault((kind, entry.subject), set()).add(message_id)
+        self._by_event.setdefault((kind, entry.canonicalid), set()).add(message_id)
         if entry.closedby is not None:
-            self._decided.add((entry.kind, entry.closedby))
+            self._by_closer.setdefault((kind, entry.closedby), set()).add(message_id)
 
     def commit(self, acknowledged: Iterable[OutboundRecord] | None = None) -> None:
         """Make the batch's writes part of the index: all of them, or with `acknowledged`
@@ -353,26 +344,19 @@ class StagedIndex:
         self.rollback()
 
     def rollback(self) -> None:
-        self._overlay.clear()
-        self._decided.clear()
-
-    def decided(self, kind: str, canonical_id: str) -> bool:
-        """Whether this stage processed event `canonical_id` before (in this batch or earlier)."""
-        return (kind, canonical_id) in self._decided or self.index.decided(kind, canonical_id)
+        for staged in (self._overlay, self._by_subject, self._by_event, self._by_closer):
+            staged.clear()
 
     def closed_by(self, kind: str, canonical_id: str) -> list[DeliveryEntry]:
         """The entries of `kind` whose plans event `canonical_id` closed, by message id."""
         ids = {e.messageid for e in self.index.closed_by(kind, canonical_id)}
-        ids |= {e.messageid for e in self._overlay.values() if e.kind == kind}
+        ids |= self._by_closer.get((kind, canonical_id), set())
         found = (self.get(message_id) for message_id in sorted(ids))
         return [e for e in found if e is not None and e.closedby == canonical_id]
 
     def about(self, kind: str, subject: str) -> Iterator[DeliveryEntry]:
         """Every entry of `kind`'s recipients about `subject`, open or not."""
-        ids = self.index.ids_about(kind, subject)
-        ids |= {
-            e.messageid for e in self._overlay.values() if (e.kind, e.subject) == (kind, subject)
-        }
+        ids = self.index.ids_about(kind, subject) | self._by_subject.get((kind, subject), set())
         for message_id in sorted(ids):
             entry = self.get(message_id)
             if entry is not None:
@@ -382,11 +366,7 @@ class StagedIndex:
         """What `kind`'s recipients were told of canonical event `canonical_id`, open or not:
         whom its correction or cancellation must reach."""
         ids = self.index.ids_about_event(kind, canonical_id)
-        ids |= {
-            e.messageid
-            for e in self._overlay.values()
-            if (e.kind, e.canonicalid) == (kind, canonical_id)
-        }
+        ids |= self._by_event.get((kind, canonical_id), set())
         for message_id in sorted(ids):
             entry = self.get(message_id)
             if entry is not None and entry.action in INFORMING:
@@ -396,9 +376,7 @@ class StagedIndex:
         """The entries of `kind`'s recipients about `subject` whose plans are still open."""
         # An id the index holds closed can only be open again through this batch's overlay.
         ids = self.index.open_ids_about(kind, subject)
-        ids |= {
-            e.messageid for e in self._overlay.values() if (e.kind, e.subject) == (kind, subject)
-        }
+        ids |= self._by_subject.get((kind, subject), set())
         for message_id in sorted(ids):
             entry = self.get(message_id)
             if entry is not None and entry.open:

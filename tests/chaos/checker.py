@@ -1022,7 +1022,15 @@ class _Step:
             ]
         if ".cancelled." in self.event.type or ".completed." in self.event.type:
             key = _plan_key(self.event.type, lookup(self.event.data, "case.case_number"))
-            return [e for e in entries if e.open and key is not None and e.plan == key]
+            # Of its plan, what was registered by its time (the hub's `_Plan._priors`).
+            return [
+                e
+                for e in entries
+                if e.open
+                and key is not None
+                and e.plan == key
+                and (e.registered is None or e.registered[0] <= self.event.time)
+            ]
         return []
 
     def _deliver(

@@ -427,6 +427,24 @@ def test_corrections_and_cancellations_reach_whoever_was_told() -> None:
     assert report.messages_expected == 5 + 4 + 3
 
 
+@pytest.mark.parametrize("cancelled_as", ["notice", "cancellation"])
+def test_a_cancellation_registered_before_the_plan_does_not_cancel_it(cancelled_as: str) -> None:
+    """A cancellation registered on 1 November stands on the topic after the plan registered on
+    the 2nd of December: it closes no plan, and goes out as a notice of its own where it may."""
+    run, _ = clean_run()
+    cancelled = run.event(
+        "S-3", "no.kriminalomsorgen.release.cancelled.v1", CASE,
+        time="2026-11-01T08:00:00+01:00",
+    )  # fmt: skip
+    told = [("police-register", cancelled_as)]
+    decide_all(run, cancelled, {"police-register": told, "person": [("person", cancelled_as)]})
+    report = run.report()
+    wrong = int(cancelled_as == "cancellation")
+    assert (report.messages_missing, report.messages_unexpected) == (2 * wrong, 2 * wrong), (
+        report.examples
+    )
+
+
 def test_a_withdrawal_not_sent_is_missing() -> None:
     run, ids = corrected_and_cancelled()
     withdrawal = message_id("municipality.0301", ids["corrected"], "withdrawal")

@@ -5,6 +5,7 @@ received in words, and a printable PDF letter of it."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import json
 from typing import Any
@@ -115,6 +116,31 @@ def test_a_cancellation_and_a_correction_reach_the_person() -> None:
     assert message["action"] == "cancellation"
     assert message["replacesmessageid"] == first["id"]
     assert "avlyst" in message["data"]["notice"]["what"]
+
+
+def test_a_cancellation_registered_before_the_plan_leaves_the_plan_standing() -> None:
+    # Published after the plan, but registered before it: it cannot be the plan's own
+    # cancellation, and it decides the same however often its batch is consumed again.
+    router = Router()
+    planned = release_planned(ALL)
+    everyone(router, planned)
+    cancel = make_event(
+        ReleaseCancelled,
+        data=planned.data,
+        id=canonical_id(planned.source, "KODA-TEST-CANCEL"),
+        sourceeventid="KODA-TEST-CANCEL",
+        time=planned.time - dt.timedelta(days=1),
+    )
+    (message,) = router.route(cancel, RecipientKind.PERSON).messages()
+    assert message["action"] == "notice"
+    later = cancel.model_copy(
+        update={
+            "id": canonical_id(planned.source, "KODA-TEST-CANCEL-2"),
+            "time": planned.time + dt.timedelta(days=1),
+        }
+    )
+    (message,) = router.route(later, RecipientKind.PERSON).messages()
+    assert message["action"] == "cancellation"
 
 
 def test_the_notice_in_nynorsk() -> None:

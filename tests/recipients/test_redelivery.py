@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -25,8 +25,9 @@ from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.reader import read_topic
 from hub.pipeline import headers as h
 from hub.pipeline.ingest import canonical_record
-from hub.pipeline.records import InboundRecord, Position
+from hub.pipeline.records import InboundRecord, OutboundRecord, Position
 from hub.pipeline.runner import RecordOutcome, StageRunner
+from hub.pipeline.sink import RecordSink
 from hub.recipients.base import Decisions, StageContext, recipient_step
 from hub.recipients.police_register import PoliceRegister
 from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
@@ -34,7 +35,8 @@ from hub.recipients.runner import IndexedRunner
 from hub.routing.consent import ConsentBook, StagedConsent
 from hub.routing.deliveries import DeliveryEntry, DeliveryIndex, StagedIndex
 from hub.settings import HubSettings
-from schemas.events import ReleaseCancelled, ReleasePlanned
+from schemas.errors import TransientError
+from schemas.events import CanonicalEvent, ReleaseCancelled, ReleasePlanned
 from schemas.ids import canonical_id
 from tests.events import make_event
 from tests.recipients.support import NOW
@@ -90,9 +92,28 @@ class Stages:
     receipts: StageRunner
 
 
+class CutOff:
+    """A process killed while its batch's records are in flight: the broker keeps any part of
+    them, here those `lands` picks; the others are lost with the process."""
+
+    def __init__(self, sink: RecordSink, lands: Callable[[OutboundRecord], bool]) -> None:
+        self.sink, self.lands = sink, lands
+
+    async def send(self, record: OutboundRecord) -> Awaitable[Position]:
+        if self.lands(record):
+            return await self.sink.send(record)
+        lost: asyncio.Future[Position] = asyncio.get_running_loop().create_future()
+        lost.set_exception(TransientError("lost with the process"))
+        return lost
+
+
 @asynccontextmanager
 async def started(
-    kafka: RunningKafka, topics: Topics, *, recheck_s: float = 60.0
+    kafka: RunningKafka,
+    topics: Topics,
+    *,
+    recheck_s: float = 60.0,
+    lands: Callable[[OutboundRecord], bool] | None = None,
 ) -> AsyncIterator[Stages]:
     """The police register's stage and the receipts stage as a hub process starts them: the
     index read from the deliveries topic, nothing kept from an earlier process."""
@@ -103,7 +124,9 @@ async def started(
     await producer.start()
     await follower.start()
     try:
-        sink = KafkaRecordSink(producer, recheck_s=recheck_s)
+        sink: RecordSink = KafkaRecordSink(producer, recheck_s=recheck_s)
+        if lands is not None:
+            sink = CutOff(sink, lands)
         route_index, route_decisions = StagedIndex(index), Decisions()
         ctx = StageContext(
             policy=policy,
@@ -152,8 +175,9 @@ async def started(
         await producer.stop()
 
 
-def inbound(event: object, offset: int) -> InboundRecord:
-    out = canonical_record(event, "hub.events.v1")  # type: ignore[arg-type]  # any event
+def inbound(event: CanonicalEvent, offset: int) -> InboundRecord:
+    out = canonical_record(event, "hub.events.v1")
+    assert out.value is not None
     return InboundRecord(Position(out.topic, 0, offset), out.key, out.value, out.headers)
 
 
@@ -167,7 +191,7 @@ def sent(outcomes: Sequence[RecordOutcome], topic: str) -> list[tuple[str | None
     ]
 
 
-def events() -> tuple[object, object, object]:
+def events() -> tuple[CanonicalEvent, CanonicalEvent, CanonicalEvent]:
     """A planned release, its correction, and the cancellation of the corrected plan."""
     planned = make_event(ReleasePlanned)
     corrected = make_event(
@@ -209,6 +233,46 @@ async def test_a_batch_consumed_again_after_its_state_was_written_sends_the_same
     assert [action for _, action in before] == ["correction", "cancellation"]
     assert again == before
     assert third == before
+
+
+def entry_of(record: OutboundRecord) -> DeliveryEntry | None:
+    if record.value is None or not record.topic.endswith("deliveries"):
+        return None
+    return DeliveryEntry.model_validate_json(record.value)
+
+
+# Which of a cancellation's two delivery-state records reached the broker before the crash:
+# its own message's entry, and its plan's notice closed.
+_LANDED: dict[str, Callable[[DeliveryEntry], bool]] = {
+    "neither": lambda _entry: False,
+    "its message's entry": lambda entry: entry.closedby is None,
+    "the plan closed": lambda entry: entry.closedby is not None,
+    "both": lambda _entry: True,
+}
+
+
+@pytest.mark.parametrize("landed", list(_LANDED))
+async def test_a_batch_cut_off_mid_write_sends_again_what_it_was_sending(
+    kafka: RunningKafka, topics: Topics, landed: str
+) -> None:
+    planned, _, cancelled = events()
+    async with started(kafka, topics) as first:
+        await first.route.run_batch([inbound(planned, 1)])
+
+    def lands(record: OutboundRecord) -> bool:
+        entry = entry_of(record)
+        return entry is not None and _LANDED[landed](entry)
+
+    async with started(kafka, topics, lands=lands) as killed:
+        with pytest.raises(TransientError):
+            await killed.route.run_batch([inbound(cancelled, 2)])
+
+    async with started(kafka, topics) as restarted:
+        again = sent(await restarted.route.run_batch([inbound(cancelled, 2)]), topics.out)
+    assert [action for _, action in again] == ["cancellation"]
+    kept = await last_per_key(kafka, topics.deliveries)
+    plans = [e for e in kept.values() if e.canonicalid == planned.id]
+    assert [(e.open, e.closedby) for e in plans] == [(False, cancelled.id)]
 
 
 async def test_a_repeat_never_moves_a_receipt_back_even_after_compaction(
