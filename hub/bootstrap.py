@@ -562,6 +562,8 @@ def _wire_recipients(
     fanout = FanOut(stage="route", events=events, observer=hub.metrics)
     # Each person's consent state written once for every kind, not by each kind's step.
     fanout.consent = ConsentWrites(_consent_book(hub), topics.consent, events, provisioning)
+    # Each input on record once as taken by the pass, not once per kind.
+    fanout.taken = functools.partial(hub.recipient_audit.taken, fanout.stage)
     for contract in _contracts(hub.routing):
         ctx = _stage_context(hub, index, clock, place_topics)
         ctx.read, ctx.writes_consent = events.event, False
@@ -631,7 +633,7 @@ def _kind_stage(hub: Hub, contract: Contract, ctx: StageContext, sink: RecordSin
         dlq_topic=hub.settings.topics.dlq,
     )
     hub.runners.append(runner)
-    audit = audit_hook(runner.stage, kind, ctx.decisions, hub.recipient_audit)
+    audit = audit_hook(runner.stage, kind, ctx.decisions, hub.recipient_audit, received=False)
     return KindStage(runner, audit)
 
 

@@ -31,7 +31,7 @@ from schemas.audit import AuditFacts, AuditStep, Where, audit_id
 from schemas.errors import InputRejected, SignatureRejected
 from schemas.signature import unverified_header
 
-__all__ = ["UNTRUSTED_HEADERS", "Describe", "audit_hook", "outcome_facts"]
+__all__ = ["UNTRUSTED_HEADERS", "Describe", "audit_hook", "outcome_facts", "received_facts"]
 
 Describe = Callable[[str, RecordOutcome], list[AuditFacts]]
 
@@ -55,9 +55,11 @@ def audit_hook(writer: AuditWriter, stage: str, describe: Describe | None = None
     return after
 
 
-def outcome_facts(stage: str, outcome: RecordOutcome) -> list[AuditFacts]:
+def outcome_facts(stage: str, outcome: RecordOutcome, *, received: bool = True) -> list[AuditFacts]:
+    """The facts of one input's outcome; without `received` when the stage's input was put on
+    record as taken by the stage that read it for several (`received_facts`)."""
     record = outcome.record
-    facts = [_received(stage, record)]
+    facts = [_received(stage, record)] if received else []
     if outcome.refused_headers:
         facts.append(_headers_refused(stage, record, outcome.refused_headers))
     if outcome.failure is None:
@@ -71,6 +73,11 @@ def outcome_facts(stage: str, outcome: RecordOutcome) -> list[AuditFacts]:
         facts.append(_failed(AuditStep.REJECTED, stage, record, reason))
     facts += [_dead_lettered(stage, record, d, reason) for d in outcome.deliveries]
     return facts
+
+
+def received_facts(stage: str, records: Sequence[InboundRecord]) -> list[AuditFacts]:
+    """`received` for each of `records`, taken by `stage`."""
+    return [_received(stage, record) for record in records]
 
 
 def _received(stage: str, record: InboundRecord) -> AuditFacts:

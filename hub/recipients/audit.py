@@ -15,11 +15,11 @@ from typing import Protocol
 
 import structlog
 
-from hub.audit.steps import outcome_facts
+from hub.audit.steps import outcome_facts, received_facts
 from hub.audit.writer import AuditWriter
 from hub.kafka.subscriber import OutcomeHook
 from hub.pipeline import headers as h
-from hub.pipeline.records import Position
+from hub.pipeline.records import InboundRecord, Position
 from hub.pipeline.runner import RecordOutcome
 from hub.recipients.base import Decision, Decisions, Note, ReceiptNote
 from schemas.audit import AuditFacts, AuditStep, Where, audit_id
@@ -48,9 +48,20 @@ class AuditItem:
 
 class RecipientAudit(Protocol):
     async def record(
-        self, stage: str, outcomes: Sequence[RecordOutcome], items: Sequence[AuditItem]
+        self,
+        stage: str,
+        outcomes: Sequence[RecordOutcome],
+        items: Sequence[AuditItem],
+        *,
+        received: bool = True,
     ) -> None:
-        """Put the batch and its decisions on record; return once safe (raise if not)."""
+        """Put the batch and its decisions on record; return once safe (raise if not).
+        `received=False`: the inputs were put on record as taken already (`taken`)."""
+        ...
+
+    async def taken(self, stage: str, records: Sequence[InboundRecord]) -> None:
+        """Put on record that `stage` took `records` (for several stages that decide each);
+        return once safe (raise if not)."""
         ...
 
 
@@ -59,25 +70,45 @@ class MemoryAudit:
 
     def __init__(self) -> None:
         self.items: list[AuditItem] = []
+        # (stage, position) of every input put on record as taken.
+        self.taken_inputs: list[tuple[str, Position]] = []
 
     async def record(
-        self, stage: str, outcomes: Sequence[RecordOutcome], items: Sequence[AuditItem]
+        self,
+        stage: str,
+        outcomes: Sequence[RecordOutcome],
+        items: Sequence[AuditItem],
+        *,
+        received: bool = True,
     ) -> None:
         self.items.extend(items)
+
+    async def taken(self, stage: str, records: Sequence[InboundRecord]) -> None:
+        self.taken_inputs.extend((stage, record.position) for record in records)
 
 
 class LogAudit(MemoryAudit):
     """A `MemoryAudit` that also logs each item (identity numbers never reach it)."""
 
     async def record(
-        self, stage: str, outcomes: Sequence[RecordOutcome], items: Sequence[AuditItem]
+        self,
+        stage: str,
+        outcomes: Sequence[RecordOutcome],
+        items: Sequence[AuditItem],
+        *,
+        received: bool = True,
     ) -> None:
         await super().record(stage, outcomes, items)
         for item in items:
             log.info("recipient.audit", stage=item.stage, **_fields(item.note))
 
 
-def audit_hook(stage: str, kind: str, decisions: Decisions, audit: RecipientAudit) -> OutcomeHook:
+def audit_hook(
+    stage: str, kind: str, decisions: Decisions, audit: RecipientAudit, *, received: bool = True
+) -> OutcomeHook:
+    """`received=False`: the stage's inputs are put on record as taken by the one pass that
+    read them for every kind (`hub.recipients.fanout`), not once per kind."""
+
     async def after(outcomes: list[RecordOutcome]) -> None:
         items: list[AuditItem] = []
         for outcome in outcomes:
@@ -88,7 +119,7 @@ def audit_hook(stage: str, kind: str, decisions: Decisions, audit: RecipientAudi
             else:
                 notes = [_stored(note, outcome) for note in notes]
             items += [AuditItem(stage, position, note) for note in notes]
-        await audit.record(stage, outcomes, items)
+        await audit.record(stage, outcomes, items, received=received)
 
     return after
 
@@ -126,18 +157,24 @@ def _fields(note: Note) -> dict[str, object]:
 class TrailAudit:
     """The recipient stages' records on the audit trail (`hub.audit.v1`).
 
-    Per input: `received`; per message for a recipient: `delivered` (recipient, rule, legal
-    basis, the message's id and position, and the municipality number the event named when it
-    was redirected to a successor); per refusal: `refused` with its reason; per accepted
-    receipt: `receipt`; and for a failed input `verification_failed`/`rejected` and
-    `dead_lettered`. State and alert records are the hub's own bookkeeping, not disclosures.
+    Per input: `received` (of the one pass over the events, once by `route`, not once per
+    kind); per message for a recipient: `delivered` (recipient, rule, legal basis, the
+    message's id and position, and the municipality number the event named when it was
+    redirected to a successor); per refusal: `refused` with its reason; per accepted receipt:
+    `receipt`; and for a failed input `verification_failed`/`rejected` and `dead_lettered`.
+    State and alert records are the hub's own bookkeeping, not disclosures.
     """
 
     def __init__(self, writer: Callable[[], AuditWriter]) -> None:
         self._writer = writer
 
     async def record(
-        self, stage: str, outcomes: Sequence[RecordOutcome], items: Sequence[AuditItem]
+        self,
+        stage: str,
+        outcomes: Sequence[RecordOutcome],
+        items: Sequence[AuditItem],
+        *,
+        received: bool = True,
     ) -> None:
         redirects = {
             item.note.message_id: item.note.redirected_from
@@ -146,12 +183,15 @@ class TrailAudit:
         }
         facts: list[AuditFacts] = []
         for outcome in outcomes:
-            for fact in outcome_facts(stage, _disclosures_only(outcome)):
+            for fact in outcome_facts(stage, _disclosures_only(outcome), received=received):
                 moved = redirects.get(fact.delivered_id or "")
                 facts.append(fact.model_copy(update={"redirected_from": moved}) if moved else fact)
         noted = (_note_facts(item) for item in items)
         facts += [fact for fact in noted if fact is not None]
         await self._writer().append(facts)
+
+    async def taken(self, stage: str, records: Sequence[InboundRecord]) -> None:
+        await self._writer().append(received_facts(stage, records))
 
 
 def _disclosures_only(outcome: RecordOutcome) -> RecordOutcome:

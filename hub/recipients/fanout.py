@@ -13,10 +13,11 @@ What an event says about consent is applied by every kind's step to its own view
 of the batch, but each person's consent state is written once for the batch, not once per kind
 (`ConsentWrites`).
 
-The batch is committed once every kind's outputs and audit records, and the consent states, are
-acknowledged. A kind whose outputs could not be takes the batch again on its own (`FanOut`);
-after a crash every kind takes the uncommitted batch again, and the deterministic ids make the
-repeats harmless.
+The pass puts each input on record once (`received`, by the stage `route`), before any kind
+decides; each kind records its decisions. The batch is committed once every kind's outputs and
+audit records, and the consent states, are acknowledged. A kind whose outputs could not be
+takes the batch again on its own (`FanOut`); after a crash every kind takes the uncommitted
+batch again, and the deterministic ids make the repeats harmless.
 """
 
 from __future__ import annotations
@@ -152,6 +153,9 @@ class FanOut:
     observer: StageObserver | None = None
     # Writes each person's consent state once for the batch; None: each kind's step does.
     consent: ConsentWrites | None = None
+    # Puts on record that the one pass took the batch's inputs (`received`, once per input),
+    # before any kind decides; None: each kind's audit records its own.
+    taken: Callable[[Sequence[InboundRecord]], Awaitable[None]] | None = None
     _rewinds: dict[str, Rewinds] = field(default_factory=dict, init=False, repr=False)
     # Per kind's stage, the inputs whose outputs and audit records were acknowledged since the
     # last batch went through: not decided again when a rewound batch is consumed again. One
@@ -163,6 +167,7 @@ class FanOut:
         batch changed, are acknowledged."""
         self.events.clear()
         try:
+            await self._taken(records)
             states = self.consent.states(records) if self.consent is not None else []
             ran = await asyncio.gather(
                 self._consent_written(states),
@@ -180,6 +185,12 @@ class FanOut:
         if self.consent is not None:
             self.consent.kept(states)
         return [outcome for outcomes in ran if isinstance(outcomes, list) for outcome in outcomes]
+
+    async def _taken(self, records: Sequence[InboundRecord]) -> None:
+        taken = self.taken
+        if taken is not None:
+            stage = f"{self.stage}_received"
+            await self._until_through(stage, len(records), lambda: taken(records))
 
     async def _consent_written(self, states: Sequence[ConsentState]) -> list[RecordOutcome]:
         consent = self.consent

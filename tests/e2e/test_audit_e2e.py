@@ -105,8 +105,8 @@ async def test_every_event_and_dead_letter_has_exactly_one_audit_record(
         await run.publish()
         events, dlq = await run.outputs(events=run.valid)
         projection = Projection(run.settings.projection_path)
-        # At least: the recipient stages record a `received` of their own for every canonical
-        # event, so an exact count races them. The ingest stage's are counted on the trail below.
+        # At least: the one pass over the events records a `received` of its own for every
+        # canonical event, so an exact count races it. The ingest stage's are counted on the trail below.
         await wait_for(lambda: projection.count(AuditStep.RECEIVED) >= len(run.docs))
     finally:
         assert hub.stop() == 0, run.log_path.read_text()[-3000:]

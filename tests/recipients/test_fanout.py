@@ -10,17 +10,20 @@ from typing import cast
 import pytest
 from structlog.testing import capture_logs
 
+from hub.audit.writer import AuditWriter
 from hub.kafka import subscriber
 from hub.metrics import HubMetrics
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
 from hub.pipeline.runner import DeliveryFailed, RecordOutcome, RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
+from hub.recipients.audit import TrailAudit
 from hub.recipients.base import Decisions, StageContext, recipient_step, verified_event
 from hub.recipients.fanout import ConsentWrites, FanOut, KindStage, VerifiedEvents
 from hub.recipients.runner import IndexedRunner
 from hub.routing.consent import ConsentBook, ConsentState, StagedConsent
 from hub.routing.deliveries import StagedIndex
+from schemas.audit import AuditFacts
 from schemas.errors import ContractViolation, SignatureRejected
 from schemas.events import CanonicalEvent, ConsentGiven, ConsentRecipient, ReleasePlanned
 from tests.events import OSLO
@@ -357,3 +360,45 @@ async def test_consent_not_acknowledged_is_written_again_alone() -> None:
     )
     labels = {"stage": "route_consent", "reason": "broker_unavailable"}
     assert metrics.registry.get_sample_value("hub_batches_rewound_total", labels) == 1
+
+
+async def test_each_input_is_put_on_record_as_taken_once_before_any_kind_decides() -> None:
+    sink, reads, audits = MemorySink(), Reads(), Audits()
+    out, _ = fanout(sink, reads, audits)
+    taken: list[tuple[list[Position], int]] = []
+
+    async def take(records: Sequence[InboundRecord]) -> None:
+        taken.append(([r.position for r in records], len(audits.batches)))
+
+    out.taken = take
+    batch = [record(0, b"a"), record(1, b"b")]
+    await out.run_batch(batch)
+
+    assert taken == [([r.position for r in batch], 0)]
+    assert [kind for kind, _ in audits.batches] == ["nav", "health"]
+
+
+async def test_received_is_on_the_trail_once_per_input_and_never_per_kind() -> None:
+    # The facts the wiring writes: `route` takes each input; a kind's audit adds only decisions.
+    audit = RecordingWriter()
+    trail = TrailAudit(lambda: cast(AuditWriter, audit))
+    batch = [record(0, b"a"), record(1, b"b")]
+    await trail.taken("route", batch)
+    outcomes = [RecordOutcome(record=r, deliveries=()) for r in batch]
+    await trail.record("route_nav", outcomes, [], received=False)
+    await trail.record("receipts", outcomes[:1], [])
+
+    steps = [(f.stage, f.step.value, f.input.offset if f.input else None) for f in audit.facts]
+    assert steps == [
+        ("route", "received", 0),
+        ("route", "received", 1),
+        ("receipts", "received", 0),
+    ]
+
+
+class RecordingWriter:
+    def __init__(self) -> None:
+        self.facts: list[AuditFacts] = []
+
+    async def append(self, facts: Sequence[AuditFacts]) -> None:
+        self.facts.extend(facts)
