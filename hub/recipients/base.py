@@ -313,12 +313,19 @@ class _Plan:
             return
         shared: dict[str, list[DeliveryEntry]] = {}
         for entry in self.ctx.index.about(self.kind.value, self.event.subject):
-            informed = entry.action in INFORMING and not entry.consentwithdrawn
+            # Withdrawn by this very event on an earlier pass: told again, as any part of that
+            # pass's writes may have landed, this entry's change without the message.
+            untold = not entry.consentwithdrawn or entry.withdrawnby == self.event.id
+            informed = entry.action in INFORMING and untold
             if informed and self._before_this(entry) and self._consent_of(entry) in withdrawn:
                 shared.setdefault(entry.recipient, []).append(entry)
         for entries in shared.values():
             self._follow_up(max(entries, key=lambda e: e.deliveredat), Action.WITHDRAWAL)
-            self.entries.extend(e.changed(consentwithdrawn=True) for e in entries)
+            self.entries.extend(
+                e.changed(consentwithdrawn=True, withdrawnby=self.event.id)
+                for e in entries
+                if e.withdrawnby != self.event.id
+            )
 
     def _before_this(self, entry: DeliveryEntry) -> bool:
         """Whether `entry`'s event was registered before this one. A withdrawal reaches only

@@ -93,6 +93,10 @@ class DeliveryEntry(BaseModel):
     alerts: tuple[str, ...] = ()
     # Shared under consent that has since been withdrawn, and the recipient was told so.
     consentwithdrawn: bool = False
+    # The canonical event (a withdrawal of consent) that set `consentwithdrawn`: consumed again,
+    # that event tells the recipient again, in case its message was lost with the batch while
+    # this entry was written. None in entries written before the hub recorded it.
+    withdrawnby: str | None = None
     # When the source registered the event this message derives from: a withdrawal of consent
     # reaches what was shared for events registered before it, never what a later consent
     # allowed. None in entries written before the hub recorded it (counted as before).

@@ -106,7 +106,8 @@ async def test_every_event_and_dead_letter_has_exactly_one_audit_record(
         events, dlq = await run.outputs(events=run.valid)
         projection = Projection(run.settings.projection_path)
         # At least: the one pass over the events records a `received` of its own for every
-        # canonical event, so an exact count races it. The ingest stage's are counted on the trail below.
+        # canonical event, so an exact count races it. The ingest stage's are counted on the
+        # trail below.
         await wait_for(lambda: projection.count(AuditStep.RECEIVED) >= len(run.docs))
     finally:
         assert hub.stop() == 0, run.log_path.read_text()[-3000:]

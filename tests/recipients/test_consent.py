@@ -156,8 +156,11 @@ def test_consent_withdrawn_between_a_planned_and_a_completed_release() -> None:
     assert "health.sor-ost" not in completed
     assert "needs" not in completed["municipality.0301"]["data"]["release"]
     assert completed["municipality.0301"]["rule"] == "municipality.release-completed"
-    # A withdrawal routed again (a replay) tells no one a second time.
-    assert route_all(router, withdrawal) == {}
+    # A withdrawal consumed again sends what it sent, under the same ids and nothing more:
+    # any part of its first pass's writes may have landed, the entries' change without the
+    # message (the chaos suite's partial writes). The recipient has it once, by its id.
+    again = route_all(router, withdrawal)
+    assert {r: m["id"] for r, m in again.items()} == {r: m["id"] for r, m in told.items()}
 
 
 def test_a_withdrawal_stands_against_a_replay_of_the_release_that_carried_consent() -> None:
