@@ -367,7 +367,11 @@ class _Plan:
             for e in self.ctx.index.open_for(self.kind.value, event.subject)
             if e.plan == key and (e.eventtime is None or e.eventtime <= event.time)
         ]
-        return self.ctx.index.closed_by(self.kind.value, event.id) + still_open
+        # In one order on every pass: which prior a recipient's message replaces must not
+        # depend on which of them the first pass's writes left closed.
+        found = {e.messageid: e for e in self.ctx.index.closed_by(self.kind.value, event.id)}
+        found.update((e.messageid, e) for e in still_open)
+        return [found[message_id] for message_id in sorted(found)]
 
     def _deliver(
         self,
@@ -453,8 +457,11 @@ class _Plan:
 
     def _close(self, prior: DeliveryEntry) -> None:
         """The plan's earlier message is superseded: no follow-ups, and its alerts are done."""
-        if prior.closedby == self.event.id:
-            return  # closed by this very event before, its alerts resolved then
+        if prior.closedby is not None:
+            # Closed before, its alerts resolved then: by this very event on an earlier pass,
+            # or by another (a correction of a cancelled plan must leave the cancellation as
+            # what closed it, or the cancellation consumed again would no longer find it).
+            return
         for kind in prior.alerts:
             self.outputs.append(self._alert_resolved(prior, AlertKind(kind), "superseded"))
         self.entries.append(prior.changed(open=False, alerts=(), closedby=self.event.id))

@@ -143,6 +143,34 @@ def test_a_cancellation_registered_before_the_plan_leaves_the_plan_standing() ->
     assert message["action"] == "cancellation"
 
 
+def test_a_correction_of_a_cancelled_plan_leaves_the_cancellation_what_closed_it() -> None:
+    # Consumed again (its first pass's writes partly lost), the cancellation finds the plan it
+    # closed by that mark alone: a later correction must not take the mark over.
+    router = Router()
+    planned = release_planned(ALL)
+    first = everyone(router, planned)["person"]
+    cancel = make_event(
+        ReleaseCancelled,
+        data=planned.data,
+        id=canonical_id(planned.source, "KODA-TEST-CANCEL"),
+        sourceeventid="KODA-TEST-CANCEL",
+    )
+    (cancelled,) = router.route(cancel, RecipientKind.PERSON).messages()
+    correction = planned.model_copy(
+        update={
+            "id": canonical_id(planned.source, "KODA-TEST-CORRECT"),
+            "sourceeventid": "KODA-TEST-CORRECT",
+            "replaces": planned.id,
+        }
+    )
+    everyone(router, correction)
+    entry = router.index.get(first["id"])
+    assert entry is not None
+    assert entry.closedby == cancel.id
+    (again,) = router.route(cancel, RecipientKind.PERSON).messages()
+    assert (again["id"], again["action"]) == (cancelled["id"], "cancellation")
+
+
 def test_the_notice_in_nynorsk() -> None:
     router = Router()
     policy = router.routing.policy
