@@ -100,17 +100,22 @@ def test_a_transfer_and_the_end_of_remand_are_told_too() -> None:
     )
 
 
-def test_a_cancellation_and_a_correction_reach_the_person() -> None:
-    router = Router()
-    planned = release_planned(ALL)
-    first = everyone(router, planned)["person"]
-    # Its own document: a source's cancellation is never the planned document itself.
-    cancel = make_event(
+def cancellation_of(planned: Any, **changes: Any) -> Any:
+    """The plan's cancellation: its own document, never the planned document itself."""
+    return make_event(
         ReleaseCancelled,
         data=planned.data,
         id=canonical_id(planned.source, "KODA-TEST-CANCEL"),
         sourceeventid="KODA-TEST-CANCEL",
+        **changes,
     )
+
+
+def test_a_cancellation_and_a_correction_reach_the_person() -> None:
+    router = Router()
+    planned = release_planned(ALL)
+    first = everyone(router, planned)["person"]
+    cancel = cancellation_of(planned)
     cancelled = router.route(cancel, RecipientKind.PERSON).messages()
     (message,) = cancelled
     assert message["action"] == "cancellation"
@@ -124,13 +129,7 @@ def test_a_cancellation_registered_before_the_plan_leaves_the_plan_standing() ->
     router = Router()
     planned = release_planned(ALL)
     everyone(router, planned)
-    cancel = make_event(
-        ReleaseCancelled,
-        data=planned.data,
-        id=canonical_id(planned.source, "KODA-TEST-CANCEL"),
-        sourceeventid="KODA-TEST-CANCEL",
-        time=planned.time - dt.timedelta(days=1),
-    )
+    cancel = cancellation_of(planned, time=planned.time - dt.timedelta(days=1))
     (message,) = router.route(cancel, RecipientKind.PERSON).messages()
     assert message["action"] == "notice"
     later = cancel.model_copy(
@@ -149,12 +148,7 @@ def test_a_correction_of_a_cancelled_plan_leaves_the_cancellation_what_closed_it
     router = Router()
     planned = release_planned(ALL)
     first = everyone(router, planned)["person"]
-    cancel = make_event(
-        ReleaseCancelled,
-        data=planned.data,
-        id=canonical_id(planned.source, "KODA-TEST-CANCEL"),
-        sourceeventid="KODA-TEST-CANCEL",
-    )
+    cancel = cancellation_of(planned)
     (cancelled,) = router.route(cancel, RecipientKind.PERSON).messages()
     correction = planned.model_copy(
         update={
