@@ -46,7 +46,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    model_validator,
+)
 
 from schemas.canonical import canonical_json
 from schemas.identity import identity_number_spans
@@ -64,8 +72,10 @@ __all__ = [
     "Where",
     "audit_id",
     "decode_record",
+    "encode_chained",
     "encode_record",
     "record_hash",
+    "valid_writer",
 ]
 
 AUDIT_FORMAT: Final = 1
@@ -252,6 +262,24 @@ def encode_record(record: AuditRecord) -> bytes:
     """The canonical bytes of `record`: what is hashed, chained and stored."""
     data: dict[str, Any] = record.model_dump(mode="json", exclude_none=True)
     return canonical_json(data)
+
+
+def encode_chained(facts: AuditFacts, *, writer: str, seq: int, prev: str, time: datetime) -> bytes:
+    """`encode_record(AuditRecord.chain(facts, ...))`, byte for byte, without validating `facts`
+    a second time: the writer encodes every record of the trail, and `facts` were checked when
+    they were made. The chain members are the writer's own (`AuditWriter` checks its id)."""
+    data: dict[str, Any] = facts.model_dump(mode="json", exclude_none=True)
+    data.update(v=AUDIT_FORMAT, writer=writer, seq=seq, prev=prev, time=_json_time(time))
+    return canonical_json(data)
+
+
+def valid_writer(writer: str) -> str:
+    """`writer`, if it is a valid chain (writer) id; `ValueError` if not."""
+    return _WRITER.validate_python(writer)
+
+
+_json_time = functools.partial(TypeAdapter(AwareDatetime).dump_python, mode="json")
+_WRITER: Final = TypeAdapter(Token)
 
 
 def decode_record(value: bytes) -> AuditRecord:

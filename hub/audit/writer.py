@@ -49,11 +49,11 @@ from schemas.audit import (
     GENESIS,
     HEAD_TYPE,
     AuditFacts,
-    AuditRecord,
     AuditStep,
     audit_id,
-    encode_record,
+    encode_chained,
     record_hash,
+    valid_writer,
 )
 from schemas.errors import TransientError
 
@@ -149,7 +149,9 @@ class AuditWriter:
         clock: Callable[[], datetime] = _utcnow,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.writer_id = writer_id
+        # Checked once here: every record carries it, and is encoded without a second check.
+        self.writer_id = valid_writer(writer_id)
+        self._key = writer_id.encode()
         self._log = chain_log
         self._signer = signer
         self._every_records = checkpoint_every_records
@@ -237,29 +239,24 @@ class AuditWriter:
             stage="audit",
             closing=closing,
         )
-        record = self._record(facts, seq)
-        value = encode_record(record)
-        signature = self._signer.sign(value, message_id=record.id, message_type=CHECKPOINT_TYPE)
-        entry = self._advance(record, value, ((h.SIGNATURE, signature.encode("ascii")),))
+        unsigned = self._entry(facts, headers=())
+        signature = self._signer.sign(
+            unsigned.value, message_id=unsigned.id, message_type=CHECKPOINT_TYPE
+        )
+        entry = replace(unsigned, headers=((h.SIGNATURE, signature.encode("ascii")),))
         self._since_checkpoint = 0
         self._last_checkpoint_at = self._monotonic()
         self._anchors.append(entry)
         return entry
 
     def _entry(self, facts: AuditFacts, *, headers: Headers) -> ChainEntry:
-        record = self._record(facts, self._next_seq)
-        return self._advance(record, encode_record(record), headers)
-
-    def _record(self, facts: AuditFacts, seq: int) -> AuditRecord:
-        return AuditRecord.chain(
-            facts, writer=self.writer_id, seq=seq, prev=self._head, time=self._clock()
-        )
-
-    def _advance(self, record: AuditRecord, value: bytes, headers: Headers) -> ChainEntry:
+        """`facts` as the chain's next record: numbered, linked to the head, encoded."""
+        seq, now = self._next_seq, self._clock()
+        value = encode_chained(facts, writer=self.writer_id, seq=seq, prev=self._head, time=now)
         self._head = record_hash(value)
-        self._next_seq = record.seq + 1
-        millis = int(record.time.timestamp() * 1000)
-        return ChainEntry(self.writer_id.encode(), value, headers, millis, record.seq, record.id)
+        self._next_seq = seq + 1
+        millis = int(now.timestamp() * 1000)
+        return ChainEntry(self._key, value, headers, millis, seq, facts.id)
 
     def _sealed(self, segment: list[ChainEntry]) -> list[ChainEntry]:
         """`segment` with its last record signed: the chain's head when the segment is stored."""
