@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import signal
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from types import FrameType
 
 import pytest
+import structlog
 
 from hub.kafka import TopicSpec, ensure_topics
 from hubdev.kafka import LocalKafka
@@ -34,6 +35,15 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that runs a CLI command configures the logging for it (warnings and worse): put
+    back after it, so that whether a later test sees an `info` line never depends on order."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 @pytest.fixture(scope="session")
