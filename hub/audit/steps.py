@@ -16,6 +16,7 @@ into the trail (or make a record invalid and stall the stage).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -171,7 +172,10 @@ def _output(stage: str, record: InboundRecord, delivery: Delivery) -> AuditFacts
 
 
 def _where(position: Position) -> Where:
-    return Where(topic=position.topic, partition=position.partition, offset=position.offset)
+    # Not validated again: a position is the broker's (a topic name, two counts).
+    return Where.model_construct(
+        topic=position.topic, partition=position.partition, offset=position.offset
+    )
 
 
 def _subject(out: OutboundRecord) -> str | None:
@@ -191,6 +195,12 @@ def _matching(value: str | None, pattern: re.Pattern[str]) -> str | None:
     return value if value is not None and pattern.fullmatch(value) else None
 
 
+# The masking below costs more than all else in a fact, and a document's journey puts the same
+# few values on record again and again: its ids, the rule, the legal basis, the signing key.
+_remembered = functools.lru_cache(maxsize=4096)
+
+
+@_remembered
 def _token(value: str | None) -> str | None:
     if value is None:
         return None
@@ -198,11 +208,13 @@ def _token(value: str | None) -> str | None:
     return masked if _TOKEN.fullmatch(masked) else None
 
 
+@_remembered
 def _source_id(value: str | None) -> str | None:
     # A source chose it: recorded only if it has the shape of an id, never a name.
     shown = mask_token(value) if value is not None else HIDDEN
     return None if shown == HIDDEN else _token(shown)
 
 
+@_remembered
 def _text(value: str | None) -> str | None:
     return mask_text(value)[:500] if value else None

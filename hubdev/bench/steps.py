@@ -36,7 +36,7 @@ from hub.signing.verifying import verify_record
 from hub.sources import Source, sources
 from hubdev.bench.corpus import SOURCE, Document
 from schemas import codec
-from schemas.audit import GENESIS, AuditFacts, AuditRecord, encode_record, record_hash
+from schemas.audit import GENESIS, AuditFacts, encode_chained, record_hash
 from schemas.errors import HubError
 from schemas.events import CanonicalEvent
 
@@ -179,8 +179,8 @@ def audit_chain(m: Material) -> Case:
         head = GENESIS
         now = datetime.now(UTC)
         for seq, facts in enumerate(m.facts):
-            record = AuditRecord.chain(facts, writer=_WRITER, seq=seq, prev=head, time=now)
-            head = record_hash(encode_record(record))
+            value = encode_chained(facts, writer=_WRITER, seq=seq, prev=head, time=now)
+            head = record_hash(value)
         return len(m.facts), 0
 
     return run
