@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -59,6 +60,9 @@ Step = Callable[[InboundRecord], Sequence[OutboundRecord]]
 # How much of an input's value a cut dead-letter entry keeps: a first look for an operator,
 # then nothing at all if even that is refused.
 _KEEP_WHEN_CUT = (64 * 1024, 0)
+
+# How long a batch's steps may hold the event loop before it gives the other tasks a turn.
+_TURN_EVERY_S = 0.005
 
 # Log context key → the header that carries it on records the hub writes.
 MESSAGE_ID_HEADERS = {
@@ -168,14 +172,18 @@ class StageRunner:
         if self.parking is not None:
             await self.parking.begin_batch()
         planned = []
+        turn_at = started + _TURN_EVERY_S
         for record in records:
             item = await self._plan(record)
             if item is not None:
                 planned.append(item)
-            # A step is CPU work that awaits nothing: without a turn between records, a batch
-            # of large documents would hold the event loop for seconds, and the consumers'
-            # heartbeats and the HTTP server with it. One record is the most it waits for.
-            await asyncio.sleep(0)
+            # A step is CPU work that awaits nothing: without a turn now and then, a batch of
+            # large documents would hold the event loop for seconds, and the consumers'
+            # heartbeats and the HTTP server with it. One record, or a few milliseconds of
+            # small ones, is the most they wait for; a turn after every record cost more.
+            if (now := time.monotonic()) >= turn_at:
+                await asyncio.sleep(0)
+                turn_at = now + _TURN_EVERY_S
         outcomes = await self._deliver(planned)
         failed = sum(1 for o in outcomes if o.dead_lettered)
         log.info("batch.done", stage=self.stage, records=len(records), dead_lettered=failed)
@@ -367,17 +375,24 @@ def _message_context(stage: str, record: InboundRecord) -> Iterator[None]:
     `bind_message_ids`; they are unbound here when the record is done.
     """
     known = {
-        key: mask_token(record.header(name) or "")
+        key: _shown_id(value)
         for key, name in MESSAGE_ID_HEADERS.items()
-        if record.header(name)
+        if (value := record.header(name))
     }
+    # Bound and reset by token: `bound_contextvars` reads every context variable first, and
+    # this runs for every record of every stage.
+    tokens = structlog.contextvars.bind_contextvars(
+        stage=stage, input=str(record.position), **known
+    )
     try:
-        with structlog.contextvars.bound_contextvars(
-            stage=stage, input=str(record.position), **known
-        ):
-            yield
+        yield
     finally:
+        structlog.contextvars.reset_contextvars(**tokens)
         structlog.contextvars.unbind_contextvars(*MESSAGE_ID_HEADERS)
+
+
+# A document's ids meet every stage it passes (the ingest, the one pass, every kind).
+_shown_id = functools.lru_cache(maxsize=4096)(mask_token)
 
 
 def bind_message_ids(*, message_id: str, correlation_id: str, source_event_id: str) -> None:
