@@ -101,6 +101,7 @@ class AuditService:
             for task in self._tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            self.projection.close()
             await self._producer.stop()
         log.info("audit.stopped", writer=self.writer_id)
 

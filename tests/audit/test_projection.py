@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -153,6 +154,28 @@ async def test_a_locked_database_is_transient(tmp_path: Path) -> None:
     finally:
         blocker.rollback()
         blocker.close()
+
+
+async def test_the_hub_projects_on_after_a_lock_is_gone_and_from_any_worker_thread(
+    tmp_path: Path,
+) -> None:
+    log = MemoryChainLog()
+    writer = make_writer(log, new_signer())
+    await writer.append(facts(6))
+    records = as_inbound(log.records)
+    projection = Projection(tmp_path / "audit.sqlite", busy_timeout_s=0.1)
+    await asyncio.to_thread(projection.apply, records[:2])
+    blocker = sqlite3.connect(projection.path)
+    blocker.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(TransientError):
+        await asyncio.to_thread(projection.apply, records[2:4])
+    blocker.rollback()
+    blocker.close()
+    for start in (2, 4, 6):
+        await asyncio.to_thread(projection.apply, records[start : start + 2])
+    projection.close()
+    assert projection.count() == len(records)
+    assert projection.next_offsets("hub.audit.v1") == {0: len(records)}
 
 
 def test_an_identity_number_cannot_be_put_on_record() -> None:
