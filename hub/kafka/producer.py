@@ -9,6 +9,7 @@ exist) is a `PermanentError` with reason `output_rejected`, anything else a `Tra
 
 from __future__ import annotations
 
+import asyncio
 import sys
 import time
 from collections.abc import Awaitable
@@ -165,12 +166,32 @@ def _limit_of(response: Any) -> int | None:
     return None
 
 
-async def _acknowledged(future: Awaitable[Any]) -> Position:
-    try:
-        metadata = await future
-    except KafkaError as exc:
-        raise refusal(exc) or transient(exc) from exc
-    return Position(metadata.topic, metadata.partition, metadata.offset)
+def _acknowledged(future: asyncio.Future[Any]) -> asyncio.Future[Position]:
+    """The position `future` (aiokafka's) stores its record at, or our error for its failure.
+
+    A future chained by a callback, not a coroutine: the runner gathers every output's
+    acknowledgement, and gathering a coroutine makes a task of it, one per record written."""
+    acknowledged: asyncio.Future[Position] = future.get_loop().create_future()
+
+    def settle(done: asyncio.Future[Any]) -> None:
+        if acknowledged.done():
+            return
+        if done.cancelled():
+            acknowledged.cancel()
+            return
+        exc = done.exception()
+        if exc is None:
+            metadata = done.result()
+            acknowledged.set_result(Position(metadata.topic, metadata.partition, metadata.offset))
+        elif isinstance(exc, KafkaError):
+            ours = refusal(exc) or transient(exc)
+            ours.__cause__ = exc
+            acknowledged.set_exception(ours)
+        else:
+            acknowledged.set_exception(exc)
+
+    future.add_done_callback(settle)
+    return acknowledged
 
 
 def refusal(exc: KafkaError) -> PermanentError | None:
