@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 import structlog
 from pydantic import ValidationError
@@ -110,6 +111,16 @@ class Composes(Protocol):
     def compose(
         self, rule: Rule, event: dict[str, Any], data: dict[str, Any], consents: Collection[str]
     ) -> dict[str, Any]: ...
+
+
+def _composes(contract: Contract) -> TypeGuard[Composes]:
+    return _composing(type(contract))
+
+
+@functools.cache
+def _composing(kind: type) -> bool:
+    # Asked for every event and kind; a runtime protocol check looks at every member each time.
+    return issubclass(kind, Composes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +245,7 @@ class _Plan:
             place = self.contract.place(verdict.rule, self.doc)
             data = projected(verdict.rule, self.doc)
             self.contract.check(data)
-            if isinstance(self.contract, Composes):
+            if _composes(self.contract):
                 data = self.contract.compose(verdict.rule, self.doc, data, self.consents)
             replacing = self.event.replaces is not None or _CANCELLED in self.event.type
             same = [p for p in priors if p.recipient == place.recipient] if replacing else []
