@@ -120,6 +120,9 @@ class HubMetrics:
         self.batch_seconds.labels(stage).observe(seconds)
         self.records_in.labels(stage).inc(len(outcomes))
         now_ms = time.time() * 1000
+        # Counted per batch, and each labelled child looked up once: every lookup takes a lock.
+        out: defaultdict[str, int] = defaultdict(int)
+        latency = self.record_latency.labels(stage)
         for outcome in outcomes:
             if outcome.failure is not None:
                 self.dead_letters.labels(stage, outcome.failure.error.reason.value).inc()
@@ -127,11 +130,12 @@ class HubMetrics:
                     self.dead_letters_cut.labels(stage).inc()
             else:
                 for delivery in outcome.deliveries:
-                    self.records_out.labels(stage, _destination(delivery)).inc()
+                    out[_destination(delivery)] += 1
                     self._count_alert(stage, delivery)
             if outcome.record.timestamp_ms:
-                lag_s = max(0.0, (now_ms - outcome.record.timestamp_ms) / 1000)
-                self.record_latency.labels(stage).observe(lag_s)
+                latency.observe(max(0.0, (now_ms - outcome.record.timestamp_ms) / 1000))
+        for destination, count in out.items():
+            self.records_out.labels(stage, destination).inc(count)
 
     def _count_alert(self, stage: str, delivery: Delivery) -> None:
         kind = delivery.record.header(h.ALERT_KIND)
