@@ -58,12 +58,16 @@ class InboundRecord:
     @classmethod
     def from_consumer_record(cls, record: Any) -> InboundRecord:
         """Copy an aiokafka `ConsumerRecord` (untyped library object) into our own type."""
+        headers = record.headers
+        if not all(type(k) is str and type(v) is bytes for k, v in headers):
+            # A header without a value (Kafka allows it) becomes an empty one.
+            headers = [(str(k), bytes(v or b"")) for k, v in headers]
         return cls(
-            position=Position(record.topic, record.partition, record.offset),
-            key=record.key,
-            value=record.value if record.value is not None else b"",
-            headers=tuple((str(k), bytes(v or b"")) for k, v in record.headers),
-            timestamp_ms=int(record.timestamp),
+            Position(record.topic, record.partition, record.offset),
+            record.key,
+            record.value if record.value is not None else b"",
+            tuple(headers),
+            int(record.timestamp),
         )
 
     def header(self, name: str) -> str | None:
