@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import itertools
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -211,3 +214,33 @@ async def test_a_large_input_is_stepped_in_a_thread_and_its_log_context_comes_ba
     assert stepped_in_thread != threading.get_ident() == stepped_here
     dead = [e for e in logs if e["event"] == "record.dead_lettered"]
     assert [e.get("message_id") for e in dead] == ["m-1", "m-1"]
+
+
+async def test_a_long_batch_gives_the_event_loop_turns_so_heartbeats_go_on() -> None:
+    # Forty records of 2 ms of CPU each: 80 ms in all, which must not hold the loop in one go
+    # (the consumers' heartbeats and the HTTP server run on it).
+    def busy(rec: InboundRecord) -> Sequence[OutboundRecord]:
+        until = time.perf_counter() + 0.002
+        while time.perf_counter() < until:
+            pass
+        return echo(rec)
+
+    ticks: list[float] = []
+
+    async def ticker() -> None:
+        while True:
+            ticks.append(time.perf_counter())
+            await asyncio.sleep(0)
+
+    stage, sink = runner(busy)
+    ticking = asyncio.create_task(ticker())
+    await asyncio.sleep(0)
+    started = time.perf_counter()
+    await stage.run_batch([record(n) for n in range(40)])
+    ended = time.perf_counter()
+    ticking.cancel()
+    during = [t for t in ticks if started <= t <= ended]
+    gaps = [b - a for a, b in itertools.pairwise([started, *during, ended])]
+    assert len(sink.values("out.v1")) == 40
+    assert len(during) >= 4, "the loop had a turn now and then"
+    assert max(gaps) < 0.06, f"the loop waited {max(gaps) * 1000:.0f} ms for a turn"
