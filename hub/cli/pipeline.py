@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from hub import eventloop
 from hub.bootstrap import Hub, build_console, build_hub, build_web_app, translation_context
 from hub.cli.app import CliError, load_settings, user_errors
 from hub.cli.devtools import demo_runner
@@ -61,7 +62,7 @@ def run(
     )
     if log_file is not None:
         typer.echo(f"hub: the full log is in {log_file}; here: the account, warnings, errors")
-    asyncio.run(_serve(settings, show_demo=show_demo))
+    eventloop.run(_serve(settings, show_demo=show_demo), event_loop=settings.event_loop)
 
 
 async def _serve(
