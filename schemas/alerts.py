@@ -43,6 +43,7 @@ from typing import Annotated, Final
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from schemas.events.envelope import CanonicalId, PersonKey
+from schemas.ids import name_based_id
 from schemas.recipients.envelope import RecipientId, RuleId
 
 __all__ = [
@@ -95,7 +96,7 @@ def alert_id(kind: AlertKind | OperationsAlertKind, message_id: str) -> str:
     """Deterministic: one alert of each kind per recipient message (for an operations alert:
     per what it is about), however often it is seen."""
     name = json.dumps([kind.value, message_id], separators=(",", ":"))
-    return str(uuid.uuid5(_ALERT_ID_NAMESPACE, name))
+    return name_based_id(_ALERT_ID_NAMESPACE, name)
 
 
 class Alert(BaseModel):

@@ -58,6 +58,7 @@ from pydantic import (
 
 from schemas.canonical import canonical_json
 from schemas.identity import identity_number_spans
+from schemas.ids import name_based_id
 
 __all__ = [
     "AUDIT_FORMAT",
@@ -295,4 +296,4 @@ def record_hash(value: bytes) -> str:
 def audit_id(step: AuditStep, *parts: str) -> str:
     """A deterministic record id: the same step of the same input always gets the same id."""
     name = json.dumps([step.value, *parts], separators=(",", ":"), ensure_ascii=False)
-    return str(uuid.uuid5(_AUDIT_ID_NAMESPACE, name))
+    return name_based_id(_AUDIT_ID_NAMESPACE, name)

@@ -39,6 +39,7 @@ from hub.settings import HubSettings
 from hub.signing.signer import Signer
 from schemas.audit import AuditFacts, AuditStep, Where, audit_id
 from schemas.errors import HubError, PermanentError, Reason
+from schemas.ids import name_based_id
 
 __all__ = [
     "DiscardPlan",
@@ -99,7 +100,7 @@ class DiscardPlan:
 
 def replay_id(entry_id: str) -> str:
     """Deterministic: an entry has one replay, whoever asks for it and how often."""
-    return str(uuid.uuid5(_REPLAY_NAMESPACE, entry_id))
+    return name_based_id(_REPLAY_NAMESPACE, entry_id)
 
 
 def plan_replay(

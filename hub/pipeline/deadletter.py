@@ -18,6 +18,7 @@ from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, text_headers
 from hub.privacy import mask_text
 from schemas.errors import HubError
+from schemas.ids import name_based_id
 
 __all__ = ["Failure", "cut_entry", "dead_letter", "dead_letter_id"]
 
@@ -41,7 +42,7 @@ class Failure:
 def dead_letter_id(stage: str, record: InboundRecord) -> str:
     """Deterministic: a redelivered input that fails again yields the same entry id."""
     pos = record.position
-    return str(uuid.uuid5(_DLQ_NAMESPACE, f"{stage}|{pos.topic}|{pos.partition}|{pos.offset}"))
+    return name_based_id(_DLQ_NAMESPACE, f"{stage}|{pos.topic}|{pos.partition}|{pos.offset}")
 
 
 def dead_letter(

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.ids import CANONICAL_ID_NAMESPACE, canonical_id
+from schemas.ids import CANONICAL_ID_NAMESPACE, canonical_id, name_based_id
 
 KODA = "urn:no:kriminalomsorgen:koda"
 
@@ -47,3 +47,15 @@ def test_different_events_get_different_ids(s1: str, e1: str, s2: str, e2: str) 
 def test_empty_parts_are_a_programming_error(source: str, event_id: str) -> None:
     with pytest.raises(ValueError, match="non-empty"):
         canonical_id(source, event_id)
+
+
+@given(st.uuids(), st.text(max_size=200))
+def test_every_name_based_id_is_the_uuid5_of_its_name(namespace: uuid.UUID, name: str) -> None:
+    # Ids are stored everywhere (recipients, the trail): the fast derivation must be uuid5's.
+    try:
+        expected = str(uuid.uuid5(namespace, name))
+    except UnicodeEncodeError:
+        with pytest.raises(UnicodeEncodeError):
+            name_based_id(namespace, name)
+        return
+    assert name_based_id(namespace, name) == expected
