@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
@@ -158,8 +159,23 @@ def encode_protected(kid: str, message_id: str, message_type: str, issued_at: in
         "hub_type": message_type,
         "iat": issued_at,
     }
+    return b64url(_header_json(header)).encode("ascii")
+
+
+def _header_json(header: dict[str, Any]) -> bytes:
+    """Sorted keys, no whitespace, all but printable ASCII escaped: orjson writes the same
+    bytes when the header's texts are printable ASCII and its number is an exact one (a test
+    holds the two equal), and `json` writes the rest."""
+    texts = (v for v in header.values() if isinstance(v, str))
+    number = header["iat"]
+    if all(_PRINTABLE.fullmatch(t) for t in texts) and 0 <= number <= _EXACT:
+        return orjson.dumps(header, option=orjson.OPT_SORT_KEYS)
     text = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return b64url(text.encode("ascii")).encode("ascii")
+    return text.encode("ascii")
+
+
+_PRINTABLE: Final = re.compile(r"[ -~]*")
+_EXACT: Final = 2**53 - 1
 
 
 def signing_input(encoded_protected: bytes, value: bytes) -> bytes:

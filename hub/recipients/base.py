@@ -32,6 +32,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
+import orjson
 import structlog
 from pydantic import ValidationError
 
@@ -505,7 +506,7 @@ class _Plan:
         try:
             # Its identity number is the verified event's, checked when the hub wrote that.
             return MESSAGE_CLASSES[self.kind].model_validate_json(
-                json.dumps(body), context=IDENTITY_CHECKED
+                _as_json(body), context=IDENTITY_CHECKED
             )
         except ValidationError as exc:
             raise ContractViolation(
@@ -630,3 +631,13 @@ class _Plan:
             rule_id=verdict.rule_id,
             reason=verdict.reason.value,
         )
+
+
+def _as_json(body: dict[str, Any]) -> bytes:
+    """`body` as JSON for the message model to read (from JSON, so dates are read as a
+    recipient reads them). orjson for what it writes; a value it refuses (a lone surrogate, an
+    integer beyond 64 bits) goes to `json`, and the model says what is wrong with it."""
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:
+        return json.dumps(body).encode("ascii")  # escapes all beyond ASCII

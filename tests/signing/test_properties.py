@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.signing.signer import Signer
 from schemas.errors import SignatureRejected
-from schemas.signature import verify
+from schemas.signature import ALGORITHM, encode_protected, verify
 
 SIGNER = Signer(Ed25519PrivateKey.generate())
 JWKS = {"keys": [SIGNER.public_jwk]}
@@ -48,3 +51,23 @@ def test_any_single_byte_change_to_the_header_is_refused(
 ) -> None:
     header = SIGNER.sign(value, message_id="id-1", message_type="t.v1").encode()
     assert refused(value, mutate(header, index, new_byte))
+
+
+@settings(max_examples=300)
+@given(st.text(), st.text(), st.text(), st.integers(min_value=-(2**60), max_value=2**60))
+def test_the_protected_header_is_written_as_sorted_ascii_json_whatever_it_holds(
+    kid: str, message_id: str, message_type: str, issued_at: int
+) -> None:
+    # What is signed is the header as written: one spelling, whichever encoder wrote it.
+    header = {
+        "alg": ALGORITHM,
+        "b64": False,
+        "crit": ["b64"],
+        "kid": kid,
+        "hub_id": message_id,
+        "hub_type": message_type,
+        "iat": issued_at,
+    }
+    expected = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    encoded = encode_protected(kid, message_id, message_type, issued_at)
+    assert base64.urlsafe_b64decode(encoded + b"=" * (-len(encoded) % 4)) == expected.encode()
