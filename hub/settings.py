@@ -346,10 +346,6 @@ class HubSettings(BaseSettings):
     max_document_bytes: int = Field(default=1024 * 1024, ge=1_024)
     # How long each part of a stop may wait for the broker before the hub stops without it.
     stop_timeout_s: float = Field(default=10.0, gt=0)
-    # The event loop `hub run` runs on. uvloop's loop and TLS transport are compiled: the same
-    # hub does its work with 11-21 % less CPU on it (README, Performance); "asyncio" is
-    # Python's own, for a platform uvloop does not support.
-    event_loop: Literal["uvloop", "asyncio"] = "uvloop"
     # Who is at the keyboard: operator actions (replay, discard, reveal) are refused without it
     # and put it on the audit trail. The CLI's --operator overrides it.
     operator: Operator | None = None

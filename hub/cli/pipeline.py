@@ -13,7 +13,6 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from hub import eventloop
 from hub.bootstrap import Hub, build_console, build_hub, build_web_app, translation_context
 from hub.cli.app import CliError, load_settings, user_errors
 from hub.cli.devtools import demo_runner
@@ -62,7 +61,7 @@ def run(
     )
     if log_file is not None:
         typer.echo(f"hub: the full log is in {log_file}; here: the account, warnings, errors")
-    eventloop.run(_serve(settings, show_demo=show_demo), event_loop=settings.event_loop)
+    asyncio.run(_serve(settings, show_demo=show_demo))
 
 
 async def _serve(

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hub import eventloop
 from hub.kafka.producer import build_producer
 from hub.settings import HubSettings
 
@@ -103,10 +102,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("topics", nargs="+")
     args = parser.parse_args(argv)
-    settings = HubSettings()
-    # On the hub's own event loop: the limit measures the client library, not the loop.
-    main = _serve(settings, args.topics, args.out, args.group)
-    eventloop.run(main, event_loop=settings.event_loop)
+    asyncio.run(_serve(HubSettings(), args.topics, args.out, args.group))
 
 
 async def _serve(settings: HubSettings, topics: list[str], out_topic: str, group_id: str) -> None:
