@@ -174,12 +174,13 @@ def _acknowledged(future: asyncio.Future[Any]) -> asyncio.Future[Position]:
     acknowledged: asyncio.Future[Position] = future.get_loop().create_future()
 
     def settle(done: asyncio.Future[Any]) -> None:
-        if acknowledged.done():
-            return
         if done.cancelled():
             acknowledged.cancel()
             return
+        # Read even when no one waits any more, so that asyncio never reports it unobserved.
         exc = done.exception()
+        if acknowledged.done():
+            return
         if exc is None:
             metadata = done.result()
             acknowledged.set_result(Position(metadata.topic, metadata.partition, metadata.offset))
