@@ -13,6 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
+from hub import heap
 from hub.bootstrap import Hub, build_console, build_hub, build_web_app, translation_context
 from hub.cli.app import CliError, load_settings, user_errors
 from hub.cli.devtools import demo_runner
@@ -61,6 +62,7 @@ def run(
     )
     if log_file is not None:
         typer.echo(f"hub: the full log is in {log_file}; here: the account, warnings, errors")
+    heap.tune()
     asyncio.run(_serve(settings, show_demo=show_demo))
 
 
@@ -81,6 +83,7 @@ async def _serve(
             f"hub: running against Kafka at {settings.kafka.bootstrap_servers} as "
             f"{settings.kafka_connection().principal}; Ctrl-C stops"
         )
+        heap.settle()
         if show_demo is not None:
             await show_demo(settings)
         await stop.wait()
