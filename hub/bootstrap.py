@@ -48,7 +48,6 @@ from hub.recipients.alerts import alert_record, records_expired
 from hub.recipients.audit import RecipientAudit, TrailAudit, audit_hook
 from hub.recipients.base import (
     Contract,
-    Decisions,
     StageContext,
     recipient_step,
     verified_event,
@@ -595,7 +594,6 @@ def _stage_context(
     return StageContext(
         policy=hub.routing.policy,
         index=StagedIndex(index),
-        decisions=Decisions(),
         deliveries_topic=topics.deliveries,
         alerts_topic=topics.alerts,
         topic_prefix=topics.recipient_prefix,
@@ -621,7 +619,6 @@ def _kind_stage(hub: Hub, contract: Contract, ctx: StageContext, sink: RecordSin
     runner = IndexedRunner(
         index=ctx.index,
         consent=ctx.consent,
-        decisions=ctx.decisions,
         catch_up=hub.catch_up_state,
         stage=f"route_{kind.replace('-', '_')}",
         group=group,
@@ -633,7 +630,7 @@ def _kind_stage(hub: Hub, contract: Contract, ctx: StageContext, sink: RecordSin
         dlq_topic=hub.settings.topics.dlq,
     )
     hub.runners.append(runner)
-    audit = audit_hook(runner.stage, kind, ctx.decisions, hub.recipient_audit, received=False)
+    audit = audit_hook(runner.stage, kind, hub.recipient_audit, received=False)
     return KindStage(runner, audit)
 
 
@@ -642,11 +639,10 @@ def _wire_receipts(
 ) -> None:
     settings = hub.settings
     kafka, topics = settings.kafka, settings.topics
-    staged, decisions = StagedIndex(index), Decisions()
+    staged = StagedIndex(index)
     receipt_topics = ReceiptTopics(hub.routing.policy, topics.recipient_prefix)
     ctx = ReceiptContext(
         index=staged,
-        decisions=decisions,
         topics=receipt_topics,
         deliveries_topic=topics.deliveries,
         alerts_topic=topics.alerts,
@@ -656,7 +652,6 @@ def _wire_receipts(
     group = f"{kafka.group_prefix}.receipts"
     runner = IndexedRunner(
         index=staged,
-        decisions=decisions,
         catch_up=hub.follower.catch_up,
         stage="receipts",
         group=group,
@@ -675,7 +670,7 @@ def _wire_receipts(
         pattern=receipt_topics.pattern,
         group_id=group,
         kafka=kafka,
-        after=audit_hook(runner.stage, "receipts", decisions, hub.recipient_audit),
+        after=audit_hook(runner.stage, "receipts", hub.recipient_audit),
         on_assigned=hub.retention.assigned,
         description="Recipients' receipts: checked, recorded, and resolving their alerts.",
     )

@@ -1,7 +1,8 @@
 """Runs one stage over a batch of inputs, and decides what every failure does.
 
-A stage's step is a plain function: one inbound record in, the records to publish out, or a
-`HubError`. The runner around it:
+A stage's step is a plain function: one inbound record in, its effects out (the records to
+publish, and what the stage's audit puts on record of it: `Effects`), or a `HubError`. A step
+with nothing of its own for the audit returns its records alone. The runner around it:
 
 1. applies the step to each record in order; a `TransientError` is retried with exponential
    backoff up to a bound, then dead-lettered as `retries_exhausted`; a `PermanentError` is
@@ -46,6 +47,7 @@ from schemas.errors import HubError, PermanentError, Reason, TransientError
 __all__ = [
     "MESSAGE_ID_HEADERS",
     "DeliveryFailed",
+    "Effects",
     "RecordOutcome",
     "RetryPolicy",
     "StageObserver",
@@ -56,7 +58,21 @@ __all__ = [
 
 log = structlog.get_logger(__name__)
 
-Step = Callable[[InboundRecord], Sequence[OutboundRecord]]
+
+@dataclass(frozen=True, slots=True)
+class Effects:
+    """What a step made of one input: the records to publish, and notes of what it decided.
+
+    The notes are the stage's own (a recipient stage's deliveries and refusals, say): the
+    runner carries them, untouched, to the input's outcome, where the stage's audit takes
+    them. An input dead-lettered after all (an output the broker refused) keeps none.
+    """
+
+    outputs: Sequence[OutboundRecord]
+    notes: Sequence[object] = ()
+
+
+Step = Callable[[InboundRecord], Sequence[OutboundRecord] | Effects]
 # How much of an input's value a cut dead-letter entry keeps: a first look for an operator,
 # then nothing at all if even that is refused.
 _KEEP_WHEN_CUT = (64 * 1024, 0)
@@ -114,6 +130,8 @@ class RecordOutcome:
     failure: Failure | None = None
     # `hub-*` headers the input carried that the hub had not sealed: removed, never acted on.
     refused_headers: tuple[str, ...] = ()
+    # What the step noted for the audit (`Effects.notes`); none when dead-lettered.
+    notes: tuple[object, ...] = ()
 
     @property
     def dead_lettered(self) -> bool:
@@ -130,6 +148,7 @@ class _Planned:
     # A control record: it changes state only, and is no step of its own in the trail.
     control: bool = False
     refused_headers: tuple[str, ...] = ()
+    notes: tuple[object, ...] = ()
 
 
 class StageRunner:
@@ -235,9 +254,9 @@ class StageRunner:
         while True:
             attempt += 1
             try:
-                outputs = tuple(await self._stepped(record))
-                log.debug("record.processed", outputs=len(outputs))
-                return _Planned(record, outputs)
+                planned = _planned(record, await self._stepped(record))
+                log.debug("record.processed", outputs=len(planned.outputs))
+                return planned  # noqa: TRY300 - the retry loop's exit, beside its handlers
             except TransientError as exc:
                 first_failure = first_failure or self._clock()
                 if attempt >= self._retry.max_attempts:
@@ -256,8 +275,8 @@ class StageRunner:
                 bug = PermanentError(type(exc).__name__, reason=Reason.INTERNAL_ERROR)
                 return self._failed(record, bug, type(exc), attempt, first_failure)
 
-    async def _stepped(self, record: InboundRecord) -> Sequence[OutboundRecord]:
-        """The step's outputs. A large input can keep the CPU busy for a good part of a second
+    async def _stepped(self, record: InboundRecord) -> Sequence[OutboundRecord] | Effects:
+        """The step's effects. A large input can keep the CPU busy for a good part of a second
         (a megabyte of XML through the gate and the schema): it is stepped in a worker thread,
         so that the event loop, with the consumers' heartbeats and the HTTP server, runs on.
         Small ones are stepped here, where the thread hop would cost more than the step.
@@ -298,8 +317,9 @@ class StageRunner:
             if not item.control:
                 # State records (parking) are the stage's own business, not outcomes.
                 primary = result[: len(self._primary(item))]
+                notes = item.notes if item.failure is None else ()
                 outcome = RecordOutcome(
-                    item.record, tuple(primary), item.failure, item.refused_headers
+                    item.record, tuple(primary), item.failure, item.refused_headers, notes
                 )
                 outcomes.append(outcome)
         return outcomes
@@ -365,6 +385,12 @@ class StageRunner:
         return dead_letter(
             item.record, item.failure, stage=self.stage, group=self.group, topic=self._dlq_topic
         )
+
+
+def _planned(record: InboundRecord, effects: Sequence[OutboundRecord] | Effects) -> _Planned:
+    if isinstance(effects, Effects):
+        return _Planned(record, tuple(effects.outputs), notes=tuple(effects.notes))
+    return _Planned(record, tuple(effects))
 
 
 @contextmanager

@@ -1,9 +1,10 @@
 """Putting the recipient stages' decisions on record: deliveries, refusals, receipts.
 
 The stage's `after` hook (`audit_hook`) runs once the batch's outputs are acknowledged and
-before its offsets are committed; it hands every decision, with the position its message was
-stored at, to a `RecipientAudit`. A contract failure is recorded as a refusal with its reason
-(the event itself went to the dead-letter topic).
+before its offsets are committed; it hands every decision the step noted on the input's
+outcome (`Effects.notes`), with the position its message was stored at, to a `RecipientAudit`.
+A contract failure is recorded as a refusal with its reason (the event itself went to the
+dead-letter topic).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 import structlog
 
@@ -21,7 +22,7 @@ from hub.kafka.subscriber import OutcomeHook
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, Position
 from hub.pipeline.runner import RecordOutcome
-from hub.recipients.base import Decision, Decisions, Note, ReceiptNote
+from hub.recipients.base import Decision, Note, ReceiptNote
 from schemas.audit import AuditFacts, AuditStep, Where, audit_id
 from schemas.errors import ContractViolation
 
@@ -104,7 +105,7 @@ class LogAudit(MemoryAudit):
 
 
 def audit_hook(
-    stage: str, kind: str, decisions: Decisions, audit: RecipientAudit, *, received: bool = True
+    stage: str, kind: str, audit: RecipientAudit, *, received: bool = True
 ) -> OutcomeHook:
     """`received=False`: the stage's inputs are put on record as taken by the one pass that
     read them for every kind (`hub.recipients.fanout`), not once per kind."""
@@ -112,16 +113,18 @@ def audit_hook(
     async def after(outcomes: list[RecordOutcome]) -> None:
         items: list[AuditItem] = []
         for outcome in outcomes:
-            position = outcome.record.position
-            notes = decisions.pop(position)
             if outcome.failure is not None:
                 notes = _contract_refusal(kind, outcome)
             else:
-                notes = [_stored(note, outcome) for note in notes]
-            items += [AuditItem(stage, position, note) for note in notes]
+                notes = [_stored(note, outcome) for note in outcome.notes if _is_note(note)]
+            items += [AuditItem(stage, outcome.record.position, note) for note in notes]
         await audit.record(stage, outcomes, items, received=received)
 
     return after
+
+
+def _is_note(note: object) -> TypeGuard[Note]:
+    return isinstance(note, Decision | ReceiptNote)
 
 
 def _stored(note: Note, outcome: RecordOutcome) -> Note:

@@ -18,8 +18,9 @@ canonical event at a time:
 6. for a withdrawal of consent, tell each recipient that received information under it;
 7. sign each message as the hub, and stage the delivery entries (and the consent state).
 
-What it decided (deliveries and refusals) goes into the `Decisions` ledger, for the audit hook
-to record once the outputs are acknowledged.
+It returns its records with a note of what it decided (deliveries and refusals: `Effects`); the
+runner carries the notes to the input's outcome, and the audit hook records them once the
+outputs are acknowledged.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import dataclasses
 import datetime as dt
 import functools
 import json
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
@@ -38,6 +39,7 @@ from pydantic import ValidationError
 
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
+from hub.pipeline.runner import Effects
 from hub.recipients.alerts import alert_record, gap_alert, new_alert, resolved
 from hub.routing.consent import StagedConsent, withdrawn_from
 from hub.routing.deliveries import (
@@ -68,7 +70,6 @@ __all__ = [
     "Composes",
     "Contract",
     "Decision",
-    "Decisions",
     "Note",
     "Place",
     "ReceiptNote",
@@ -157,29 +158,12 @@ class ReceiptNote:
 Note = Decision | ReceiptNote
 
 
-class Decisions:
-    """What each input's step decided, by input position, until the audit hook takes it."""
-
-    def __init__(self) -> None:
-        self._by_input: dict[Position, list[Note]] = {}
-
-    def put(self, position: Position, notes: Sequence[Note]) -> None:
-        self._by_input[position] = list(notes)
-
-    def pop(self, position: Position) -> list[Note]:
-        return self._by_input.pop(position, [])
-
-    def clear(self) -> None:
-        self._by_input.clear()
-
-
 @dataclass
 class StageContext:
     """Everything a recipient step needs besides its contract; built once in `bootstrap`."""
 
     policy: Policy
     index: StagedIndex
-    decisions: Decisions
     deliveries_topic: str
     alerts_topic: str
     topic_prefix: str
@@ -199,14 +183,15 @@ class StageContext:
     writes_consent: bool = True
 
 
-def recipient_step(
-    contract: Contract, ctx: StageContext
-) -> Callable[[InboundRecord], Sequence[OutboundRecord]]:
-    def step(record: InboundRecord) -> Sequence[OutboundRecord]:
+def recipient_step(contract: Contract, ctx: StageContext) -> Callable[[InboundRecord], Effects]:
+    """The messages and delivery entries for one event and `contract`'s kind, with a note of
+    each delivery or refusal for the audit."""
+
+    def step(record: InboundRecord) -> Effects:
         event = ctx.read(record) if ctx.read is not None else verified_event(record, ctx.verify)
         plan = _Plan(contract, ctx, event, record.position)
         plan.replayed = record.header(h.REPLAY_ID) is not None
-        return plan.run()
+        return Effects(plan.run(), plan.decisions)
 
     return step
 
@@ -271,7 +256,6 @@ class _Plan:
         for entry in self.entries:
             self.ctx.index.stage(entry)
             self.outputs.append(entry_record(entry, self.ctx.deliveries_topic))
-        self.ctx.decisions.put(self.position, self.decisions)
         return self.outputs
 
     def _unannounced(self, priors: list[DeliveryEntry]) -> bool:

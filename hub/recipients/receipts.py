@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
 from pydantic import ValidationError
 
 from hub.pipeline.records import InboundRecord, OutboundRecord
+from hub.pipeline.runner import Effects
 from hub.recipients.alerts import alert_record, new_alert, resolved
-from hub.recipients.base import Decisions, ReceiptNote
+from hub.recipients.base import ReceiptNote
 from hub.routing.deliveries import DeliveryEntry, Receipted, StagedIndex, entry_record
 from hub.routing.policy import PLACE_OF, Policy
 from schemas.alerts import AlertKind
@@ -67,7 +68,6 @@ class ReceiptTopics:
 @dataclass
 class ReceiptContext:
     index: StagedIndex
-    decisions: Decisions
     topics: ReceiptTopics
     deliveries_topic: str
     alerts_topic: str
@@ -75,8 +75,8 @@ class ReceiptContext:
     clock: Callable[[], dt.datetime]
 
 
-def receipt_step(ctx: ReceiptContext) -> Callable[[InboundRecord], Sequence[OutboundRecord]]:
-    def step(record: InboundRecord) -> Sequence[OutboundRecord]:
+def receipt_step(ctx: ReceiptContext) -> Callable[[InboundRecord], Effects]:
+    def step(record: InboundRecord) -> Effects:
         now = ctx.clock()
         recipient = ctx.topics.recipient(record.position.topic)
         if recipient is None:
@@ -100,9 +100,8 @@ def receipt_step(ctx: ReceiptContext) -> Callable[[InboundRecord], Sequence[Outb
         note = ReceiptNote(
             recipient, entry.messageid, entry.canonicalid, entry.subject, receipt.status.value
         )
-        ctx.decisions.put(record.position, [note])
         log.info("receipt.accepted", recipient=recipient, message_id=entry.messageid)
-        return [entry_record(updated, ctx.deliveries_topic), *outputs]
+        return Effects([entry_record(updated, ctx.deliveries_topic), *outputs], [note])
 
     return step
 

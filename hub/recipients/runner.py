@@ -13,7 +13,6 @@ from typing import Any
 
 from hub.pipeline.records import InboundRecord
 from hub.pipeline.runner import RecordOutcome, StageRunner
-from hub.recipients.base import Decisions
 from hub.routing.consent import StagedConsent
 from hub.routing.deliveries import StagedIndex
 
@@ -26,14 +25,12 @@ class IndexedRunner(StageRunner):
         *,
         index: StagedIndex,
         consent: StagedConsent | None = None,
-        decisions: Decisions,
         catch_up: Callable[[], Awaitable[None]],
         **runner: Any,
     ) -> None:
         super().__init__(**runner)
         self._index = index
         self._consent = consent
-        self._decisions = decisions
         self._catch_up = catch_up
 
     async def run_batch(self, records: Sequence[InboundRecord]) -> list[RecordOutcome]:
@@ -44,7 +41,6 @@ class IndexedRunner(StageRunner):
             self._index.rollback()
             if self._consent is not None:
                 self._consent.rollback()
-            self._decisions.clear()
             raise
         self._index.commit(d.record for o in outcomes if not o.dead_lettered for d in o.deliveries)
         if self._consent is not None:

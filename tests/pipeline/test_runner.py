@@ -14,7 +14,7 @@ import pytest
 
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
-from hub.pipeline.runner import DeliveryFailed, RetryPolicy, StageRunner
+from hub.pipeline.runner import DeliveryFailed, Effects, RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
 from schemas.errors import InputRejected, Reason, TransientError
 
@@ -145,6 +145,22 @@ async def test_a_refused_output_dead_letters_its_input_and_a_refused_entry_is_cu
     assert entry.header(h.DLQ_ORIGINAL_SIZE) == str(len(huge))
     assert entry.value == huge[: 64 * 1024]
     assert outcomes[1].deliveries[0].record == entry
+
+
+async def test_what_a_step_notes_reaches_its_outcome_unless_the_input_is_dead_lettered() -> None:
+    def noting(rec: InboundRecord) -> Effects:
+        return Effects(echo(rec), notes=(f"decided {rec.position.offset}",))
+
+    sink = MemorySink()
+    sink.limits = {"out.v1": 100}
+    stage, _ = runner(step=noting, sink=sink)
+
+    outcomes = await stage.run_batch(
+        [record(0, b"fine"), record(1, b"x" * 1000), record(2, b"bad")]
+    )
+
+    assert [o.notes for o in outcomes] == [("decided 0",), (), ()]
+    assert [o.dead_lettered for o in outcomes] == [False, True, True]
 
 
 async def test_an_entry_not_even_its_first_bytes_fit_is_written_without_them() -> None:

@@ -12,7 +12,7 @@ from hub.bootstrap import Routing, load_routing
 from hub.pipeline.headers import REPLAY_ID
 from hub.pipeline.ingest import canonical_record
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
-from hub.recipients.base import Decisions, Note, StageContext, recipient_step
+from hub.recipients.base import Note, StageContext, recipient_step
 from hub.recipients.correctional import Correctional
 from hub.recipients.health import Health
 from hub.recipients.municipality import Municipality
@@ -77,12 +77,11 @@ class Router:
         """Run `kind`'s step on `event` as the next record of the canonical topic (`replay`: as
         an operator's replay of it); raises what the step raises."""
         contract = next(c for c in self.contracts() if c.kind is kind)
-        staged, decisions = StagedIndex(self.index), Decisions()
+        staged = StagedIndex(self.index)
         consent = StagedConsent(self.consents, "hub.consent.v1")
         ctx = StageContext(
             policy=self.policy,
             index=staged,
-            decisions=decisions,
             deliveries_topic="hub.deliveries.v1",
             alerts_topic="hub.alerts.v1",
             topic_prefix="",
@@ -92,10 +91,10 @@ class Router:
             consent=consent,
         )
         record = self.inbound(event, replay=replay)
-        outputs = list(recipient_step(contract, ctx)(record))
+        effects = recipient_step(contract, ctx)(record)
         staged.commit()
         consent.commit()
-        return Routed(outputs, decisions.pop(record.position))
+        return Routed(list(effects.outputs), list(effects.notes))
 
     def inbound(self, event: Envelope, *, replay: bool = False) -> InboundRecord:
         """`event` as the next record of the canonical topic."""

@@ -18,7 +18,7 @@ from hub.pipeline.records import InboundRecord, OutboundRecord, Position
 from hub.pipeline.runner import DeliveryFailed, RecordOutcome, RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
 from hub.recipients.audit import TrailAudit
-from hub.recipients.base import Decisions, StageContext, recipient_step, verified_event
+from hub.recipients.base import StageContext, recipient_step, verified_event
 from hub.recipients.fanout import ConsentWrites, FanOut, KindStage, VerifiedEvents
 from hub.recipients.runner import IndexedRunner
 from hub.routing.consent import ConsentBook, ConsentState, StagedConsent
@@ -260,12 +260,11 @@ def every_kind(router: Router, sink: MemorySink | None = None) -> tuple[FanOut, 
     out = FanOut(stage="route", events=events, retry_pause_s=0.0)
     out.consent = ConsentWrites(router.consents, CONSENT_TOPIC, events, sink)
     for contract in router.contracts():
-        staged, decisions = StagedIndex(router.index), Decisions()
+        staged = StagedIndex(router.index)
         consent = StagedConsent(router.consents, CONSENT_TOPIC)
         ctx = StageContext(
             policy=router.policy,
             index=staged,
-            decisions=decisions,
             deliveries_topic="hub.deliveries.v1",
             alerts_topic="hub.alerts.v1",
             topic_prefix="",
@@ -279,7 +278,6 @@ def every_kind(router: Router, sink: MemorySink | None = None) -> tuple[FanOut, 
         runner = IndexedRunner(
             index=staged,
             consent=consent,
-            decisions=decisions,
             catch_up=_caught_up,
             stage=f"route_{contract.kind.value.replace('-', '_')}",
             step=recipient_step(contract, ctx),

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from hub.pipeline.records import InboundRecord, Position
-from hub.recipients.base import Decisions, ReceiptNote
+from hub.pipeline.runner import Effects
+from hub.recipients.base import ReceiptNote
 from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
 from hub.routing.deliveries import StagedIndex
 from schemas.errors import ContractViolation, InputRejected, Reason
@@ -27,11 +28,9 @@ def _delivered(router: Router) -> str:
     return str(message["id"])
 
 
-def _receive(router: Router, topic: str, body: dict[str, object]) -> tuple[list[object], Decisions]:
-    decisions = Decisions()
+def _receive(router: Router, topic: str, body: dict[str, object]) -> Effects:
     ctx = ReceiptContext(
         index=StagedIndex(router.index),
-        decisions=decisions,
         topics=ReceiptTopics(router.policy, ""),
         deliveries_topic="hub.deliveries.v1",
         alerts_topic="hub.alerts.v1",
@@ -39,23 +38,23 @@ def _receive(router: Router, topic: str, body: dict[str, object]) -> tuple[list[
         clock=lambda: NOW,
     )
     record = InboundRecord(Position(topic, 0, 7), None, json.dumps(body).encode())
-    return list(receipt_step(ctx)(record)), decisions
+    return receipt_step(ctx)(record)
 
 
 def test_a_receipt_for_a_message_sent_to_that_recipient_is_recorded() -> None:
     router = Router()
     message_id = _delivered(router)
-    outputs, decisions = _receive(
+    effects = _receive(
         router, "receipts.municipality.0301.v1", {"messageid": message_id, "status": "processed"}
     )
-    (note,) = decisions.pop(Position("receipts.municipality.0301.v1", 0, 7))
+    (note,) = effects.notes
     assert isinstance(note, ReceiptNote)
     assert (note.recipient, note.message_id, note.status) == (
         "municipality.0301",
         message_id,
         "processed",
     )
-    assert outputs
+    assert effects.outputs
 
 
 @pytest.mark.parametrize(

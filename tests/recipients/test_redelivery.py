@@ -28,7 +28,7 @@ from hub.pipeline.ingest import canonical_record
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
 from hub.pipeline.runner import RecordOutcome, StageRunner
 from hub.pipeline.sink import RecordSink
-from hub.recipients.base import Decisions, StageContext, recipient_step
+from hub.recipients.base import StageContext, recipient_step
 from hub.recipients.police_register import PoliceRegister
 from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
 from hub.recipients.runner import IndexedRunner
@@ -127,11 +127,10 @@ async def started(
         sink: RecordSink = KafkaRecordSink(producer, recheck_s=recheck_s)
         if lands is not None:
             sink = CutOff(sink, lands)
-        route_index, route_decisions = StagedIndex(index), Decisions()
+        route_index = StagedIndex(index)
         ctx = StageContext(
             policy=policy,
             index=route_index,
-            decisions=route_decisions,
             deliveries_topic=topics.deliveries,
             alerts_topic=topics.alerts,
             topic_prefix=topics.prefix,
@@ -140,10 +139,9 @@ async def started(
             clock=lambda: NOW,
             consent=StagedConsent(ConsentBook(), topics.consent),
         )
-        receipt_index, receipt_decisions = StagedIndex(index), Decisions()
+        receipt_index = StagedIndex(index)
         receipt_ctx = ReceiptContext(
             index=receipt_index,
-            decisions=receipt_decisions,
             topics=ReceiptTopics(policy, topics.prefix),
             deliveries_topic=topics.deliveries,
             alerts_topic=topics.alerts,
@@ -153,7 +151,6 @@ async def started(
         yield Stages(
             route=IndexedRunner(
                 index=route_index,
-                decisions=route_decisions,
                 catch_up=follower.catch_up,
                 stage="route_police_register",
                 step=recipient_step(PoliceRegister(), ctx),
@@ -162,7 +159,6 @@ async def started(
             ),
             receipts=IndexedRunner(
                 index=receipt_index,
-                decisions=receipt_decisions,
                 catch_up=follower.catch_up,
                 stage="receipts",
                 step=receipt_step(receipt_ctx),
