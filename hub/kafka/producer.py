@@ -10,9 +10,10 @@ exist) is a `PermanentError` with reason `output_rejected`, anything else a `Tra
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, Final
 
 import structlog
@@ -30,6 +31,7 @@ from aiokafka.errors import (
     UnknownTopicOrPartitionError,
     UnsupportedForMessageFormatError,
 )
+from aiokafka.partitioner import DefaultPartitioner, murmur2
 from aiokafka.protocol.admin import DescribeConfigsRequest
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
@@ -38,7 +40,7 @@ from hub.pipeline.records import OutboundRecord, Position
 from hub.settings import KafkaSettings
 from schemas.errors import HubError, PermanentError, Reason, TransientError
 
-__all__ = ["KafkaRecordSink", "build_producer", "refusal", "transient"]
+__all__ = ["KafkaRecordSink", "KeyPartitioner", "build_producer", "refusal", "transient"]
 
 log = structlog.get_logger(__name__)
 
@@ -77,7 +79,30 @@ def build_producer(
         max_batch_size=256 * 1024,
         # Room for the largest record plus its headers; see KafkaSettings.max_record_bytes.
         max_request_size=kafka.max_record_bytes + 64 * 1024,
+        partitioner=KeyPartitioner(),
     )
+
+
+class KeyPartitioner:
+    """aiokafka's default partitioning (murmur2 of the key, as Java's client does), with each
+    key's hash remembered.
+
+    The hash is pure Python, and keys recur: a person's key on their events, messages and
+    consent, an audit writer's on every record of its chain. The partition a key goes to must
+    never differ from the default one, or a person's records would lose their order.
+    """
+
+    def __init__(self, remembered: int = 8192) -> None:
+        self._hash = functools.lru_cache(maxsize=remembered)(murmur2)
+        self._default = DefaultPartitioner()
+
+    def __call__(
+        self, key: bytes | None, all_partitions: Sequence[int], available: Sequence[int]
+    ) -> int:
+        if key is None:
+            return int(self._default(key, all_partitions, available))
+        index: int = self._hash(key) & 0x7FFFFFFF
+        return all_partitions[index % len(all_partitions)]
 
 
 class KafkaRecordSink:

@@ -151,10 +151,15 @@ class Parking:
         return self._book.get(self.group, person)
 
     def decide(
-        self, record: InboundRecord, own_entry_id: str, steering: Steering | None = None
+        self,
+        record: InboundRecord,
+        own_entry_id: Callable[[], str],
+        steering: Steering | None = None,
     ) -> Decision:
         """`steering`: the record's replay or control headers, verified under the hub's seal
-        (`hub.pipeline.control`). Unsealed ones steer nothing: the record is an input like any."""
+        (`hub.pipeline.control`). Unsealed ones steer nothing: the record is an input like any.
+        `own_entry_id`: the id the record's dead-letter entry would have, asked only when its
+        person is blocked (it is a hash, and most people are not)."""
         if steering is not None and steering.group is not None and steering.group != self.group:
             return Decision(Verdict.IGNORE)
         if steering is not None and steering.control is not None:
@@ -162,7 +167,7 @@ class Parking:
         person = _person(record)
         blocker = self.blocker(person) if person else None
         replay_of = steering.replay_of if steering is not None else None
-        if blocker is None or blocker in (own_entry_id, replay_of):
+        if blocker is None or blocker in (own_entry_id(), replay_of):
             # Not blocked, or this is the blocking input itself (replayed, or redelivered).
             return Decision(Verdict.PROCESS)
         return Decision(Verdict.PARK, blocker)

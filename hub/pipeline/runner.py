@@ -227,7 +227,8 @@ class StageRunner:
         with _message_context(self.stage, record):
             if self.parking is None:
                 return await self._apply(record)
-            decision = self.parking.decide(record, dead_letter_id(self.stage, record), steering)
+            entry_id = functools.partial(dead_letter_id, self.stage, record)
+            decision = self.parking.decide(record, entry_id, steering)
             if decision.verdict is Verdict.IGNORE:
                 return None
             if decision.verdict is Verdict.RELEASE:
