@@ -61,8 +61,6 @@ DEV_CONSOLE_PASSWORD = "justishub-dev-console"  # noqa: S105 - a published dev v
 # A Kafka principal's name (`hub`, `source.koda`, `recipient.municipality.0301`).
 PRINCIPAL_PATTERN = r"^[a-z][a-z0-9.-]{0,99}$"
 
-# A Kafka principal's name (`hub`, `source.koda`, `recipient.municipality.0301`).
-PRINCIPAL_PATTERN = r"^[a-z][a-z0-9.-]{0,99}$"
 
 # Who is at the keyboard: printable ASCII without spaces, as the audit trail records it.
 Operator = Annotated[str, StringConstraints(pattern=r"^[\x21-\x7e]{1,64}$")]
