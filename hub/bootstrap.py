@@ -34,7 +34,7 @@ from hub.kafka.handover import Handover, take_over
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.provision import ProvisioningSink
 from hub.kafka.retention import RetentionGuard
-from hub.kafka.subscriber import subscribe_stage
+from hub.kafka.subscriber import Batches, OutcomeHook, subscribe_stage
 from hub.metrics import HubMetrics, follow_audit, follow_dead_letters, follow_lag
 from hub.operations.entries import DeadLetter, Status, load_dead_letters
 from hub.operations.expiry import ExpiryWatch
@@ -70,7 +70,7 @@ from hub.settings import HubSettings
 from hub.signing.keys import key_store
 from hub.signing.signer import Signer
 from hub.signing.verifying import TrustedKeys, verify_record
-from hub.sources import sources
+from hub.stages import Stage, StageKind, stages
 from hub.topics import (
     Severity,
     catalogue,
@@ -368,6 +368,53 @@ class _TogetherBroker(KafkaBroker):
         self.running = True
 
 
+def _alert_publisher(
+    sink: RecordSink, signer: Signer, topic: str
+) -> Callable[[OperationsAlert], Awaitable[None]]:
+    """Publishes an operations alert, signed, and waits until the broker has it."""
+
+    async def publish(alert: OperationsAlert) -> None:
+        await (await sink.send(signer.sign_record(alert_record(alert, topic))))
+
+    return publish
+
+
+def _alert_raiser(
+    publish: Callable[[OperationsAlert], Awaitable[None]], clock: Callable[[], dt.datetime]
+) -> Callable[[Expired], Awaitable[None]]:
+    async def raise_alert(gap: Expired) -> None:
+        await publish(records_expired(gap, clock()))
+
+    return raise_alert
+
+
+def _expiry_watch(
+    settings: HubSettings,
+    parking: TopicFollower,
+    publish: Callable[[OperationsAlert], Awaitable[None]],
+    clock: Callable[[], dt.datetime],
+) -> ExpiryWatch:
+    book = parking.view
+    assert isinstance(book, ParkingBook)  # noqa: S101 - built so in build_hub
+
+    async def blockers() -> dict[str, int]:
+        await parking.catch_up()
+        return book.blockers()
+
+    async def load() -> list[DeadLetter]:
+        return await load_dead_letters(settings)
+
+    return ExpiryWatch(
+        load=load,
+        blockers=blockers,
+        publish=publish,
+        retention=dt.timedelta(days=settings.dlq.retention_days),
+        warn_before=dt.timedelta(days=settings.dlq.warn_before_days),
+        every_s=settings.dlq.check_every_s,
+        clock=clock,
+    )
+
+
 def build_hub(
     settings: HubSettings,
     *,
@@ -433,86 +480,58 @@ def build_hub(
         retention=RetentionGuard(connection, _alert_raiser(publish_alert, clock)),
         expiry=_expiry_watch(settings, parking, publish_alert, clock),
     )
-    context = translation_context(settings)
-    for source in sources(settings).values():
-        group = f"{kafka.group_prefix}.ingest.{source.name}"
-        runner = StageRunner(
-            stage="ingest",
-            group=group,
-            parking=_parking(hub, group),
-            # The inbound topics are written by the sources: no `hub-*` header of theirs counts.
-            screen=Screen(hub.trusted, untrusted_topic=True),
-            observer=hub.metrics,
-            step=ingest_step(
-                source,
-                context=context,
-                events_topic=settings.topics.events,
-                finish=signer.sign_record,
-            ),
-            sink=sink,
-            dlq_topic=settings.topics.dlq,
-            thread_over_bytes=_LARGE_DOCUMENT_BYTES,
-        )
+    shared = _Shared(hub, sink, index, clock, translation_context(settings))
+    # The pipeline's stages come from its table (`hub.stages`): what each reads, as which
+    # group; what handles it is built here.
+    for stage in stages(settings, routing.policy):
+        handler, after = _HANDLERS[stage.kind](shared, stage)
         subscribe_stage(
             broker,
-            runner,
-            topic=source.topic,
-            group_id=group,
+            handler,
+            topic=stage.reads,
+            pattern=stage.pattern,
+            group_id=stage.group,
             kafka=kafka,
-            after=audit_service.hook("ingest"),
+            after=after,
             on_assigned=hub.retention.assigned,
-            description=f"Documents from {source.name}, translated into canonical events.",
+            description=stage.description,
         )
-        hub.runners.append(runner)
-    _wire_recipients(hub, sink, index, clock)
     return hub
 
 
-def _alert_publisher(
-    sink: RecordSink, signer: Signer, topic: str
-) -> Callable[[OperationsAlert], Awaitable[None]]:
-    """Publishes an operations alert, signed, and waits until the broker has it."""
+@dataclass(frozen=True)
+class _Shared:
+    """What every stage's handler is built from, made once in `build_hub`."""
 
-    async def publish(alert: OperationsAlert) -> None:
-        await (await sink.send(signer.sign_record(alert_record(alert, topic))))
-
-    return publish
-
-
-def _alert_raiser(
-    publish: Callable[[OperationsAlert], Awaitable[None]], clock: Callable[[], dt.datetime]
-) -> Callable[[Expired], Awaitable[None]]:
-    async def raise_alert(gap: Expired) -> None:
-        await publish(records_expired(gap, clock()))
-
-    return raise_alert
+    hub: Hub
+    sink: RecordSink
+    index: DeliveryIndex
+    clock: Callable[[], dt.datetime]
+    context: TranslationContext
 
 
-def _expiry_watch(
-    settings: HubSettings,
-    parking: TopicFollower,
-    publish: Callable[[OperationsAlert], Awaitable[None]],
-    clock: Callable[[], dt.datetime],
-) -> ExpiryWatch:
-    book = parking.view
-    assert isinstance(book, ParkingBook)  # noqa: S101 - built so in build_hub
-
-    async def blockers() -> dict[str, int]:
-        await parking.catch_up()
-        return book.blockers()
-
-    async def load() -> list[DeadLetter]:
-        return await load_dead_letters(settings)
-
-    return ExpiryWatch(
-        load=load,
-        blockers=blockers,
-        publish=publish,
-        retention=dt.timedelta(days=settings.dlq.retention_days),
-        warn_before=dt.timedelta(days=settings.dlq.warn_before_days),
-        every_s=settings.dlq.check_every_s,
-        clock=clock,
+def _ingest(shared: _Shared, stage: Stage) -> tuple[Batches, OutcomeHook | None]:
+    hub, settings = shared.hub, shared.hub.settings
+    assert stage.source is not None  # noqa: S101 - every ingest stage names its source
+    runner = StageRunner(
+        stage="ingest",
+        group=stage.group,
+        parking=_parking(hub, stage.group),
+        # The inbound topics are written by the sources: no `hub-*` header of theirs counts.
+        screen=Screen(hub.trusted, untrusted_topic=True),
+        observer=hub.metrics,
+        step=ingest_step(
+            stage.source,
+            context=shared.context,
+            events_topic=settings.topics.events,
+            finish=hub.signer.sign_record,
+        ),
+        sink=shared.sink,
+        dlq_topic=settings.topics.dlq,
+        thread_over_bytes=_LARGE_DOCUMENT_BYTES,
     )
+    hub.runners.append(runner)
+    return runner, hub.audit.hook("ingest")
 
 
 def _parking(hub: Hub, group: str) -> Parking:
@@ -535,18 +554,17 @@ def _contracts(routing: Routing) -> list[Contract]:
     ]
 
 
-def _wire_recipients(
-    hub: Hub, sink: RecordSink, index: DeliveryIndex, clock: Callable[[], dt.datetime]
-) -> None:
-    """One subscriber on the canonical events for every recipient kind, and one for receipts.
+def _route(shared: _Shared, stage: Stage) -> tuple[Batches, OutcomeHook | None]:
+    """One handler of the canonical events for every recipient kind.
 
     Each event is read, verified and decoded once, then taken by every kind's stage
     (`hub.recipients.fanout`). A kind's stage keeps the group name it had when it read the
     events in a group of its own: its parking, its dead-letter entries and the replays of them
-    are addressed by it.
+    are addressed by it. Each kind puts its own decisions on record; the pass, its inputs.
     """
+    hub, sink, index, clock = shared.hub, shared.sink, shared.index, shared.clock
     settings = hub.settings
-    kafka, topics = settings.kafka, settings.topics
+    topics = settings.topics
     place_topics: dict[str, tuple[str, ...]] = {}
     provisioning = ProvisioningSink(
         sink,
@@ -567,20 +585,9 @@ def _wire_recipients(
         ctx = _stage_context(hub, index, clock, place_topics)
         ctx.read, ctx.writes_consent = events.event, False
         fanout.kinds.append(_kind_stage(hub, contract, ctx, provisioning))
-    group = f"{kafka.group_prefix}.route"
-    subscribe_stage(
-        hub.broker,
-        fanout,
-        topic=topics.events,
-        group_id=group,
-        kafka=kafka,
-        on_assigned=hub.retention.assigned,
-        description="Canonical events for every recipient: routed by the policy, projected, "
-        "signed.",
-    )
     retired = tuple(kind.runner.group for kind in fanout.kinds)
-    hub.handovers.append(Handover(group, topics.events, retired))
-    _wire_receipts(hub, sink, index, clock)
+    hub.handovers.append(Handover(stage.group, stage.reads, retired))
+    return fanout, None
 
 
 def _stage_context(
@@ -634,12 +641,10 @@ def _kind_stage(hub: Hub, contract: Contract, ctx: StageContext, sink: RecordSin
     return KindStage(runner, audit)
 
 
-def _wire_receipts(
-    hub: Hub, sink: RecordSink, index: DeliveryIndex, clock: Callable[[], dt.datetime]
-) -> None:
-    settings = hub.settings
-    kafka, topics = settings.kafka, settings.topics
-    staged = StagedIndex(index)
+def _receipts(shared: _Shared, stage: Stage) -> tuple[Batches, OutcomeHook | None]:
+    hub, clock = shared.hub, shared.clock
+    topics = hub.settings.topics
+    staged = StagedIndex(shared.index)
     receipt_topics = ReceiptTopics(hub.routing.policy, topics.recipient_prefix)
     ctx = ReceiptContext(
         index=staged,
@@ -649,32 +654,28 @@ def _wire_receipts(
         sign=hub.signer.sign_record,
         clock=clock,
     )
-    group = f"{kafka.group_prefix}.receipts"
     runner = IndexedRunner(
         index=staged,
         catch_up=hub.follower.catch_up,
         stage="receipts",
-        group=group,
-        parking=_parking(hub, group),
+        group=stage.group,
+        parking=_parking(hub, stage.group),
         # The receipt topics are written by the recipients.
         screen=Screen(hub.trusted, untrusted_topic=True),
         observer=hub.metrics,
         step=receipt_step(ctx),
-        sink=sink,
+        sink=shared.sink,
         dlq_topic=topics.dlq,
     )
-    subscribe_stage(
-        hub.broker,
-        runner,
-        topic=f"{topics.recipient_prefix}receipts",
-        pattern=receipt_topics.pattern,
-        group_id=group,
-        kafka=kafka,
-        after=audit_hook(runner.stage, "receipts", hub.recipient_audit),
-        on_assigned=hub.retention.assigned,
-        description="Recipients' receipts: checked, recorded, and resolving their alerts.",
-    )
     hub.runners.append(runner)
+    return runner, audit_hook(runner.stage, "receipts", hub.recipient_audit)
+
+
+_HANDLERS: dict[StageKind, Callable[[_Shared, Stage], tuple[Batches, OutcomeHook | None]]] = {
+    StageKind.INGEST: _ingest,
+    StageKind.ROUTE: _route,
+    StageKind.RECEIPTS: _receipts,
+}
 
 
 def broker_ready(settings: HubSettings) -> ReadinessProbe:
