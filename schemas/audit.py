@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import uuid
 from datetime import datetime
 from enum import StrEnum
@@ -58,7 +57,7 @@ from pydantic import (
 
 from schemas.canonical import canonical_json
 from schemas.identity import identity_number_spans
-from schemas.ids import name_based_id
+from schemas.ids import id_name, name_based_id
 
 __all__ = [
     "AUDIT_FORMAT",
@@ -295,5 +294,4 @@ def record_hash(value: bytes) -> str:
 
 def audit_id(step: AuditStep, *parts: str) -> str:
     """A deterministic record id: the same step of the same input always gets the same id."""
-    name = json.dumps([step.value, *parts], separators=(",", ":"), ensure_ascii=False)
-    return name_based_id(_AUDIT_ID_NAMESPACE, name)
+    return name_based_id(_AUDIT_ID_NAMESPACE, id_name([step.value, *parts]))

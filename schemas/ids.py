@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Final
 
-__all__ = ["CANONICAL_ID_NAMESPACE", "canonical_id", "name_based_id"]
+import orjson
+
+__all__ = ["CANONICAL_ID_NAMESPACE", "canonical_id", "id_name", "name_based_id"]
 
 # uuid5(NAMESPACE_URL, "urn:no:justishub:canonical-event-id"), written out so that it cannot
 # drift with a change of that derivation; a test recomputes it.
@@ -24,8 +27,23 @@ def canonical_id(source: str, source_event_id: str) -> str:
     if not source or not source_event_id:
         raise ValueError("source and source_event_id must both be non-empty")
     # A JSON array keeps the two parts apart whatever characters they contain.
-    name = json.dumps([source, source_event_id], ensure_ascii=False, separators=(",", ":"))
-    return name_based_id(CANONICAL_ID_NAMESPACE, name)
+    return name_based_id(CANONICAL_ID_NAMESPACE, id_name([source, source_event_id]))
+
+
+def id_name(parts: Sequence[str], *, ensure_ascii: bool = False) -> str:
+    """The name an id is made from: `parts` as a compact JSON array, the very characters
+    `json.dumps(parts, separators=(",", ":"), ensure_ascii=...)` writes.
+
+    Those characters are fixed forever (a changed name is a changed id, and ids are how
+    repeats are dropped). orjson writes them for text without escapes beyond ASCII's, several
+    times faster; a test holds the two equal on arbitrary text."""
+    if not ensure_ascii or all(part.isascii() for part in parts):
+        try:
+            return orjson.dumps(list(parts)).decode("utf-8")
+        # Text JSON cannot carry as UTF-8 (a lone surrogate): json's own answer, as before.
+        except orjson.JSONEncodeError:
+            pass
+    return json.dumps(list(parts), separators=(",", ":"), ensure_ascii=ensure_ascii)
 
 
 def name_based_id(namespace: uuid.UUID, name: str) -> str:

@@ -13,7 +13,6 @@ do not cover, carry no data at all: the recipient already has the message it rep
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Annotated, Final, Literal
 
@@ -21,7 +20,7 @@ from pydantic import AwareDatetime, Field, StringConstraints
 
 from schemas.canonical import canonical_json
 from schemas.events.envelope import CanonicalId, CorrelationId, PersonKey, SourceUri
-from schemas.ids import name_based_id
+from schemas.ids import id_name, name_based_id
 from schemas.recipients.codes import Action
 from schemas.recipients.parts import RecipientModel
 
@@ -56,7 +55,7 @@ def recipient_schema(kind: str, version: int = 1) -> str:
 
 def recipient_message_id(recipient: str, canonical_id: str, action: Action) -> str:
     """Deterministic: the same action on the same event for the same recipient, the same id."""
-    name = json.dumps([recipient, canonical_id, action.value], separators=(",", ":"))
+    name = id_name([recipient, canonical_id, action.value], ensure_ascii=True)
     return name_based_id(_MESSAGE_ID_NAMESPACE, name)
 
 

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.ids import CANONICAL_ID_NAMESPACE, canonical_id, name_based_id
+from schemas.ids import CANONICAL_ID_NAMESPACE, canonical_id, id_name, name_based_id
 
 KODA = "urn:no:kriminalomsorgen:koda"
 
@@ -59,3 +60,23 @@ def test_every_name_based_id_is_the_uuid5_of_its_name(namespace: uuid.UUID, name
             name_based_id(namespace, name)
         return
     assert name_based_id(namespace, name) == expected
+
+
+_PARTS = st.lists(st.text(), max_size=5)
+
+
+@given(parts=_PARTS)
+def test_an_id_s_name_is_what_json_writes_for_any_text(parts: list[str]) -> None:
+    assert id_name(parts) == json.dumps(parts, separators=(",", ":"), ensure_ascii=False)
+
+
+@given(parts=_PARTS)
+def test_an_ascii_only_name_is_what_json_writes_for_any_text(parts: list[str]) -> None:
+    assert id_name(parts, ensure_ascii=True) == json.dumps(parts, separators=(",", ":"))
+
+
+def test_control_characters_and_text_beyond_ascii_are_written_as_json_writes_them() -> None:
+    parts = ["".join(map(chr, range(0x80))), "Tromsø\u2028\u2029\ufeff😀", "\ud800"]
+    for ascii_only in (False, True):
+        expected = json.dumps(parts, separators=(",", ":"), ensure_ascii=ascii_only)
+        assert id_name(parts, ensure_ascii=ascii_only) == expected
