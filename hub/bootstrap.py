@@ -584,7 +584,7 @@ def _route(shared: _Shared, stage: Stage) -> tuple[Batches, OutcomeHook | None]:
     for contract in _contracts(hub.routing):
         ctx = _stage_context(hub, index, clock, place_topics)
         ctx.read, ctx.writes_consent = events.event, False
-        fanout.kinds.append(_kind_stage(hub, contract, ctx, provisioning))
+        fanout.kinds.append(_kind_stage(hub, contract, ctx, provisioning, stage.group))
     retired = tuple(kind.runner.group for kind in fanout.kinds)
     hub.handovers.append(Handover(stage.group, stage.reads, retired))
     return fanout, None
@@ -618,11 +618,13 @@ def _consent_book(hub: Hub) -> ConsentBook:
     return book
 
 
-def _kind_stage(hub: Hub, contract: Contract, ctx: StageContext, sink: RecordSink) -> KindStage:
+def _kind_stage(
+    hub: Hub, contract: Contract, ctx: StageContext, sink: RecordSink, route_group: str
+) -> KindStage:
     kind = contract.kind.value
     # The group this kind's stage read the events with before the one pass: the name its
     # parking, dead-letter entries and their replays still go by.
-    group = f"{hub.settings.kafka.group_prefix}.route.{kind}"
+    group = f"{route_group}.{kind}"
     runner = IndexedRunner(
         index=ctx.index,
         consent=ctx.consent,
