@@ -71,6 +71,8 @@ class Reason(StrEnum):
     TIMEOUT = "timeout"
     RETRIES_EXHAUSTED = "retries_exhausted"
     INTERNAL_ERROR = "internal_error"
+    # The audit projection's file was deleted or replaced under the running hub.
+    PROJECTION_REPLACED = "projection_replaced"
     # The broker refused an output for good (e.g. larger than the topic takes).
     OUTPUT_REJECTED = "output_rejected"
     # The hub's own infrastructure, as an operator runs it (`hub kafka up`, topic set-up).

@@ -130,12 +130,19 @@ class Disclosure:
 
 class Projection:
     """Queries open a connection each; `apply`, which the running hub calls for every batch of
-    the trail, keeps one until `close` (opening one cost a fifth of projecting a batch)."""
+    the trail, keeps one until `close` (opening one cost a fifth of projecting a batch).
+
+    A kept connection would go on writing to a file someone deleted or replaced (an operator
+    starting the projection afresh): `apply` looks at the file first, and when it is no longer
+    the one it holds, it lets go of it and raises, so that the hub follows the trail again from
+    where the file now found stands (the start, for a new one)."""
 
     def __init__(self, path: Path, *, busy_timeout_s: float = 5.0) -> None:
         self.path = path
         self._busy_timeout_s = busy_timeout_s
         self._kept: sqlite3.Connection | None = None
+        # (device, inode) of the file the kept connection has open.
+        self._kept_file: tuple[int, int] | None = None
         # `apply` is called from worker threads, one at a time, but not always the same one.
         self._kept_lock = threading.Lock()
 
@@ -169,8 +176,16 @@ class Projection:
         (the verifier reports them); the progress moves past them all the same."""
         rows = [row for row in map(_row, records) if row is not None]
         with self._kept_lock:
+            if self._kept is not None and self._file_id() != self._kept_file:
+                self._close_kept()
+                raise TransientError(
+                    f"the audit projection {self.path} was deleted or replaced; "
+                    "following the trail again from where the file found there stands",
+                    reason=Reason.PROJECTION_REPLACED,
+                )
             if self._kept is None:
                 self._kept = self._open()
+                self._kept_file = self._file_id()
             db = self._kept
             try:
                 with db:
@@ -192,6 +207,14 @@ class Projection:
         if self._kept is not None:
             self._kept.close()
             self._kept = None
+            self._kept_file = None
+
+    def _file_id(self) -> tuple[int, int] | None:
+        try:
+            found = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (found.st_dev, found.st_ino)
 
     def next_offsets(self, topic: str) -> dict[int, int]:
         with self._connect() as db:

@@ -13,7 +13,7 @@ from hub.audit.projection import Projection
 from hub.audit.writer import MemoryChainLog
 from hub.privacy import PersonKeys
 from schemas.audit import AuditFacts, AuditStep, Where, audit_id
-from schemas.errors import TransientError
+from schemas.errors import Reason, TransientError
 from tests.audit.helpers import as_inbound, facts, make_writer, new_signer
 
 KEYS = PersonKeys(b"a test secret of some length")
@@ -174,6 +174,38 @@ async def test_the_hub_projects_on_after_a_lock_is_gone_and_from_any_worker_thre
     for start in (2, 4, 6):
         await asyncio.to_thread(projection.apply, records[start : start + 2])
     projection.close()
+    assert projection.count() == len(records)
+    assert projection.next_offsets("hub.audit.v1") == {0: len(records)}
+
+
+def _delete(database: Path, keep: str | None) -> None:
+    """An operator starts the projection afresh: the database goes, whatever SQLite file of
+    it they leave behind (`keep`, a suffix)."""
+    for suffix in ("", "-wal", "-shm"):
+        if suffix != keep:
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("left_behind", [None, "-wal", "-shm"])
+async def test_a_projection_deleted_under_the_hub_is_projected_again_from_the_start(
+    tmp_path: Path, left_behind: str | None
+) -> None:
+    log = MemoryChainLog()
+    writer = make_writer(log, new_signer())
+    await writer.append(facts(6))
+    records = as_inbound(log.records)
+    projection = Projection(tmp_path / "audit.sqlite")
+    await asyncio.to_thread(projection.apply, records[:4])
+    await asyncio.to_thread(_delete, projection.path, left_behind)
+
+    with pytest.raises(TransientError) as caught:
+        await asyncio.to_thread(projection.apply, records[4:])
+    assert caught.value.reason is Reason.PROJECTION_REPLACED
+    # What the hub does next: follow the trail from where the file found there stands.
+    start = projection.next_offsets("hub.audit.v1")
+    await asyncio.to_thread(projection.apply, records[start.get(0, 0) :])
+    projection.close()
+
     assert projection.count() == len(records)
     assert projection.next_offsets("hub.audit.v1") == {0: len(records)}
 
