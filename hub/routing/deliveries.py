@@ -57,7 +57,8 @@ _CONTENT_TYPE = "application/json"
 
 
 class Receipted(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # As in `DeliveryEntry`: what a later version adds is kept.
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     required: bool = False
     due: AwareDatetime | None = None
@@ -67,7 +68,11 @@ class Receipted(BaseModel):
 class DeliveryEntry(BaseModel):
     """One message sent to one recipient, and what has become of it since."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Fields a later version of the hub adds are read and kept, not refused: in a rolling
+    # upgrade the older processes still read, change and write back the newer ones' entries,
+    # and what they do not know must survive that (`changed` keeps it). The hub's own code
+    # cannot misspell a field: mypy's pydantic plugin forbids unknown names at construction.
+    model_config = ConfigDict(frozen=True, extra="allow")
 
     messageid: str
     rev: int = 0

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import json
 import tracemalloc
 
-from hub.routing.deliveries import DeliveryEntry, DeliveryIndex, Receipted, StagedIndex
+from hub.pipeline.records import InboundRecord, Position
+from hub.routing.deliveries import (
+    DeliveryEntry,
+    DeliveryIndex,
+    Receipted,
+    StagedIndex,
+    entry_record,
+)
 from schemas.recipients import Action, ReceiptStatus
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
@@ -145,3 +153,21 @@ def test_what_a_stage_asks_for_each_event_is_looked_up_not_scanned() -> None:
             if step.startswith("SCAN entries") or step.endswith("(kind=?)")
         ]
         assert not scans, (statement, plan)
+
+
+def test_what_a_later_version_adds_to_an_entry_is_read_and_kept_when_this_one_changes_it() -> None:
+    later = entry(1).model_dump(mode="json")
+    later["retractedby"] = "event-9"
+    later["receipt"]["channel"] = "portal"
+    record = InboundRecord(
+        Position("hub.deliveries.v1", 0, 0), b"message-1", json.dumps(later).encode()
+    )
+    index = DeliveryIndex()
+
+    assert index.apply_records([record]) == 1
+    changed = known(index, "message-1").changed(open=False)
+    written = json.loads(entry_record(changed, "hub.deliveries.v1").value)
+
+    assert written["retractedby"] == "event-9"
+    assert written["receipt"]["channel"] == "portal"
+    assert (written["open"], written["rev"]) == (False, 1)
