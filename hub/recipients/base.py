@@ -454,13 +454,22 @@ class _Plan:
     def _close(self, prior: DeliveryEntry) -> None:
         """The plan's earlier message is superseded: no follow-ups, and its alerts are done."""
         if prior.closedby is not None:
-            # Closed before, its alerts resolved then: by this very event on an earlier pass,
-            # or by another (a correction of a cancelled plan must leave the cancellation as
-            # what closed it, or the cancellation consumed again would no longer find it).
+            # Closed before: by another event (a correction of a cancelled plan must leave the
+            # cancellation as what closed it, or the cancellation consumed again would no
+            # longer find it), or by this very one on an earlier pass, whose batch may have
+            # lost the resolutions while the closing landed: those are written again.
+            if prior.closedby == self.event.id:
+                self._resolve(prior, prior.resolvedalerts)
             return
-        for kind in prior.alerts:
+        self._resolve(prior, prior.alerts)
+        closed = prior.changed(
+            open=False, alerts=(), closedby=self.event.id, resolvedalerts=prior.alerts
+        )
+        self.entries.append(closed)
+
+    def _resolve(self, prior: DeliveryEntry, kinds: tuple[str, ...]) -> None:
+        for kind in kinds:
             self.outputs.append(self._alert_resolved(prior, AlertKind(kind), "superseded"))
-        self.entries.append(prior.changed(open=False, alerts=(), closedby=self.event.id))
 
     def _message(
         self,

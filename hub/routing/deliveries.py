@@ -102,6 +102,10 @@ class DeliveryEntry(BaseModel):
     # that event tells the recipient again, in case its message was lost with the batch while
     # this entry was written. None in entries written before the hub recorded it.
     withdrawnby: str | None = None
+    # The alerts that were open when a later event closed the plan, and that it resolved: a
+    # pass of that event consumed again resolves them again, in case the resolutions were lost
+    # with its batch while the closing landed. Empty in entries closed before it was recorded.
+    resolvedalerts: tuple[str, ...] = ()
     # When the source registered the event this message derives from: a withdrawal of consent
     # reaches what was shared for events registered before it, never what a later consent
     # allowed. None in entries written before the hub recorded it (counted as before).
