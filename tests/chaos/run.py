@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import (
+    Consumer,
+    ConsumerGroupTopicPartitions,
+    KafkaError,
+    KafkaException,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 
 from hub.cluster import prepare_cluster
@@ -327,22 +333,54 @@ def _checker_topics(settings: HubSettings) -> ChaosTopics:
     )
 
 
-def _drain(settings: HubSettings, run: _Run, timeout_s: float) -> None:
+# Answers while a partition's leader moves (a broker back after its fault, or the cluster
+# restoring its preferred leaders some minutes later): the lag is asked again.
+_LEADER_MOVING = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError._TRANSPORT,
+        KafkaError._TIMED_OUT,
+    }
+)
+
+
+def _drain(
+    settings: HubSettings,
+    run: _Run,
+    timeout_s: float,
+    *,
+    pause_s: float = 3.0,
+    lag_of: Callable[[dict[str, str], str], int] | None = None,
+) -> None:
     """Until every consumer group of the hub has read its topics to the end, twice in a row."""
     props = settings.kafka_connection().properties()
     prefix = settings.kafka.group_prefix
+    ask = lag_of or _lag
     deadline = time.monotonic() + timeout_s
     caught_up = 0
     last_said = 0.0
     while caught_up < 2:
         if time.monotonic() > deadline:
             raise RuntimeError(f"the hub did not catch up within {timeout_s:.0f} s")
-        lag = _lag(props, prefix)
+        try:
+            lag = ask(props, prefix)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if not isinstance(error, KafkaError) or error.code() not in _LEADER_MOVING:
+                raise
+            run.say(f"the lag is not known this time ({error.name()}): asked again")
+            caught_up = 0
+            time.sleep(pause_s)
+            continue
         caught_up = caught_up + 1 if lag == 0 else 0
         if time.monotonic() - last_said > 15:
             run.say(f"waiting for the hub to catch up: {lag:,} records behind")
             last_said = time.monotonic()
-        time.sleep(3)
+        time.sleep(pause_s)
     run.say("every consumer group of the hub has caught up")
 
 
