@@ -5,7 +5,6 @@ dies, so no child outlives a killed benchmark."""
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hubdev.bench import procfs
+from hubdev.children import die_with_parent
 from schemas.errors import HubError, Reason
 
 __all__ = ["HUB_READY", "BenchFailed", "Child", "hub_command"]
@@ -21,7 +21,6 @@ __all__ = ["HUB_READY", "BenchFailed", "Child", "hub_command"]
 _POLL_S = 0.02
 _STOP_TIMEOUT_S = 30.0
 _TAIL_CHARS = 2000
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 # What `hub run` logs once every stage consumes.
 HUB_READY = "hub.started"
@@ -74,8 +73,7 @@ class Child:
                 # Out of reach of the terminal's Ctrl-C: the benchmark stops its children itself
                 # (and reports the interruption, not a child that died under it).
                 start_new_session=True,
-                # Only a prctl call between fork and exec, which is safe even with threads around.
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
     async def ready(self, timeout_s: float) -> float:
@@ -116,9 +114,3 @@ class Child:
                 self._proc.kill()
                 self._proc.wait(timeout=_STOP_TIMEOUT_S)
         return self._proc.returncode
-
-
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec; the kernel sends SIGTERM when the parent dies.
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import ctypes
 import fcntl
 import hashlib
 import json
@@ -40,7 +39,6 @@ import signal
 import socket
 import string
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -54,6 +52,7 @@ from pydantic import SecretStr
 from hub.kafka.admin import list_topics
 from hub.kafka.connection import KafkaConnection
 from hub.kafka.credentials import ADMIN, read_password, store_password
+from hubdev.children import die_with_parent
 from hubdev.kafka.pki import BROKER_PRINCIPAL, ensure_pki
 from schemas.errors import HubError, Reason, TransientError
 
@@ -84,7 +83,6 @@ _PROBE_TIMEOUT_S = 5.0
 _KILL_WAIT_S = 10.0
 _TAIL_LINES = 3
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _SIZES = (1, 3)
 
 
@@ -471,8 +469,7 @@ class LocalKafka:
                 stderr=subprocess.STDOUT,
                 cwd=node.folder,
                 start_new_session=True,
-                # Only a prctl call between fork and exec, which is safe even with threads around.
-                preexec_fn=_die_with_parent if self._stop_with_parent else None,
+                preexec_fn=die_with_parent if self._stop_with_parent else None,
             )
         _write_atomically(node.pid_file, f"{proc.pid}\n")
         self._procs[proc.pid] = proc
@@ -737,12 +734,6 @@ def _is_broker(pid: int, properties: Path) -> bool:
 def _signal(pid: int, signum: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signum)
-
-
-def _die_with_parent() -> None:
-    # Runs in the child between fork and exec; the kernel then sends SIGTERM when the parent dies.
-    if sys.platform == "linux":
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _read_pid(path: Path) -> int | None:

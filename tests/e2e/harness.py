@@ -33,6 +33,7 @@ from hub.settings import HubSettings
 from hub.sources import sources
 from hub.tools.publish import publish_documents
 from hub.topics import catalogue
+from hubdev.children import die_with_parent
 from tests.support import free_ports
 
 __all__ = ["HubEnv", "HubProcess", "all_log_lines", "collect", "ingest_only"]
@@ -194,6 +195,9 @@ class HubProcess:
             env=self.env.environ(),
             stdout=log,
             stderr=subprocess.STDOUT,
+            # A test or chaos run that crashes leaves no hub behind to use the cores and retry
+            # brokers that are gone through every later run.
+            preexec_fn=die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout_s
