@@ -4,13 +4,14 @@ lines that show a report."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from hub.audit.anchors import PinnedCheckpoint
 from hub.audit.projection import Projection
 from hub.audit.service import AuditService
-from hub.audit.verify import DEFAULT_GRACE, Finding, TrailReport, WriterReport, verify_trail
+from hub.audit.verify import DEFAULT_GRACE, Finding, TrailReport, TrailVerifier, WriterReport
 from hub.kafka.connection import KafkaConnection
 from hub.kafka.reader import read_topic
 from hub.pipeline.records import InboundRecord
@@ -36,6 +37,8 @@ __all__ = [
 _DEAD_WRITER = frozenset({"open", "unanchored"})
 
 _REBUILD_BATCH = 2_000
+# Records checked between two turns of the event loop (a few milliseconds of work).
+_VERIFY_SLICE = 200
 
 
 async def read_all(connection: KafkaConnection, topic: str) -> list[InboundRecord]:
@@ -53,12 +56,21 @@ async def verify_topics(
     grace: timedelta = DEFAULT_GRACE,
 ) -> TrailReport:
     """Read the whole audit topic and its checkpoint topic, and check every writer's chain
-    (against the checkpoints an auditor `pinned` outside the cluster, if any)."""
-    records = await read_all(connection, topic)
+    (against the checkpoints an auditor `pinned` outside the cluster, if any).
+
+    The records are checked as they are read, and only their rows are kept: the running hub
+    does this every `audit.verify_every_s`, and must neither hold a year's trail in memory nor
+    keep its own consumers waiting while it checks."""
+    verifier = TrailVerifier(keys)
+    read = 0
+    async for record in read_topic(connection, topic):
+        verifier.add(record)
+        read += 1
+        if read % _VERIFY_SLICE == 0:
+            await asyncio.sleep(0)  # the event loop's other work, between slices of the check
     anchors = await read_all(connection, checkpoints_topic)
-    records.sort(key=lambda r: (r.position.partition, r.position.offset))
     anchors.sort(key=lambda r: (r.position.partition, r.position.offset))
-    return verify_trail(records, anchors, keys, pinned=pinned, now=now, grace=grace)
+    return await asyncio.to_thread(verifier.report, anchors, pinned=pinned, now=now, grace=grace)
 
 
 def pinned_checkpoints(report: TrailReport) -> list[PinnedCheckpoint]:

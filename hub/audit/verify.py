@@ -50,6 +50,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from hub.audit.anchors import PinnedCheckpoint
+from hub.audit.rows import Row, Rows
 from hub.pipeline import headers as h
 from hub.pipeline.records import Headers, InboundRecord, Position
 from hub.signing.verifying import raw_header
@@ -65,7 +66,14 @@ from schemas.audit import (
 from schemas.errors import SignatureRejected
 from schemas.signature import PublicKeys, VerifiedClaims, verify
 
-__all__ = ["DEFAULT_GRACE", "Finding", "TrailReport", "WriterReport", "verify_trail"]
+__all__ = [
+    "DEFAULT_GRACE",
+    "Finding",
+    "TrailReport",
+    "TrailVerifier",
+    "WriterReport",
+    "verify_trail",
+]
 
 DEFAULT_GRACE = timedelta(minutes=15)
 
@@ -178,23 +186,58 @@ def verify_trail(
 ) -> TrailReport:
     """Check the audit topic's `records` against the checkpoint topic's `anchors` and the
     checkpoints an auditor `pinned` outside the cluster, as of `now` (default: the clock)."""
-    loose: list[Finding] = []
-    chains = {
-        writer: _Chain(writer, stored, keys) for writer, stored in _collect(records, loose).items()
-    }
-    outside = _collect_anchors(anchors, keys, loose)
-    for writer, found in _collect_pinned(pinned, keys, loose).items():
-        outside[writer].extend(found)
-    retention = _retention(chains.values())
-    moment = now or datetime.now(UTC)
-    cutoff = moment - timedelta(days=retention) if retention else None
-    judge = _Judge(moment, grace, cutoff)
-    seals = _seals(chains.values())
-    reports = []
-    for writer in sorted(set(chains) | set(outside) | set(seals)):
-        chain = chains.get(writer) or _Chain(writer, [], keys)
-        reports.append(chain.check(outside.get(writer, []), judge, seals.get(writer)))
-    return TrailReport(reports, loose, retention)
+    verifier = TrailVerifier(keys)
+    for record in records:
+        verifier.add(record)
+    return verifier.report(anchors, pinned=pinned, now=now, grace=grace)
+
+
+class TrailVerifier:
+    """The audit topic's records fed one at a time, each writer's in the order stored; then the
+    report. What it holds per record is its row (`hub.audit.rows`); whole, only the few records
+    the checks read again: starts, checkpoints, seals and each writer's last."""
+
+    def __init__(self, keys: PublicKeys) -> None:
+        self._keys = keys
+        self._chains: dict[str, _Chain] = {}
+        self._loose: list[Finding] = []
+
+    def add(self, raw: InboundRecord) -> None:
+        parsed = _parse(raw)
+        if parsed is None:
+            self._loose.append(Finding("unreadable", "not an audit record", raw.position))
+            return
+        writer, stored = parsed
+        chain = self._chains.get(writer)
+        if chain is None:
+            chain = self._chains[writer] = _Chain(writer, self._keys)
+        chain.add(stored)
+
+    def report(
+        self,
+        anchors: Iterable[InboundRecord],
+        *,
+        pinned: Sequence[PinnedCheckpoint] = (),
+        now: datetime | None = None,
+        grace: timedelta = DEFAULT_GRACE,
+    ) -> TrailReport:
+        """Judge every chain against the checkpoint topic's `anchors` and the auditor's
+        `pinned` checkpoints, as of `now` (default: the clock)."""
+        loose = list(self._loose)
+        chains, keys = self._chains, self._keys
+        outside = _collect_anchors(anchors, keys, loose)
+        for writer, found in _collect_pinned(pinned, keys, loose).items():
+            outside[writer].extend(found)
+        retention = _retention(chains.values())
+        moment = now or datetime.now(UTC)
+        cutoff = moment - timedelta(days=retention) if retention else None
+        judge = _Judge(moment, grace, cutoff)
+        seals = _seals(chains.values())
+        reports = []
+        for writer in sorted(set(chains) | set(outside) | set(seals)):
+            chain = chains.get(writer) or _Chain(writer, keys)
+            reports.append(chain.check(outside.get(writer, []), judge, seals.get(writer)))
+        return TrailReport(reports, loose, retention)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,18 +270,6 @@ def _retention(chains: Iterable[_Chain]) -> int | None:
     if not starts:
         return None
     return max(starts, key=lambda r: r.time).retention_days
-
-
-def _collect(records: Iterable[InboundRecord], loose: list[Finding]) -> dict[str, list[_Stored]]:
-    chains: dict[str, list[_Stored]] = defaultdict(list)
-    for raw in records:
-        parsed = _parse(raw)
-        if parsed is None:
-            loose.append(Finding("unreadable", "not an audit record", raw.position))
-            continue
-        writer, stored = parsed
-        chains[writer].append(stored)
-    return chains
 
 
 def _parse(raw: InboundRecord) -> tuple[str, _Stored] | None:
@@ -329,26 +360,61 @@ def _verify_signature(
     return verify(value, signature, keys, expected_id=record.id, expected_type=kind)
 
 
-class _Chain:
-    """One writer's records in stored order, and what is wrong with them."""
+# Records read again after they were fed: a chain's start, its checkpoints and its seals.
+_KEPT = frozenset({AuditStep.STARTED, AuditStep.CHECKPOINT, AuditStep.SEALED})
 
-    def __init__(self, writer: str, stored: list[_Stored], keys: PublicKeys) -> None:
+_Placed = _Stored | Row
+
+
+class _Chain:
+    """One writer's records, fed in stored order, and what is wrong with them."""
+
+    def __init__(self, writer: str, keys: PublicKeys) -> None:
         self.report = WriterReport(writer)
         self._keys = keys
-        self._arrivals: list[_Stored] = []
-        self._by_seq: dict[int, _Stored] = {}
-        for item in stored:
-            self._add(item)
-        # Every signature, checked once: the claims, or why it was refused.
-        self._signatures: dict[int, VerifiedClaims | str] = {
-            seq: self._signature(item, item.record)
-            for seq, item in self._by_seq.items()
-            if item.record is not None and raw_header(item.headers, h.SIGNATURE) is not None
-        }
+        self._rows = Rows()
+        self._kept: dict[int, _Stored] = {}
+        self._last: _Stored | None = None
+        self._first: _Stored | None = None
+        self._partitions_seen: set[tuple[str, int]] = set()
+        self._highest: _Stored | None = None
+        self._reordered: list[Finding] = []
+        # Every signature, checked once as it arrives: the claims, or why it was refused.
+        self._signatures: dict[int, VerifiedClaims | str] = {}
+
+    def add(self, item: _Stored) -> None:
+        self.report.records += 1
+        first = self._rows.get(item.seq)
+        if first is None:
+            self._arrive(item)
+        elif first.hash == item.hash:
+            self.report.duplicates += 1
+        else:
+            self._find(
+                "conflict", f"differs from the record with this seq at {first.position}", item
+            )
+        if item.record is None:
+            self._find("unreadable", "has chain members but is not a valid audit record", item)
+
+    def _arrive(self, item: _Stored) -> None:
+        """The first record stored with its seq."""
+        self._rows.put(Row(item.seq, item.hash, item.prev, item.position, item.time))
+        self._first = self._first or item
+        self._partitions_seen.add((item.position.topic, item.position.partition))
+        self._order(item)
+        record = item.record
+        if record is None:
+            return
+        if record.step in _KEPT or item.seq == 0:
+            self._kept[item.seq] = item
+        if raw_header(item.headers, h.SIGNATURE) is not None:
+            self._signatures[item.seq] = self._signature(item, record)
+        if self._last is None or item.seq > self._last.seq:
+            self._last = item
 
     def trusted_start(self) -> AuditRecord | None:
         """The chain's `started` record, if a valid signature vouches for it."""
-        start = self._by_seq.get(0)
+        start = self._kept.get(0)
         if start is None or start.record is None or start.record.step is not AuditStep.STARTED:
             return None
         return start.record if self._vouched(0) else None
@@ -356,7 +422,7 @@ class _Chain:
     def vouched_seals(self) -> list[_Seal]:
         return [
             _Seal(item.record.sealed, item.record, item.position)
-            for seq, item in sorted(self._by_seq.items())
+            for seq, item in sorted(self._kept.items())
             if item.record is not None
             and item.record.step is AuditStep.SEALED
             and item.record.sealed is not None
@@ -366,27 +432,28 @@ class _Chain:
     def _vouched(self, seq: int) -> bool:
         """Whether a valid signature by the chain's own key covers the record at `seq`: the
         records from it on are present and linked up to a signed one."""
-        start = self._by_seq.get(0)
+        start = self._kept.get(0)
         kid = start.record.kid if start is not None and start.record is not None else None
-        head = self._by_seq.get(seq)
+        head = self._rows.get(seq)
         while head is not None:
             claims = self._signatures.get(head.seq)
             if isinstance(claims, VerifiedClaims):
                 return kid is None or claims.kid == kid
-            after = self._by_seq.get(head.seq + 1)
+            after = self._rows.get(head.seq + 1)
             head = after if after is not None and after.prev == head.hash else None
         return False
 
     def check(
         self, anchors: list[_Anchor], judge: _Judge, seal: _Seal | None = None
     ) -> WriterReport:
-        report = self.report
-        if self._by_seq:
-            report.first_seq, report.last_seq = min(self._by_seq), max(self._by_seq)
-            report.last_time = self._by_seq[report.last_seq].time
-            report.last_hash = self._by_seq[report.last_seq].hash
+        report, rows = self.report, self._rows
+        if rows.first is not None and rows.last is not None:
+            report.first_seq, report.last_seq = rows.first, rows.last
+            last = rows.get(rows.last)
+            if last is not None:
+                report.last_time, report.last_hash = last.time, last.hash
         self._partitions()
-        self._order()
+        report.findings.extend(self._reordered)
         self._gaps(judge)
         self._links()
         self._start()
@@ -400,30 +467,26 @@ class _Chain:
         self,
         kind: str,
         detail: str,
-        item: _Stored | None,
+        item: _Placed | None,
         *,
         error: bool = True,
         seq: int | None = None,
     ) -> None:
+        self.report.findings.append(self._finding(kind, detail, item, error=error, seq=seq))
+
+    def _finding(
+        self,
+        kind: str,
+        detail: str,
+        item: _Placed | None,
+        *,
+        error: bool = True,
+        seq: int | None = None,
+    ) -> Finding:
         pos = item.position if item else None
         if seq is None and item is not None:
             seq = item.seq
-        self.report.findings.append(Finding(kind, detail, pos, seq, error, self.report.writer))
-
-    def _add(self, item: _Stored) -> None:
-        self.report.records += 1
-        first = self._by_seq.get(item.seq)
-        if first is None:
-            self._by_seq[item.seq] = item
-            self._arrivals.append(item)
-        elif first.hash == item.hash:
-            self.report.duplicates += 1
-        else:
-            self._find(
-                "conflict", f"differs from the record with this seq at {first.position}", item
-            )
-        if item.record is None:
-            self._find("unreadable", "has chain members but is not a valid audit record", item)
+        return Finding(kind, detail, pos, seq, error, self.report.writer)
 
     def _signature(self, item: _Stored, record: AuditRecord) -> VerifiedClaims | str:
         try:
@@ -432,28 +495,26 @@ class _Chain:
             return f"signature refused ({exc.reason.value}: {exc.detail})"
 
     def _partitions(self) -> None:
-        partitions = {(i.position.topic, i.position.partition) for i in self._arrivals}
-        if len(partitions) > 1:
-            self._find("split", f"records on {len(partitions)} partitions", self._arrivals[0])
+        if len(self._partitions_seen) > 1:
+            where = f"records on {len(self._partitions_seen)} partitions"
+            self._find("split", where, self._first)
 
-    def _order(self) -> None:
-        highest: _Stored | None = None
-        for item in self._arrivals:
-            if highest is not None and item.seq < highest.seq:
-                self._find(
-                    "reordered", f"stored after seq {highest.seq} at {highest.position}", item
-                )
-            elif highest is None or item.seq > highest.seq:
-                highest = item
+    def _order(self, item: _Stored) -> None:
+        highest = self._highest
+        if highest is not None and item.seq < highest.seq:
+            where = f"stored after seq {highest.seq} at {highest.position}"
+            self._reordered.append(self._finding("reordered", where, item))
+        elif highest is None or item.seq > highest.seq:
+            self._highest = item
 
     def _gaps(self, judge: _Judge) -> None:
-        seqs = sorted(self._by_seq)
+        rows = self._rows
         expected = 0
-        for seq in seqs:
+        for seq in rows.seqs():
             if seq > expected:
-                after = self._by_seq.get(expected - 1)
-                here = self._by_seq[seq]
-                if after is None and judge.pruned(here.time):
+                after = rows.get(expected - 1)
+                here = rows.get(seq)
+                if after is None and here is not None and judge.pruned(here.time):
                     self._find(
                         "pruned",
                         f"seqs 0..{seq - 1} are gone; they are older than the trail's retention",
@@ -472,21 +533,25 @@ class _Chain:
             expected = seq + 1
 
     def _links(self) -> None:
-        for seq, item in sorted(self._by_seq.items()):
+        rows = self._rows
+        before: Row | None = None
+        for seq in rows.seqs():
+            item = rows.get(seq)
+            if item is None:
+                continue
             if seq == 0:
                 if item.prev != GENESIS:
                     self._find("altered", "the first record does not start from genesis", item)
-                continue
-            before = self._by_seq.get(seq - 1)
-            if before is not None and before.hash != item.prev:
+            elif before is not None and before.seq == seq - 1 and before.hash != item.prev:
                 self._find(
                     "altered",
                     f"its hash is not what seq {seq} at {item.position} chained to",
                     before,
                 )
+            before = item
 
     def _start(self) -> None:
-        start = self._by_seq.get(0)
+        start = self._kept.get(0)
         if start is None or start.record is None:
             return
         record = start.record
@@ -505,9 +570,14 @@ class _Chain:
         kid = self.report.kid
         valid: list[int] = []
         for seq, claims in sorted(self._signatures.items()):
-            item = self._by_seq[seq]
+            item = self._rows.get(seq)
             if isinstance(claims, str):
-                checkpoint = item.record is not None and item.record.step is AuditStep.CHECKPOINT
+                kept = self._kept.get(seq)
+                checkpoint = (
+                    kept is not None
+                    and kept.record is not None
+                    and kept.record.step is AuditStep.CHECKPOINT
+                )
                 self._find("bad_checkpoint" if checkpoint else "bad_signature", claims, item)
             elif kid is not None and claims.kid != kid:
                 self._find(
@@ -521,12 +591,13 @@ class _Chain:
         self._unsigned()
 
     def _unsigned(self) -> None:
-        if not self._by_seq:
+        rows = self._rows
+        if rows.last is None:
             return
-        signed_to, last = self.report.signed_to, max(self._by_seq)
+        signed_to, last = self.report.signed_to, rows.last
         if signed_to is not None and signed_to >= last:
             return
-        first = min(s for s in self._by_seq if signed_to is None or s > signed_to)
+        first = next(s for s in rows.seqs() if signed_to is None or s > signed_to)
         after = (
             f"after the last valid signature (seq {signed_to})"
             if signed_to is not None
@@ -536,7 +607,7 @@ class _Chain:
             "unsigned",
             f"seqs {first}..{last} are not signed by the writer's key {after}: "
             "appended or replaced without the hub's key",
-            self._by_seq[first],
+            rows.get(first),
         )
 
     def _anchors(self, anchors: list[_Anchor], judge: _Judge, seal: _Seal | None) -> None:
@@ -546,7 +617,7 @@ class _Chain:
             a for a in anchors if not (judge.pruned(a.time) and (first is None or a.seq < first))
         ]
         for anchor in kept:
-            stored = self._by_seq.get(anchor.seq)
+            stored = self._rows.get(anchor.seq)
             if stored is not None and stored.hash != anchor.hash:
                 self._find("altered", f"differs from its anchor in {anchor.where}", stored)
         if kept:
@@ -573,7 +644,7 @@ class _Chain:
             )
 
     def _truncated(self, anchor: _Anchor, last: int | None) -> None:
-        tail = self._by_seq.get(last) if last is not None else None
+        tail = self._rows.get(last) if last is not None else None
         ends = f"ends at seq {last} ({tail.position})" if tail else "has no records on the topic"
         self._find(
             "truncated",
@@ -584,16 +655,21 @@ class _Chain:
         )
 
     def _tail(self, judge: _Judge, seal: _Seal | None) -> None:
-        if not self._by_seq:
+        rows = self._rows
+        if rows.first is None or rows.last is None:
             return
-        last = self._by_seq[max(self._by_seq)]
-        self.report.closed = bool(last.record and last.record.closing)
+        last = rows.get(rows.last)
+        if last is None:
+            return
+        whole = self._last if self._last is not None and self._last.seq == last.seq else None
+        self.report.closed = bool(whole and whole.record and whole.record.closing)
         if seal is not None and not self.report.closed:
             self._sealed(seal, last)
             return
         if self.report.closed or last.time is None:
             return
-        since = self.report.started or self._by_seq[min(self._by_seq)].time
+        first = rows.get(rows.first)
+        since = self.report.started or (first.time if first else None)
         live = judge.live(last.time)
         state = (
             "its writer is live"
@@ -608,14 +684,14 @@ class _Chain:
             error=not live,
         )
 
-    def _sealed(self, seal: _Seal, last: _Stored) -> None:
+    def _sealed(self, seal: _Seal, last: Row) -> None:
         end, by = seal.end, f"{seal.record.operator} at {seal.position}"
         if last.seq > end.seq:
             self._find(
                 "sealed",
                 f"seqs {end.seq + 1}..{last.seq} come after seq {end.seq}, where {by} sealed "
                 "the chain",
-                self._by_seq.get(end.seq + 1),
+                self._rows.get(end.seq + 1),
                 seq=end.seq + 1,
             )
         elif last.seq == end.seq and last.hash == end.hash:
@@ -629,9 +705,9 @@ class _Chain:
 
     def _verified_range(self) -> None:
         errors = [f.seq for f in self.report.findings if f.error and f.seq is not None]
-        if not self._by_seq:
+        if self._rows.last is None:
             return
-        self.report.verified_to = min(errors) - 1 if errors else max(self._by_seq)
+        self.report.verified_to = min(errors) - 1 if errors else self._rows.last
         self.report.last_checkpoint = self._pinnable(self.report.verified_to)
 
     def _pinnable(self, verified_to: int) -> PinnedCheckpoint | None:
@@ -660,7 +736,7 @@ class _Chain:
     def _checkpoint_items(self) -> list[tuple[_Stored, AuditRecord]]:
         return [
             (i, i.record)
-            for i in self._by_seq.values()
+            for i in self._kept.values()
             if i.record is not None and i.record.step is AuditStep.CHECKPOINT
         ]
 
