@@ -58,6 +58,7 @@ from hub.recipients.fanout import ConsentWrites, FanOut, KindStage, VerifiedEven
 from hub.recipients.health import Health
 from hub.recipients.municipality import Municipality
 from hub.recipients.nav import Nav
+from hub.recipients.overwrites import OverwriteRepair
 from hub.recipients.person import PersonRecipient
 from hub.recipients.police_register import PoliceRegister
 from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
@@ -165,6 +166,7 @@ class Hub:
     consent: TopicFollower
     parking: TopicFollower
     watcher: DeadlineWatcher
+    overwrites: OverwriteRepair
     audit: AuditService
     recipient_audit: RecipientAudit
     signer: Signer
@@ -217,6 +219,8 @@ class Hub:
             await self.broker.start()
             self._running = stack.pop_all()
         self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
+        repair = self.overwrites.run()
+        self._tasks.append(asyncio.create_task(repair, name="delivery-overwrites"))
         self._tasks.append(asyncio.create_task(self.expiry.run(), name="dead-letter-expiry"))
         lag = self._follow_lag(guard.watch)
         self._tasks.append(asyncio.create_task(lag, name="consumer-lag"))
@@ -472,6 +476,13 @@ def build_hub(
         consent=consent,
         parking=parking,
         watcher=watcher,
+        overwrites=OverwriteRepair(
+            index=index,
+            sink=sink,
+            deliveries_topic=settings.topics.deliveries,
+            every_s=settings.routing.overwrite_repair_every_s,
+            on_rewritten=metrics.deliveries_rewritten.inc,
+        ),
         audit=audit_service,
         recipient_audit=audit or TrailAudit(lambda: audit_service.writer),
         signer=signer,

@@ -68,6 +68,12 @@ class HubMetrics:
             ["stage", "reason"],
             registry=r,
         )
+        self.deliveries_rewritten = Counter(
+            "hub_deliveries_rewritten",
+            "Delivery entries written again because an older revision followed the newest on "
+            "the compacted topic (a stalled old owner's late write).",
+            registry=r,
+        )
         self.batch_seconds = Histogram(
             "hub_batch_seconds",
             "Time to process a batch until every output was acknowledged.",

@@ -192,6 +192,9 @@ class RoutingSettings(_Group):
     place_topic_partitions: int = Field(default=1, ge=1)
     # How often the hub looks for notices whose receipt is overdue.
     deadline_check_every_s: float = Field(default=30.0, gt=0)
+    # How often the hub writes again a delivery entry an older revision overwrote on the topic
+    # (`hub.recipients.overwrites`); well within the deliveries topic's compaction lag.
+    overwrite_repair_every_s: float = Field(default=5.0, gt=0)
     # How soon a receipts topic made on first use is consumed (the consumers' metadata refresh).
     topic_discovery_ms: int = Field(default=5_000, ge=500)
 

@@ -144,7 +144,10 @@ CREATE TABLE entries (
     closedby TEXT,
     -- alerted as `receipt_overdue`, and the receipt has still not come
     unanswered INTEGER NOT NULL,
-    json TEXT NOT NULL
+    json TEXT NOT NULL,
+    -- The highest revision of the entry read from the topic so far (-1: none read yet); an
+    -- older one read after it was written after it, and compaction would keep that one.
+    toprev INTEGER NOT NULL DEFAULT -1
 );
 CREATE INDEX entries_open ON entries (kind, subject) WHERE open;
 CREATE INDEX entries_subject ON entries (kind, subject);
@@ -172,6 +175,11 @@ ON CONFLICT (messageid) DO UPDATE SET
 WHERE excluded.rev >= entries.rev
 """
 
+_TOPREVS: Final = "SELECT messageid, toprev FROM entries WHERE messageid IN ({})"
+_SET_TOPREV: Final = "UPDATE entries SET toprev = ? WHERE messageid = ?"
+# Bound parameters a statement may carry in SQLite builds before 3.32.
+_MAX_PARAMS: Final = 999
+
 # Pages kept in memory (KiB when negative); the rest is read back from the file when needed.
 _CACHE_KIB: Final = 16 * 1024
 
@@ -187,6 +195,7 @@ class DeliveryIndex:
             f"PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;"
             f" PRAGMA cache_size = -{_CACHE_KIB};" + _SCHEMA
         )
+        self._overwritten: set[str] = set()
 
     def __len__(self) -> int:
         (count,) = self._db.execute("SELECT count(*) FROM entries").fetchone()
@@ -204,21 +213,60 @@ class DeliveryIndex:
 
     def put_all(self, entries: Iterable[DeliveryEntry]) -> int:
         """`put` each of `entries` in one transaction; returns how many were taken."""
-        rows = [_row(entry) for entry in entries]
+        return self._write([_row(entry) for entry in entries], {})
+
+    def apply_records(self, records: Iterable[InboundRecord]) -> int:
+        """Entries read from the topic; returns how many changed the index.
+
+        Also notes each entry whose newest revision on the topic was followed by an older one
+        (`take_overwritten`): a partition's old owner, stalled past its session and then
+        flushing what it had in flight, writes such a revision after the new owner's."""
+        entries = list(_entries_of(records))
+        if not entries:
+            return 0
+        read = self._toprevs({e.messageid for e in entries})
+        for entry in entries:
+            before = read.get(entry.messageid, -1)
+            if entry.rev < before:
+                self._overwritten.add(entry.messageid)
+            else:
+                read[entry.messageid] = entry.rev
+                self._overwritten.discard(entry.messageid)
+        return self._write([_row(entry) for entry in entries], read)
+
+    def take_overwritten(self) -> list[DeliveryEntry]:
+        """The newest revision this index holds of every entry noted as overwritten on the
+        topic by an older one since the last call: what must be written again, so that the
+        compacted topic's last record of each is its newest."""
+        found = [self.get(message_id) for message_id in sorted(self._overwritten)]
+        self._overwritten.clear()
+        return [entry for entry in found if entry is not None]
+
+    def note_overwritten(self, message_ids: Iterable[str]) -> None:
+        """Note these again (their rewriting failed)."""
+        self._overwritten.update(message_ids)
+
+    def _toprevs(self, message_ids: set[str]) -> dict[str, int]:
+        ids, found = sorted(message_ids), dict[str, int]()
+        for start in range(0, len(ids), _MAX_PARAMS):
+            chunk = ids[start : start + _MAX_PARAMS]
+            query = _TOPREVS.format(", ".join("?" * len(chunk)))
+            found.update(self._db.execute(query, chunk).fetchall())
+        return found
+
+    def _write(self, rows: list[tuple[object, ...]], toprevs: dict[str, int]) -> int:
         if not rows:
             return 0
         self._db.execute("BEGIN")
         try:
             taken = self._db.executemany(_PUT, rows).rowcount
+            if toprevs:
+                self._db.executemany(_SET_TOPREV, [(rev, mid) for mid, rev in toprevs.items()])
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
         return taken
-
-    def apply_records(self, records: Iterable[InboundRecord]) -> int:
-        """Entries read from the topic; returns how many changed the index."""
-        return self.put_all(_entries_of(records))
 
     def open_ids_about(self, kind: str, subject: str) -> set[str]:
         """The ids of `kind`'s entries about `subject` whose plans are still open."""
