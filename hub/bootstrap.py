@@ -64,8 +64,8 @@ from hub.recipients.police_register import PoliceRegister
 from hub.recipients.receipts import ReceiptContext, ReceiptTopics, receipt_step
 from hub.recipients.runner import IndexedRunner
 from hub.reference import MunicipalityRegister, UnitRegister
-from hub.routing.consent import ConsentBook, StagedConsent
-from hub.routing.deliveries import DeliveryIndex, StagedIndex
+from hub.routing.consent import ConsentBook, ConsentState, StagedConsent, consent_record
+from hub.routing.deliveries import DeliveryEntry, DeliveryIndex, StagedIndex, entry_record
 from hub.routing.policy import Policy, load_policy
 from hub.settings import HubSettings
 from hub.signing.keys import key_store
@@ -166,7 +166,7 @@ class Hub:
     consent: TopicFollower
     parking: TopicFollower
     watcher: DeadlineWatcher
-    overwrites: OverwriteRepair
+    overwrites: list[OverwriteRepair[Any]]
     audit: AuditService
     recipient_audit: RecipientAudit
     signer: Signer
@@ -219,8 +219,9 @@ class Hub:
             await self.broker.start()
             self._running = stack.pop_all()
         self._tasks.append(asyncio.create_task(self.watcher.run(), name="deadline-watcher"))
-        repair = self.overwrites.run()
-        self._tasks.append(asyncio.create_task(repair, name="delivery-overwrites"))
+        for repair in self.overwrites:
+            name = f"{repair.name}-overwrites"
+            self._tasks.append(asyncio.create_task(repair.run(), name=name))
         self._tasks.append(asyncio.create_task(self.expiry.run(), name="dead-letter-expiry"))
         lag = self._follow_lag(guard.watch)
         self._tasks.append(asyncio.create_task(lag, name="consumer-lag"))
@@ -372,6 +373,37 @@ class _TogetherBroker(KafkaBroker):
         self.running = True
 
 
+def _overwrite_repairs(
+    settings: HubSettings,
+    index: DeliveryIndex,
+    consent: ConsentBook,
+    sink: RecordSink,
+    metrics: HubMetrics,
+) -> list[OverwriteRepair[Any]]:
+    """What writes the routing state again where a stalled old owner's late write overwrote
+    it on its compacted topic (`hub.recipients.overwrites`)."""
+    topics, every_s = settings.topics, settings.routing.overwrite_repair_every_s
+    deliveries: OverwriteRepair[DeliveryEntry] = OverwriteRepair(
+        name="deliveries",
+        view=index,
+        record_of=lambda entry: entry_record(entry, topics.deliveries),
+        key_of=lambda entry: entry.messageid,
+        sink=sink,
+        every_s=every_s,
+        on_rewritten=metrics.state_rewritten.labels("deliveries").inc,
+    )
+    consents: OverwriteRepair[ConsentState] = OverwriteRepair(
+        name="consent",
+        view=consent,
+        record_of=lambda state: consent_record(state, topics.consent),
+        key_of=lambda state: state.subject,
+        sink=sink,
+        every_s=every_s,
+        on_rewritten=metrics.state_rewritten.labels("consent").inc,
+    )
+    return [deliveries, consents]
+
+
 def _alert_publisher(
     sink: RecordSink, signer: Signer, topic: str
 ) -> Callable[[OperationsAlert], Awaitable[None]]:
@@ -448,7 +480,8 @@ def build_hub(
     sink = KafkaRecordSink(producer)
     index = DeliveryIndex()
     follower = TopicFollower(connection, settings.topics.deliveries, index)
-    consent = TopicFollower(connection, settings.topics.consent, ConsentBook())
+    consent_book = ConsentBook()
+    consent = TopicFollower(connection, settings.topics.consent, consent_book)
     parked = ParkingBook()
     parking = TopicFollower(connection, settings.topics.parking, parked)
     metrics = HubMetrics()
@@ -476,13 +509,7 @@ def build_hub(
         consent=consent,
         parking=parking,
         watcher=watcher,
-        overwrites=OverwriteRepair(
-            index=index,
-            sink=sink,
-            deliveries_topic=settings.topics.deliveries,
-            every_s=settings.routing.overwrite_repair_every_s,
-            on_rewritten=metrics.deliveries_rewritten.inc,
-        ),
+        overwrites=_overwrite_repairs(settings, index, consent_book, sink, metrics),
         audit=audit_service,
         recipient_audit=audit or TrailAudit(lambda: audit_service.writer),
         signer=signer,

@@ -68,10 +68,11 @@ class HubMetrics:
             ["stage", "reason"],
             registry=r,
         )
-        self.deliveries_rewritten = Counter(
-            "hub_deliveries_rewritten",
-            "Delivery entries written again because an older revision followed the newest on "
-            "the compacted topic (a stalled old owner's late write).",
+        self.state_rewritten = Counter(
+            "hub_state_rewritten",
+            "Keys of a compacted state topic written again because an older state followed "
+            "the newest on the topic (a stalled old owner's late write), by state.",
+            ["state"],
             registry=r,
         )
         self.batch_seconds = Histogram(

@@ -140,6 +140,10 @@ class ConsentBook:
 
     def __init__(self) -> None:
         self._states: dict[str, ConsentState] = {}
+        # Per person, every grant read from the topic so far (recipient, event): a state read
+        # that lacks one was written after the one that had it (`take_overwritten`).
+        self._read: dict[str, frozenset[tuple[str, str]]] = {}
+        self._overwritten: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._states)
@@ -158,9 +162,31 @@ class ConsentBook:
                 state = ConsentState.model_validate_json(record.value)
             except ValidationError:
                 continue  # not ours to fix here; the topic is written by the hub alone
+            self._note(state)
             self.put(state)
             taken += 1
         return taken
+
+    def take_overwritten(self) -> list[ConsentState]:
+        """Every person whose state on the topic lost grants it had (a stalled old owner wrote
+        an older state after a newer one) since the last call: the state this book holds, to
+        be written again so that the compacted topic keeps every grant, a withdrawal above all."""
+        found = [self.get(subject) for subject in sorted(self._overwritten)]
+        self._overwritten.clear()
+        return found
+
+    def note_overwritten(self, subjects: Iterable[str]) -> None:
+        """Note these again (their writing failed)."""
+        self._overwritten.update(subjects)
+
+    def _note(self, state: ConsentState) -> None:
+        grants = frozenset((g.recipient.value, g.eventid) for g in state.grants)
+        before = self._read.get(state.subject, frozenset())
+        if grants >= before:
+            self._overwritten.discard(state.subject)
+        else:
+            self._overwritten.add(state.subject)
+        self._read[state.subject] = before | grants
 
 
 class StagedConsent:

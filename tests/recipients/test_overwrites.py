@@ -1,12 +1,15 @@
-"""An older revision of a delivery entry written after its newest (a stalled old owner's late
-send) is found as it is read, and the newest is written again, so the compacted topic's last
-record of the message is its newest: what a process started after compaction reads."""
+"""An older state written after the newest on a compacted state topic (a stalled old owner's
+late send) is found as it is read, and the newest is written again, so the topic's last record
+of the key is its newest: what a process started after compaction reads. For delivery entries
+the newest is the highest revision; for consent, every grant read, a withdrawal above all."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from typing import Any
 
 import pytest
 
@@ -14,26 +17,59 @@ from hub.kafka.connection import KafkaConnection
 from hub.kafka.follow_index import TopicFollower
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.reader import read_topic
-from hub.pipeline.records import InboundRecord, Position
-from hub.pipeline.sink import MemorySink
+from hub.pipeline.records import InboundRecord, OutboundRecord, Position
+from hub.pipeline.sink import MemorySink, RecordSink
 from hub.recipients.overwrites import OverwriteRepair
+from hub.routing.consent import ConsentBook, ConsentGrant, ConsentState, consent_record
 from hub.routing.deliveries import DeliveryEntry, DeliveryIndex, entry_record
 from hub.settings import KafkaSettings
+from schemas.errors import TransientError
+from schemas.events.codes import ConsentRecipient
 from tests.recipients.test_delivery_index import entry
 from tests.support import NewTopic, RunningKafka
 
 TOPIC = "hub.deliveries.v1"
+CONSENT = "hub.consent.v1"
+AT = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
 
 def read(entries: Sequence[DeliveryEntry], first_offset: int = 0) -> list[InboundRecord]:
     """`entries` as the follower reads them from the topic, in this order."""
-    records = []
-    for offset, e in enumerate(entries, start=first_offset):
-        made = entry_record(e, TOPIC)
-        records.append(
-            InboundRecord(Position(TOPIC, 0, offset), made.key, made.value, made.headers, 0)
-        )
-    return records
+    return as_read([entry_record(e, TOPIC) for e in entries], first_offset)
+
+
+def as_read(made: Sequence[OutboundRecord], first_offset: int = 0) -> list[InboundRecord]:
+    return [
+        InboundRecord(Position(r.topic, 0, offset), r.key, r.value, r.headers, 0)
+        for offset, r in enumerate(made, start=first_offset)
+    ]
+
+
+def deliveries_repair(
+    index: DeliveryIndex, sink: RecordSink, topic: str = TOPIC, **more: Any
+) -> OverwriteRepair[DeliveryEntry]:
+    return OverwriteRepair(
+        name="deliveries",
+        view=index,
+        record_of=lambda e: entry_record(e, topic),
+        key_of=lambda e: e.messageid,
+        sink=sink,
+        every_s=more.pop("every_s", 1.0),
+        **more,
+    )
+
+
+def grant(recipient: ConsentRecipient, given: bool, minutes: int) -> ConsentGrant:
+    return ConsentGrant(
+        recipient=recipient,
+        given=given,
+        at=AT + dt.timedelta(minutes=minutes),
+        eventid=f"e{minutes}",
+    )
+
+
+GIVEN = ConsentState(subject="person-1", grants=(grant(ConsentRecipient.NAV, True, 0),))
+WITHDRAWN = GIVEN.merged([grant(ConsentRecipient.NAV, False, 5)])
 
 
 def test_an_older_revision_read_after_the_newest_is_noted_with_the_newest() -> None:
@@ -80,13 +116,64 @@ async def test_the_repair_writes_the_newest_again_and_counts_it() -> None:
     first = entry(1)
     closed = first.changed(open=False)
     index.apply_records(read([first, closed, first]))
-    repair = OverwriteRepair(
-        index=index, sink=sink, deliveries_topic=TOPIC, every_s=1.0, on_rewritten=counted.append
-    )
+    repair = deliveries_repair(index, sink, on_rewritten=counted.append)
     assert await repair.repair() == 1
     assert sink.values(TOPIC) == [entry_record(closed, TOPIC).value]
     assert counted == [1]
     assert await repair.repair() == 0
+
+
+def test_a_consent_state_read_without_a_grant_read_before_is_noted_with_every_grant() -> None:
+    book = ConsentBook()
+    book.apply_records(
+        as_read([consent_record(GIVEN, CONSENT), consent_record(WITHDRAWN, CONSENT)])
+    )
+    assert book.take_overwritten() == []
+    book.apply_records(as_read([consent_record(GIVEN, CONSENT)], 2))  # the withdrawal is lost
+    assert book.get("person-1").in_force(AT.date()) == frozenset(), "no running process shares"
+    assert book.take_overwritten() == [WITHDRAWN]
+
+
+def test_consent_a_process_gave_ahead_of_its_reading_is_no_overwrite() -> None:
+    book = ConsentBook()
+    book.put(WITHDRAWN)
+    book.apply_records(
+        as_read([consent_record(GIVEN, CONSENT), consent_record(WITHDRAWN, CONSENT)])
+    )
+    assert book.take_overwritten() == []
+
+
+async def test_the_repair_writes_the_withdrawal_again() -> None:
+    book, sink = ConsentBook(), MemorySink()
+    made = [consent_record(s, CONSENT) for s in (GIVEN, WITHDRAWN, GIVEN)]
+    book.apply_records(as_read(made))
+    repair = OverwriteRepair(
+        name="consent",
+        view=book,
+        record_of=lambda state: consent_record(state, CONSENT),
+        key_of=lambda state: state.subject,
+        sink=sink,
+        every_s=1.0,
+    )
+    assert await repair.repair() == 1
+    assert sink.values(CONSENT) == [consent_record(WITHDRAWN, CONSENT).value]
+
+
+async def test_a_failed_write_is_tried_again_at_the_next_round() -> None:
+    index = DeliveryIndex()
+    first = entry(1)
+    closed = first.changed(open=False)
+    index.apply_records(read([first, closed, first]))
+    with pytest.raises(TransientError):
+        await deliveries_repair(index, FailingSink()).repair()
+    sink = MemorySink()
+    assert await deliveries_repair(index, sink).repair() == 1
+    assert sink.values(TOPIC) == [entry_record(closed, TOPIC).value]
+
+
+class FailingSink:
+    async def send(self, record: OutboundRecord) -> Awaitable[Position]:
+        raise TransientError("the broker is away")
 
 
 @pytest.mark.kafka
@@ -106,7 +193,7 @@ async def test_on_the_broker_the_topics_last_record_of_the_message_is_the_newest
         for late in (first, closed, first):  # the last: an old owner's send, after the newest
             await (await sink.send(entry_record(late, topic)))
         await follower.start()
-        repair = OverwriteRepair(index=index, sink=sink, deliveries_topic=topic, every_s=0.1)
+        repair = deliveries_repair(index, sink, topic, every_s=0.1)
         task = asyncio.create_task(repair.run())
         try:
             deadline = time.monotonic() + 30

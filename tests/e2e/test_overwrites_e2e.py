@@ -1,0 +1,81 @@
+"""A running hub writes again the state a stalled old owner's late send overwrote: after an
+older delivery entry and an older consent (the withdrawal missing) land on the hub's compacted
+topics behind the newest, the last record of each key is the newest again within seconds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from hub.kafka.connection import KafkaConnection
+from hub.kafka.producer import KafkaRecordSink, build_producer
+from hub.kafka.reader import read_topic
+from hub.pipeline.records import InboundRecord, OutboundRecord
+from hub.routing.consent import consent_record
+from hub.routing.deliveries import entry_record
+from hub.settings import KafkaSettings
+from tests.e2e.harness import HubEnv, HubProcess
+from tests.recipients.test_delivery_index import entry
+from tests.recipients.test_overwrites import GIVEN, WITHDRAWN
+from tests.support import RunningKafka
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+
+async def test_a_running_hub_puts_the_newest_state_back_on_its_topics(
+    kafka: RunningKafka, tmp_path: Path
+) -> None:
+    env = HubEnv(
+        kafka.connection, tmp_path / "hub", overrides={"routing": {"overwrite_repair_every_s": 0.2}}
+    )
+    await env.create_topics()
+    topics = env.settings().topics
+    opened = entry(1)
+    closed = opened.changed(open=False)
+    hub = HubProcess(env, tmp_path / "hub.log")
+    hub.start()
+    try:
+        # What the old owner's late sends leave: the older state last.
+        await write(
+            kafka.connection,
+            [entry_record(e, topics.deliveries) for e in (opened, closed, opened)]
+            + [consent_record(s, topics.consent) for s in (GIVEN, WITHDRAWN, GIVEN)],
+        )
+        delivery = await last_of(kafka.connection, topics.deliveries, closed.messageid.encode())
+        consent = await last_of(kafka.connection, topics.consent, GIVEN.subject.encode())
+    finally:
+        assert hub.stop() == 0
+    assert delivery == entry_record(closed, topics.deliveries).value
+    assert consent == consent_record(WITHDRAWN, topics.consent).value
+    assert '"event": "state.rewritten"' in hub.log_path.read_text()
+
+
+async def write(connection: KafkaConnection, records: list[OutboundRecord]) -> None:
+    producer = build_producer(connection, KafkaSettings())
+    await producer.start()
+    try:
+        sink = KafkaRecordSink(producer)
+        for record in records:
+            await (await sink.send(record))
+    finally:
+        await producer.stop()
+
+
+async def last_of(
+    connection: KafkaConnection, topic: str, key: bytes, *, timeout_s: float = 30.0
+) -> bytes | None:
+    """The value of `key`'s last record on `topic` once it is the hub's rewrite (a fourth)."""
+    deadline = time.monotonic() + timeout_s
+    found = await _of_key(connection, topic, key.__eq__)
+    while len(found) < 4 and time.monotonic() < deadline:
+        found = await _of_key(connection, topic, key.__eq__)
+    return found[-1].value if found else None
+
+
+async def _of_key(
+    connection: KafkaConnection, topic: str, wanted: Callable[[bytes | None], bool]
+) -> list[InboundRecord]:
+    return [r async for r in read_topic(connection, topic) if wanted(r.key)]
