@@ -63,6 +63,14 @@ ALERTS: Final = (
         "(logs: batch.rewound, batch.stuck).",
     ),
     Alert(
+        "JustishubStateRewritten",
+        "sum by (state) (increase(hub_state_rewritten_total[15m])) > 0",
+        "0m",
+        "warning",
+        "A stalled hub process wrote an older {{ $labels.state }} state after a newer one; "
+        "the newest was written again (logs: state.rewritten). Find the replica that paused.",
+    ),
+    Alert(
         "JustishubReceiptsOverdue",
         "max(hub_receipts_overdue) > 0",
         "5m",

@@ -4,8 +4,6 @@ topics behind the newest, the last record of each key is the newest again within
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from hub.kafka.connection import KafkaConnection
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.reader import read_topic
-from hub.pipeline.records import InboundRecord, OutboundRecord
+from hub.pipeline.records import OutboundRecord
 from hub.routing.consent import consent_record
 from hub.routing.deliveries import entry_record
 from hub.settings import KafkaSettings
@@ -64,18 +62,10 @@ async def write(connection: KafkaConnection, records: list[OutboundRecord]) -> N
         await producer.stop()
 
 
-async def last_of(
-    connection: KafkaConnection, topic: str, key: bytes, *, timeout_s: float = 30.0
-) -> bytes | None:
-    """The value of `key`'s last record on `topic` once it is the hub's rewrite (a fourth)."""
-    deadline = time.monotonic() + timeout_s
-    found = await _of_key(connection, topic, key.__eq__)
-    while len(found) < 4 and time.monotonic() < deadline:
-        found = await _of_key(connection, topic, key.__eq__)
-    return found[-1].value if found else None
-
-
-async def _of_key(
-    connection: KafkaConnection, topic: str, wanted: Callable[[bytes | None], bool]
-) -> list[InboundRecord]:
-    return [r async for r in read_topic(connection, topic) if wanted(r.key)]
+async def last_of(connection: KafkaConnection, topic: str, key: bytes) -> bytes | None:
+    """The value of `key`'s fourth record on `topic` (the hub's rewrite, after the three the
+    test wrote), read as it comes, or of its last one if none comes within 30 s."""
+    found = [
+        r async for r in read_topic(connection, topic, max_records=4, follow_s=30) if r.key == key
+    ]
+    return found[-1].value if len(found) == 4 else None
