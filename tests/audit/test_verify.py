@@ -470,7 +470,7 @@ async def test_only_a_writer_that_merely_died_is_sealable() -> None:
 async def test_a_long_trail_is_checked_in_the_memory_of_its_hashes_not_its_records() -> None:
     # The running hub checks the whole trail every hour: holding each record whole (some 4 KB
     # parsed) took 7 GB for 1.6 million records. A row is about 90 bytes.
-    n = 20_000
+    n = 10_000
     log, signer = MemoryChainLog(), new_signer()
     w = make_writer(log, signer, every=5_000)
     for start in range(0, n, 500):
