@@ -45,7 +45,6 @@ from hub.pipeline.runner import StageRunner
 from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
 from hub.recipients.alerts import alert_record, records_expired
-from hub.recipients.audit import RecipientAudit, TrailAudit, audit_hook
 from hub.recipients.base import (
     Contract,
     StageContext,
@@ -168,7 +167,6 @@ class Hub:
     watcher: DeadlineWatcher
     overwrites: list[OverwriteRepair[Any]]
     audit: AuditService
-    recipient_audit: RecipientAudit
     signer: Signer
     trusted: TrustedKeys
     retention: RetentionGuard
@@ -454,7 +452,6 @@ def _expiry_watch(
 def build_hub(
     settings: HubSettings,
     *,
-    audit: RecipientAudit | None = None,
     clock: Callable[[], dt.datetime] = _utcnow,
 ) -> Hub:
     kafka = settings.kafka
@@ -511,7 +508,6 @@ def build_hub(
         watcher=watcher,
         overwrites=_overwrite_repairs(settings, index, consent_book, sink, metrics),
         audit=audit_service,
-        recipient_audit=audit or TrailAudit(lambda: audit_service.writer),
         signer=signer,
         trusted=TrustedKeys(lambda: key_store(settings).load().public_keys()),
         metrics=metrics,
@@ -618,7 +614,7 @@ def _route(shared: _Shared, stage: Stage) -> tuple[Batches, OutcomeHook | None]:
     # Each person's consent state written once for every kind, not by each kind's step.
     fanout.consent = ConsentWrites(_consent_book(hub), topics.consent, events, provisioning)
     # Each input on record once as taken by the pass, not once per kind.
-    fanout.taken = functools.partial(hub.recipient_audit.taken, fanout.stage)
+    fanout.taken = functools.partial(hub.audit.taken, fanout.stage)
     for contract in _contracts(hub.routing):
         ctx = _stage_context(hub, index, clock, place_topics)
         ctx.read, ctx.writes_consent = events.event, False
@@ -677,8 +673,7 @@ def _kind_stage(
         dlq_topic=hub.settings.topics.dlq,
     )
     hub.runners.append(runner)
-    audit = audit_hook(runner.stage, kind, hub.recipient_audit, received=False)
-    return KindStage(runner, audit)
+    return KindStage(runner, hub.audit.hook(runner.stage, received=False, recipient=kind))
 
 
 def _receipts(shared: _Shared, stage: Stage) -> tuple[Batches, OutcomeHook | None]:
@@ -708,7 +703,7 @@ def _receipts(shared: _Shared, stage: Stage) -> tuple[Batches, OutcomeHook | Non
         dlq_topic=topics.dlq,
     )
     hub.runners.append(runner)
-    return runner, audit_hook(runner.stage, "receipts", hub.recipient_audit)
+    return runner, hub.audit.hook(runner.stage)
 
 
 _HANDLERS: dict[StageKind, Callable[[_Shared, Stage], tuple[Batches, OutcomeHook | None]]] = {

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 
 import structlog
 from aiokafka.errors import KafkaError
 
 from hub.audit.projection import Projection
-from hub.audit.steps import Describe, audit_hook
+from hub.audit.steps import audit_hook, bookkeeping, received_facts
 from hub.audit.writer import AuditWriter, new_writer_id
 from hub.kafka.chain import KafkaChainLog, build_chain_producer, writer_partition
 from hub.kafka.follow import follow_topic
 from hub.kafka.producer import transient
 from hub.kafka.subscriber import OutcomeHook
+from hub.pipeline.records import InboundRecord
 from hub.pipeline.runner import RecordOutcome
 from hub.settings import HubSettings
 from hub.signing.signer import Signer
@@ -48,13 +50,24 @@ class AuditService:
             raise RuntimeError("the audit service is not started")
         return self._writer
 
-    def hook(self, stage: str, describe: Describe | None = None) -> OutcomeHook:
-        """The `after` hook of a stage: its batch's records, acknowledged before the commit."""
+    def hook(
+        self, stage: str, *, received: bool = True, recipient: str | None = None
+    ) -> OutcomeHook:
+        """The `after` hook of a stage: its batch's records, acknowledged before the commit
+        (`hub.audit.steps.outcome_facts`; the state topics are the hub's bookkeeping)."""
+        unrecorded = bookkeeping(self._settings.topics)
 
         async def after(outcomes: list[RecordOutcome]) -> None:
-            await audit_hook(self.writer, stage, describe)(outcomes)
+            hook = audit_hook(
+                self.writer, stage, received=received, recipient=recipient, unrecorded=unrecorded
+            )
+            await hook(outcomes)
 
         return after
+
+    async def taken(self, stage: str, records: Sequence[InboundRecord]) -> None:
+        """Put on record that `stage` took `records`, for the stages that then decide each."""
+        await self.writer.append(received_facts(stage, records))
 
     async def start(self) -> None:
         topics = self._settings.topics

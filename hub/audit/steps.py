@@ -1,10 +1,16 @@
 """What a stage's batch puts on record: the audit facts of its acknowledged outcomes.
 
-Per input: `received`; per output either `published` (a hub message) or `delivered` (a message
-for a recipient: it carries `hub-recipient`, `hub-rule-id` and `hub-legal-basis`); for a failed
-input, `rejected` (its content was refused) or `verification_failed` (its signature), then
-`dead_lettered` with the dead-letter entry's position. So, per stage:
-received = inputs, and dead_lettered = rejected + verification_failed + other failures.
+One function for every stage (`outcome_facts`). Per input: `received`; per output either
+`published` (a hub message) or `delivered` (a message for a recipient: it carries
+`hub-recipient`, `hub-rule-id` and `hub-legal-basis`); for a failed input, `rejected` (its
+content was refused), `verification_failed` (its signature) or, at a recipient kind's stage,
+`refused` (the recipient's contract), then `dead_lettered` with the dead-letter entry's
+position. So, per stage: received = inputs, and dead_lettered = rejected + verification_failed +
+other failures. The hub's own bookkeeping (delivery state, consent, alerts) is not a step of a
+message and is not on record.
+
+What else the step decided comes from its notes (`hub.audit.notes.AuditNote`): a refusal, an
+accepted receipt, or what only the step knew of one of its outputs.
 
 An input that carried `hub-*` headers the hub had not sealed (see `hub.pipeline.control`) adds
 `headers_refused` after `received`, naming them: the attempt is on record, and nothing came of it.
@@ -18,23 +24,23 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
+from hub.audit.notes import AuditNote, where
 from hub.audit.writer import AuditWriter
 from hub.kafka.subscriber import OutcomeHook
 from hub.pipeline import headers as h
-from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord, Position
+from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord
 from hub.pipeline.runner import RecordOutcome
 from hub.privacy import HIDDEN, mask_text, mask_token
+from hub.settings import TopicSettings
 from hub.signing.verifying import raw_header
-from schemas.audit import AuditFacts, AuditStep, Where, audit_id
-from schemas.errors import InputRejected, SignatureRejected
+from schemas.audit import AuditFacts, AuditStep, audit_id
+from schemas.errors import ContractViolation, InputRejected, SignatureRejected
 from schemas.signature import unverified_header
 
-__all__ = ["UNTRUSTED_HEADERS", "Describe", "audit_hook", "outcome_facts", "received_facts"]
-
-Describe = Callable[[str, RecordOutcome], list[AuditFacts]]
+__all__ = ["UNTRUSTED_HEADERS", "audit_hook", "bookkeeping", "outcome_facts", "received_facts"]
 
 # The reason of a `headers_refused` record: `hub-*` headers without the hub's seal.
 UNTRUSTED_HEADERS = "untrusted_headers"
@@ -46,25 +52,65 @@ _HEADER_NAME = re.compile(r"^hub-[a-z-]{1,40}$")
 _TOKEN = re.compile(r"^[\x21-\x7e]{1,128}$")
 
 
-def audit_hook(writer: AuditWriter, stage: str, describe: Describe | None = None) -> OutcomeHook:
-    """The subscriber's `after` hook: the batch's records, acknowledged before its commit."""
-    facts_of = describe or outcome_facts
+def bookkeeping(topics: TopicSettings) -> frozenset[str]:
+    """The topics of the hub's own state: what a stage writes there is no step of a message."""
+    return frozenset({topics.deliveries, topics.consent, topics.alerts})
+
+
+def audit_hook(
+    writer: AuditWriter,
+    stage: str,
+    *,
+    received: bool = True,
+    recipient: str | None = None,
+    unrecorded: Collection[str] = (),
+) -> OutcomeHook:
+    """The subscriber's `after` hook: the batch's records, acknowledged before its commit.
+    The options are `outcome_facts`'s."""
 
     async def after(outcomes: list[RecordOutcome]) -> None:
-        await writer.append([f for outcome in outcomes for f in facts_of(stage, outcome)])
+        facts = [
+            fact
+            for outcome in outcomes
+            for fact in outcome_facts(
+                stage, outcome, received=received, recipient=recipient, unrecorded=unrecorded
+            )
+        ]
+        await writer.append(facts)
 
     return after
 
 
-def outcome_facts(stage: str, outcome: RecordOutcome, *, received: bool = True) -> list[AuditFacts]:
-    """The facts of one input's outcome; without `received` when the stage's input was put on
-    record as taken by the stage that read it for several (`received_facts`)."""
+def outcome_facts(
+    stage: str,
+    outcome: RecordOutcome,
+    *,
+    received: bool = True,
+    recipient: str | None = None,
+    unrecorded: Collection[str] = (),
+) -> list[AuditFacts]:
+    """The facts of one input's outcome.
+
+    `received=False`: the input was put on record as taken by the stage that read it for
+    several (`received_facts`). `recipient`: the recipient kind a stage decides for, whose
+    contract's refusal is a `refused` record. `unrecorded`: topics of the hub's bookkeeping,
+    whose records are not steps of a message."""
     record = outcome.record
     facts = [_received(stage, record)] if received else []
     if outcome.refused_headers:
         facts.append(_headers_refused(stage, record, outcome.refused_headers))
     if outcome.failure is None:
-        facts += [_output(stage, record, d) for d in outcome.deliveries]
+        outputs = [
+            _output(stage, record, d)
+            for d in outcome.deliveries
+            if d.record.topic not in unrecorded
+        ]
+        notes = [note for note in outcome.notes if isinstance(note, AuditNote)]
+        for note in notes:
+            outputs = [note.amend(fact) for fact in outputs]
+        facts += outputs
+        noted = (note.fact(stage, record.position) for note in notes)
+        facts += [fact for fact in noted if fact is not None]
         return facts
     error = outcome.failure.error
     reason = error.reason.value
@@ -72,6 +118,8 @@ def outcome_facts(stage: str, outcome: RecordOutcome, *, received: bool = True) 
         facts.append(_failed(AuditStep.VERIFICATION_FAILED, stage, record, reason))
     elif isinstance(error, InputRejected):
         facts.append(_failed(AuditStep.REJECTED, stage, record, reason))
+    elif isinstance(error, ContractViolation) and recipient is not None:
+        facts.append(_refused(stage, record, recipient, reason))
     facts += [_dead_lettered(stage, record, d, reason) for d in outcome.deliveries]
     return facts
 
@@ -86,7 +134,7 @@ def _received(stage: str, record: InboundRecord) -> AuditFacts:
         id=audit_id(AuditStep.RECEIVED, stage, str(record.position)),
         step=AuditStep.RECEIVED,
         stage=stage,
-        input=_where(record.position),
+        input=where(record.position),
         message_id=_matching(record.header(h.EVENT_ID), _UUID),
         correlation_id=_source_id(record.header(h.CORRELATION_ID)),
     )
@@ -97,7 +145,7 @@ def _headers_refused(stage: str, record: InboundRecord, names: Sequence[str]) ->
         id=audit_id(AuditStep.HEADERS_REFUSED, stage, str(record.position)),
         step=AuditStep.HEADERS_REFUSED,
         stage=stage,
-        input=_where(record.position),
+        input=where(record.position),
         reason=UNTRUSTED_HEADERS,
         note=_header_names(names),
     )
@@ -116,11 +164,25 @@ def _failed(step: AuditStep, stage: str, record: InboundRecord, reason: str) -> 
         id=audit_id(step, stage, str(record.position)),
         step=step,
         stage=stage,
-        input=_where(record.position),
+        input=where(record.position),
         reason=reason,
         message_id=_matching(record.header(h.EVENT_ID), _UUID),
         event_type=_matching(record.header(h.EVENT_TYPE), _EVENT_TYPE),
         kid=kid,
+    )
+
+
+def _refused(stage: str, record: InboundRecord, recipient: str, reason: str) -> AuditFacts:
+    return AuditFacts(
+        id=audit_id(AuditStep.REFUSED, stage, str(record.position), recipient),
+        step=AuditStep.REFUSED,
+        stage=stage,
+        input=where(record.position),
+        subject=_matching(_text_key(record.key), _PERSON_KEY),
+        message_id=_matching(record.header(h.EVENT_ID), _UUID),
+        event_type=_matching(record.header(h.EVENT_TYPE), _EVENT_TYPE),
+        recipient=recipient,
+        reason=reason,
     )
 
 
@@ -129,8 +191,8 @@ def _dead_lettered(stage: str, record: InboundRecord, entry: Delivery, reason: s
         id=audit_id(AuditStep.DEAD_LETTERED, stage, str(record.position)),
         step=AuditStep.DEAD_LETTERED,
         stage=stage,
-        input=_where(record.position),
-        output=_where(entry.position),
+        input=where(record.position),
+        output=where(entry.position),
         reason=reason,
         entry_id=_matching(entry.record.header(h.DLQ_ID), _UUID),
         message_id=_matching(record.header(h.EVENT_ID), _UUID),
@@ -146,8 +208,8 @@ def _output(stage: str, record: InboundRecord, delivery: Delivery) -> AuditFacts
     common: dict[str, Any] = {
         "step": step,
         "stage": stage,
-        "input": _where(record.position),
-        "output": _where(delivery.position),
+        "input": where(record.position),
+        "output": where(delivery.position),
         "subject": _subject(out),
         "event_type": _matching(out.header(h.EVENT_TYPE), _EVENT_TYPE),
         "correlation_id": _source_id(out.header(h.CORRELATION_ID)),
@@ -171,16 +233,12 @@ def _output(stage: str, record: InboundRecord, delivery: Delivery) -> AuditFacts
     )
 
 
-def _where(position: Position) -> Where:
-    # Not validated again: a position is the broker's (a topic name, two counts).
-    return Where.model_construct(
-        topic=position.topic, partition=position.partition, offset=position.offset
-    )
-
-
 def _subject(out: OutboundRecord) -> str | None:
-    key = out.key.decode("ascii", errors="replace") if out.key else None
-    return _matching(key, _PERSON_KEY)
+    return _matching(_text_key(out.key), _PERSON_KEY)
+
+
+def _text_key(key: bytes | None) -> str | None:
+    return key.decode("ascii", errors="replace") if key else None
 
 
 def _claimed_kid(headers: Sequence[tuple[str, bytes]]) -> str | None:

@@ -37,6 +37,7 @@ import orjson
 import structlog
 from pydantic import ValidationError
 
+from hub.audit.notes import AuditNote, where
 from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
 from hub.pipeline.runner import Effects
@@ -54,6 +55,7 @@ from hub.routing.engine import Matched, Refused, decide, lookup, projected
 from hub.routing.policy import PLANNED_DATE, Policy, Rule
 from schemas import codec
 from schemas.alerts import AlertKind
+from schemas.audit import AuditFacts, AuditStep, audit_id
 from schemas.errors import ContractViolation
 from schemas.events import IDENTITY_CHECKED, CanonicalEvent
 from schemas.recipients import (
@@ -126,8 +128,12 @@ def _composing(kind: type) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
-    """A delivery or a refusal, as the audit trail records it."""
+class Decision(AuditNote):
+    """A delivery or a refusal, as the audit trail records it.
+
+    A delivery is recorded from the acknowledged message itself (`delivered`, with its
+    position); the decision adds only the retired place it was redirected from. A refusal is a
+    record of its own, with its reason."""
 
     delivered: bool
     canonical_id: str
@@ -141,11 +147,32 @@ class Decision:
     action: Action | None = None
     redirected_from: str | None = None
     topic: str | None = None
-    output: Position | None = None
+
+    def fact(self, stage: str, position: Position) -> AuditFacts | None:
+        if self.delivered:
+            return None
+        return AuditFacts(
+            id=audit_id(AuditStep.REFUSED, stage, str(position), self.recipient),
+            step=AuditStep.REFUSED,
+            stage=stage,
+            input=where(position),
+            subject=self.subject or None,
+            message_id=self.canonical_id,
+            event_type=self.event_type or None,
+            recipient=self.recipient,
+            rule_id=self.rule_id,
+            reason=self.reason,
+        )
+
+    def amend(self, fact: AuditFacts) -> AuditFacts:
+        moved = self.redirected_from
+        if moved is None or fact.delivered_id != self.message_id:
+            return fact
+        return fact.model_copy(update={"redirected_from": moved})
 
 
 @dataclass(frozen=True, slots=True)
-class ReceiptNote:
+class ReceiptNote(AuditNote):
     """A recipient's receipt the hub accepted, as the audit trail records it."""
 
     recipient: str
@@ -153,6 +180,19 @@ class ReceiptNote:
     canonical_id: str
     subject: str
     status: str
+
+    def fact(self, stage: str, position: Position) -> AuditFacts | None:
+        return AuditFacts(
+            id=audit_id(AuditStep.RECEIPT, stage, str(position)),
+            step=AuditStep.RECEIPT,
+            stage=stage,
+            input=where(position),
+            subject=self.subject,
+            message_id=self.canonical_id,
+            recipient=self.recipient,
+            delivered_id=self.message_id,
+            receipt_status=self.status,
+        )
 
 
 Note = Decision | ReceiptNote

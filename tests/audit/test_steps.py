@@ -9,11 +9,12 @@ from hub.audit.writer import MemoryChainLog
 from hub.pipeline import headers as h
 from hub.pipeline.control import Screen
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
-from hub.pipeline.runner import RetryPolicy, StageRunner
+from hub.pipeline.runner import Effects, RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
+from hub.recipients.base import Decision, ReceiptNote
 from hub.signing.verifying import verifying
 from schemas.audit import AuditStep, decode_record
-from schemas.errors import InputRejected, Reason
+from schemas.errors import ContractViolation, InputRejected, Reason
 from tests.audit.helpers import make_writer, new_signer, public_keys
 
 SIGNER = new_signer()
@@ -159,3 +160,117 @@ async def test_hub_headers_a_publisher_sent_are_on_record_by_name_only() -> None
     assert refused.input == received.input
     assert refused.reason == "untrusted_headers"
     assert refused.note == "hub-replay-of, hub-control, 1 other(s)"
+
+
+NAV_MESSAGE_ID = "6f1c2a7e-1111-5222-8333-000000000001"
+
+
+def _nav_message() -> OutboundRecord:
+    out = OutboundRecord(
+        "out.municipality.0301.v1",
+        KEY,
+        b"{}",
+        text_headers(
+            [
+                (h.EVENT_ID, NAV_MESSAGE_ID),
+                (h.EVENT_TYPE, "no.justishub.municipality.release.v1"),
+                (h.RECIPIENT, "municipality:0301"),
+                (h.RULE_ID, "municipality-release"),
+                (h.LEGAL_BASIS, "Straffegjennomføringsloven § 42"),
+            ]
+        ),
+    )
+    return SIGNER.sign_record(out)
+
+
+async def test_a_recipient_stage_records_its_messages_and_decisions_but_not_its_bookkeeping() -> (
+    None
+):
+    # The step's notes: the delivery (redirected from a retired municipality) and a refusal.
+    delivered = Decision(
+        delivered=True,
+        canonical_id=EVENT_ID,
+        event_type="no.kriminalomsorgen.release.planned.v1",
+        subject=KEY.decode(),
+        recipient="municipality:0301",
+        message_id=NAV_MESSAGE_ID,
+        redirected_from="0302",
+    )
+    refused = Decision(
+        delivered=False,
+        canonical_id=EVENT_ID,
+        event_type="no.kriminalomsorgen.release.planned.v1",
+        subject=KEY.decode(),
+        recipient="municipality:0301",
+        rule_id="municipality-release",
+        reason="no_consent",
+    )
+    state = OutboundRecord("hub.deliveries.v1", KEY, b"{}", ())
+
+    def route(record: InboundRecord) -> Effects:
+        return Effects([_nav_message(), state], [delivered, refused])
+
+    (outcome,) = await run(route, [inbound(4, b"{}", text_headers([(h.EVENT_ID, EVENT_ID)]))])
+    facts = outcome_facts(
+        "route_municipality", outcome, received=False, unrecorded={"hub.deliveries.v1"}
+    )
+
+    assert [f.step for f in facts] == [AuditStep.DELIVERED, AuditStep.REFUSED]
+    message, refusal = facts
+    assert (message.delivered_id, message.redirected_from) == (NAV_MESSAGE_ID, "0302")
+    assert message.output is not None
+    assert message.output.topic == "out.municipality.0301.v1"
+    assert (refusal.reason, refusal.rule_id, refusal.subject) == (
+        "no_consent",
+        "municipality-release",
+        KEY.decode(),
+    )
+    assert refusal.input == message.input
+
+
+async def test_a_recipient_contract_failure_is_a_refusal_then_a_dead_letter() -> None:
+    def route(record: InboundRecord) -> Effects:
+        raise ContractViolation("no such municipality", reason=Reason.UNKNOWN_MUNICIPALITY)
+
+    canonical = InboundRecord(
+        Position("hub.events.v1", 0, 5),
+        KEY,
+        b"{}",
+        text_headers(
+            [(h.EVENT_ID, EVENT_ID), (h.EVENT_TYPE, "no.kriminalomsorgen.release.planned.v1")]
+        ),
+    )
+    (outcome,) = await run(route, [canonical])
+
+    facts = outcome_facts("route_municipality", outcome, received=False, recipient="municipality")
+    assert [f.step for f in facts] == [AuditStep.REFUSED, AuditStep.DEAD_LETTERED]
+    refusal = facts[0]
+    assert (refusal.recipient, refusal.reason, refusal.message_id, refusal.subject) == (
+        "municipality",
+        "unknown_municipality",
+        EVENT_ID,
+        KEY.decode(),
+    )
+    # A stage that decides for no recipient has no refusal to record.
+    assert [f.step for f in outcome_facts("ingest", outcome)] == [
+        AuditStep.RECEIVED,
+        AuditStep.DEAD_LETTERED,
+    ]
+
+
+async def test_an_accepted_receipt_is_on_record_with_its_status() -> None:
+    note = ReceiptNote("nav", NAV_MESSAGE_ID, EVENT_ID, KEY.decode(), "processed")
+
+    def receipts(record: InboundRecord) -> Effects:
+        return Effects([OutboundRecord("hub.deliveries.v1", KEY, b"{}", ())], [note])
+
+    (outcome,) = await run(receipts, [inbound(6, b"{}")])
+    received, receipt = outcome_facts("receipts", outcome, unrecorded={"hub.deliveries.v1"})
+    assert received.step is AuditStep.RECEIVED
+    assert receipt.step is AuditStep.RECEIPT
+    assert (receipt.recipient, receipt.delivered_id, receipt.receipt_status) == (
+        "nav",
+        NAV_MESSAGE_ID,
+        "processed",
+    )
+    assert receipt.id != received.id

@@ -10,6 +10,7 @@ from typing import cast
 import pytest
 from structlog.testing import capture_logs
 
+from hub.audit.steps import audit_hook, received_facts
 from hub.audit.writer import AuditWriter
 from hub.kafka import subscriber
 from hub.metrics import HubMetrics
@@ -17,7 +18,6 @@ from hub.pipeline import headers as h
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position
 from hub.pipeline.runner import DeliveryFailed, RecordOutcome, RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
-from hub.recipients.audit import TrailAudit
 from hub.recipients.base import StageContext, recipient_step, verified_event
 from hub.recipients.fanout import ConsentWrites, FanOut, KindStage, VerifiedEvents
 from hub.recipients.runner import IndexedRunner
@@ -379,12 +379,12 @@ async def test_each_input_is_put_on_record_as_taken_once_before_any_kind_decides
 async def test_received_is_on_the_trail_once_per_input_and_never_per_kind() -> None:
     # The facts the wiring writes: `route` takes each input; a kind's audit adds only decisions.
     audit = RecordingWriter()
-    trail = TrailAudit(lambda: cast(AuditWriter, audit))
+    writer = cast(AuditWriter, audit)
     batch = [record(0, b"a"), record(1, b"b")]
-    await trail.taken("route", batch)
+    await writer.append(received_facts("route", batch))
     outcomes = [RecordOutcome(record=r, deliveries=()) for r in batch]
-    await trail.record("route_nav", outcomes, [], received=False)
-    await trail.record("receipts", outcomes[:1], [])
+    await audit_hook(writer, "route_nav", received=False, recipient="nav")(outcomes)
+    await audit_hook(writer, "receipts")(outcomes[:1])
 
     steps = [(f.stage, f.step.value, f.input.offset if f.input else None) for f in audit.facts]
     assert steps == [
