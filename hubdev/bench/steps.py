@@ -24,12 +24,12 @@ from typing import TypeVar
 import adapters.koda
 from adapters.context import TranslationContext
 from adapters.koda.record import KodaHendelse
-from hub.audit.steps import outcome_facts
+from hub.audit.steps import bookkeeping, outcome_facts
 from hub.bootstrap import Hub, build_hub, translation_context
 from hub.pipeline.deadletter import Failure, dead_letter
 from hub.pipeline.ingest import canonical_record, ingest_step
 from hub.pipeline.records import Delivery, InboundRecord, OutboundRecord, Position
-from hub.pipeline.runner import RecordOutcome, StageRunner
+from hub.pipeline.runner import Effects, RecordOutcome, StageRunner
 from hub.pipeline.sink import MemorySink
 from hub.settings import HubSettings
 from hub.signing.verifying import verify_record
@@ -114,6 +114,29 @@ class Material:
         ]
 
     @cached_property
+    def routed(self) -> list[tuple[str, str, RecordOutcome]]:
+        """(stage, recipient kind, outcome) of every kind's step on each signed event, as if
+        every output were acknowledged: what the one pass's audit takes."""
+        routed = []
+        offset = 0
+        for runner in self.runners("route_"):
+            kind = runner.group.rsplit(".", 1)[-1]
+            for record in self.signed_inbound:
+                try:
+                    effects = runner.step(record)
+                except HubError:
+                    continue
+                if not isinstance(effects, Effects):
+                    effects = Effects(effects)
+                deliveries = []
+                for out in effects.outputs:
+                    deliveries.append(Delivery(out, Position(out.topic, 0, offset)))
+                    offset += 1
+                outcome = RecordOutcome(record, tuple(deliveries), notes=tuple(effects.notes))
+                routed.append((runner.stage, kind, outcome))
+        return routed
+
+    @cached_property
     def facts(self) -> list[AuditFacts]:
         return [f for outcome in self.outcomes for f in outcome_facts(_STAGE, outcome)]
 
@@ -170,6 +193,16 @@ def verify(m: Material) -> Case:
 
 def audit_facts(m: Material) -> Case:
     return _each(lambda o: outcome_facts(_STAGE, o), m.outcomes)
+
+
+def audit_route_facts(m: Material) -> Case:
+    unrecorded = bookkeeping(m.settings.topics)
+
+    def facts(item: tuple[str, str, RecordOutcome]) -> list[AuditFacts]:
+        stage, kind, outcome = item
+        return outcome_facts(stage, outcome, received=False, recipient=kind, unrecorded=unrecorded)
+
+    return _each(facts, m.routed)
 
 
 def audit_chain(m: Material) -> Case:
@@ -249,6 +282,7 @@ STEPS: tuple[tuple[str, Prepare], ...] = (
     ("sign (Ed25519 detached JWS)", sign),
     ("verify (signature of a canonical event)", verify),
     ("audit: facts of an outcome (received + published)", audit_facts),
+    ("audit: facts of a kind's outcome (deliveries, refusals)", audit_route_facts),
     ("audit: chain + encode + hash, per audit record", audit_chain),
     ("dead-letter an invalid document", dead_letter_invalid),
     ("stage runner alone (log context, bookkeeping)", runner_alone),
