@@ -309,12 +309,29 @@ def _signature_bytes(encoded: str) -> bytes:
 
 def _parse_protected(encoded: str) -> dict[str, Any]:
     raw = _b64url_decode(encoded, "protected header")
+    fast = _hub_form(raw)
+    if fast is not None:
+        return fast
     try:
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedSignature("the protected header is not a JSON object") from exc
     if not isinstance(header, dict):
         raise MalformedSignature("the protected header is not a JSON object")
+    return header
+
+
+def _hub_form(raw: bytes) -> dict[str, Any] | None:
+    """The header, when `raw` is written as the hub writes it (sorted keys, no whitespace, the
+    texts printable ASCII): orjson reads it in a tenth of the time. Written back, it must give
+    `raw` byte for byte, which a member given twice (or anything `json` would read otherwise)
+    cannot; any other header is read by `json`, member by member."""
+    try:
+        header = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(header, dict) or orjson.dumps(header, option=orjson.OPT_SORT_KEYS) != raw:
+        return None
     return header
 
 
