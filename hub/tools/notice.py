@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from typing import Any, Final
-
-from fpdf import FPDF
+from typing import TYPE_CHECKING, Any, Final
 
 from hub.kafka.reader import read_topic
 from hub.pipeline import headers as h
 from hub.recipients.notice import date_words
 from hub.settings import HubSettings
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 __all__ = ["find_notice", "letter_pdf"]
 
@@ -57,6 +58,9 @@ def letter_pdf(message: dict[str, Any]) -> bytes:
     def say(key: str) -> str:
         pair = _HEADINGS[key]
         return pair[0] if nb else pair[1]
+
+    # Imported here: fpdf and its font tools are half of every `hub` command's start-up.
+    from fpdf import FPDF
 
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=20)
