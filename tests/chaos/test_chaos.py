@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 
 def test_a_short_chaos_run_loses_nothing(tmp_path: Path) -> None:
-    plan = ChaosPlan(documents=3_000, schedule=SHORT_SCHEDULE, drain_timeout_s=420)
+    plan = ChaosPlan(documents=3_000, schedule=SHORT_SCHEDULE, gap_s=2.0, drain_timeout_s=420)
     result = run_chaos(plan, tmp_path)
     assert len(result.faults) == len(SHORT_SCHEDULE)
     assert result.publisher["acknowledged"] >= plan.documents

@@ -17,7 +17,7 @@ from tests.support import RunningKafka
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
-TOTAL, INVALID = 5000, 100
+TOTAL, INVALID = 2000, 40
 
 
 async def outputs_so_far(env: HubEnv) -> int:

@@ -35,7 +35,7 @@ from tests.support import RunningKafka
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
 STAVANGER = "1103"
-NOTICES = 1000
+NOTICES = 300
 OPERATOR = "kari.ops"
 
 
