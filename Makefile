@@ -60,9 +60,10 @@ chaos: $(STAMP)
 	$(BIN)/python -m tests.chaos
 
 ## make test: lint, types, then every test (the real broker, the contract validator and the
-## browser included).
+## browser included). The slowest tests are listed at the end: the whole must stay within CI's
+## time on a 2-core machine.
 test: lint types contract-deps chromium
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
