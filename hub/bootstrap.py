@@ -568,12 +568,17 @@ def _ingest(shared: _Shared, stage: Stage) -> tuple[Batches, OutcomeHook | None]
     return runner, hub.audit.hook("ingest")
 
 
-def _parking(hub: Hub, group: str) -> Parking:
-    """Per-person order for the stage of consumer group `group` (see hub.pipeline.parking)."""
+def _parking(hub: Hub, group: str, *, per_topic: bool = False) -> Parking:
+    """Per-person order for the stage of consumer group `group` (see hub.pipeline.parking);
+    `per_topic` for a stage that reads several topics, each written by someone else."""
     book = hub.parking.view
     assert isinstance(book, ParkingBook)  # noqa: S101 - built so in build_hub
     return Parking(
-        group=group, topic=hub.settings.topics.parking, book=book, catch_up=hub.parking.catch_up
+        group=group,
+        topic=hub.settings.topics.parking,
+        book=book,
+        catch_up=hub.parking.catch_up,
+        per_topic=per_topic,
     )
 
 
@@ -694,7 +699,8 @@ def _receipts(shared: _Shared, stage: Stage) -> tuple[Batches, OutcomeHook | Non
         catch_up=hub.follower.catch_up,
         stage="receipts",
         group=stage.group,
-        parking=_parking(hub, stage.group),
+        # Each recipient's receipts in their own order: one's bad receipt holds up no other's.
+        parking=_parking(hub, stage.group, per_topic=stage.pattern is not None),
         # The receipt topics are written by the recipients.
         screen=Screen(hub.trusted, untrusted_topic=True),
         observer=hub.metrics,

@@ -13,6 +13,11 @@ blocker releases the person when it succeeds, the parked ones follow in their or
 and anything the person sent meanwhile comes after them. If the blocker fails again, it blocks
 again under its new entry id and the ones behind it are parked again.
 
+A stage that reads several topics (the receipts stage reads each recipient's) keeps order per
+topic and person (`per_topic`): one recipient's failed receipt about a person holds back that
+recipient's later receipts about them, never another recipient's. A recipient cannot hold up
+another agency's receipts by sending bad ones of its own.
+
 Replay and control headers count only under the hub's seal (`hub.pipeline.control`): the
 runner screens every input first, and a forged `hub-replay-of` or `hub-control` is an input
 like any other, parked if its person is blocked.
@@ -96,7 +101,8 @@ class ParkingBook:
 
     def blocked_people(self) -> set[str]:
         """The person keys blocked behind a dead-letter entry in any stage."""
-        return {person for (_, person) in self._blocked}
+        # A stage that parks per topic names its people `topic|person key`.
+        return {person.rpartition("|")[2] for (_, person) in self._blocked}
 
     def blockers(self) -> dict[str, int]:
         """Every dead-letter entry that blocks someone, and how many people (over all groups)."""
@@ -133,9 +139,11 @@ class Parking:
         topic: str,
         book: ParkingBook | None = None,
         catch_up: Callable[[], Awaitable[None]] | None = None,
+        per_topic: bool = False,
     ) -> None:
         self.group = group
         self.topic = topic
+        self._per_topic = per_topic
         self._book = book if book is not None else ParkingBook()
         self._catch_up = catch_up
         self._overlay: dict[str, str | None] = {}
@@ -164,7 +172,7 @@ class Parking:
             return Decision(Verdict.IGNORE)
         if steering is not None and steering.control is not None:
             return Decision(Verdict.RELEASE if steering.control == RELEASE else Verdict.IGNORE)
-        person = _person(record)
+        person = self._person(record)
         blocker = self.blocker(person) if person else None
         replay_of = steering.replay_of if steering is not None else None
         if blocker is None or blocker in (own_entry_id(), replay_of):
@@ -174,14 +182,14 @@ class Parking:
 
     def succeeded(self, record: InboundRecord) -> list[OutboundRecord]:
         """State writes after `record` went through: the person is free if it was their blocker."""
-        person = _person(record)
+        person = self._person(record)
         if person and self.blocker(person) is not None:
             return [self._release(person)]
         return []
 
     def failed(self, record: InboundRecord, entry_id: str, now: datetime) -> list[OutboundRecord]:
         """State writes after `record` was dead-lettered as `entry_id`: its person is blocked."""
-        person = _person(record)
+        person = self._person(record)
         if not person or self.blocker(person) == entry_id:
             return []
         self._overlay[person] = entry_id
@@ -191,11 +199,22 @@ class Parking:
     def released(self, record: InboundRecord, steering: Steering) -> list[OutboundRecord]:
         """A sealed control record asked to let the person through (their blocker was
         discarded)."""
-        person = _person(record)
+        person = self._person(record)
         blocker = self.blocker(person) if person else None
         if person and blocker is not None and blocker == steering.replay_of:
             return [self._release(person)]
         return []
+
+    def _person(self, record: InboundRecord) -> str | None:
+        """Whose order `record` is kept in: its key, the person key (with `per_topic`, behind
+        the topic it came from). None: nothing to keep in order."""
+        # A key far longer than any person key is no person's: keyed state for it might be
+        # larger than the state topic takes, and the failure it would stand behind could never
+        # be written.
+        if not record.key or len(record.key) > _LONGEST_PERSON_KEY:
+            return None
+        person = record.key.decode("utf-8", errors="replace")
+        return f"{record.position.topic}|{person}" if self._per_topic else person
 
     def _release(self, person: str) -> OutboundRecord:
         self._overlay[person] = None
@@ -203,12 +222,3 @@ class Parking:
 
     def _write(self, person: str, value: bytes | None) -> OutboundRecord:
         return OutboundRecord(self.topic, parking_key(self.group, person), value)
-
-
-def _person(record: InboundRecord) -> str | None:
-    # Every input of a stage is keyed by the person key (or has no key: nothing to keep in order).
-    # A key far longer than any person key is no person's: keyed state for it might be larger
-    # than the state topic takes, and the failure it would stand behind could never be written.
-    if not record.key or len(record.key) > _LONGEST_PERSON_KEY:
-        return None
-    return record.key.decode("utf-8", errors="replace")

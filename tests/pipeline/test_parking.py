@@ -35,10 +35,12 @@ def step(record: InboundRecord) -> Sequence[OutboundRecord]:
 class Stage:
     """A stage with parking whose book reads back what the stage wrote, as the follower does."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, per_topic: bool = False) -> None:
         self.sink = MemorySink()
         self.book = ParkingBook()
-        self.parking = Parking(group=GROUP, topic="parking", book=self.book, catch_up=self._read)
+        self.parking = Parking(
+            group=GROUP, topic="parking", book=self.book, catch_up=self._read, per_topic=per_topic
+        )
         self.runner = StageRunner(
             stage="test",
             group=GROUP,
@@ -300,3 +302,21 @@ async def test_a_sealed_replay_keeps_its_headers_and_is_no_refusal() -> None:
     assert outcome.refused_headers == ()
     assert outcome.record.header(h.REPLAY_OF) == blocker.header(h.DLQ_ID)
     assert stage.out() == [b"fixed-1"]
+
+
+async def test_a_stage_of_several_topics_parks_a_person_on_one_topic_only() -> None:
+    # The receipts stage: each recipient writes its own topic. NAV's bad receipt about a person
+    # holds back NAV's later ones about them, never the municipality's.
+    stage = Stage(per_topic=True)
+
+    def on(topic: str, offset: int, value: bytes) -> InboundRecord:
+        return InboundRecord(Position(topic, 0, offset), b"pk-a", value)
+
+    await stage.run(on("receipts.nav", 0, b"bad-1"), on("receipts.municipality", 0, b"m-1"))
+    await stage.run(on("receipts.nav", 1, b"n-2"), on("receipts.municipality", 1, b"m-2"))
+
+    assert stage.out() == [b"m-1", b"m-2"]
+    blocker, parked = stage.dlq()
+    assert parked.header(h.DLQ_PARKED_BEHIND) == blocker.header(h.DLQ_ID)
+    assert parked.value == b"n-2"
+    assert stage.book.blocked_people() == {"pk-a"}
