@@ -119,7 +119,7 @@ def outcome_facts(
     elif isinstance(error, InputRejected):
         facts.append(_failed(AuditStep.REJECTED, stage, record, reason))
     elif isinstance(error, ContractViolation) and recipient is not None:
-        facts.append(_refused(stage, record, recipient, reason))
+        facts += _refused(stage, record, recipient, reason)
     facts += [_dead_lettered(stage, record, d, reason) for d in outcome.deliveries]
     return facts
 
@@ -172,18 +172,25 @@ def _failed(step: AuditStep, stage: str, record: InboundRecord, reason: str) -> 
     )
 
 
-def _refused(stage: str, record: InboundRecord, recipient: str, reason: str) -> AuditFacts:
-    return AuditFacts(
+def _refused(stage: str, record: InboundRecord, recipient: str, reason: str) -> list[AuditFacts]:
+    """A recipient's contract refused the event: a refusal of that kind. Only of a canonical
+    event (a refusal names the event); any other input's failure is on record by its
+    `dead_lettered` record and reason alone."""
+    message_id = _matching(record.header(h.EVENT_ID), _UUID)
+    if message_id is None:
+        return []
+    fact = AuditFacts(
         id=audit_id(AuditStep.REFUSED, stage, str(record.position), recipient),
         step=AuditStep.REFUSED,
         stage=stage,
         input=where(record.position),
         subject=_matching(_text_key(record.key), _PERSON_KEY),
-        message_id=_matching(record.header(h.EVENT_ID), _UUID),
+        message_id=message_id,
         event_type=_matching(record.header(h.EVENT_TYPE), _EVENT_TYPE),
         recipient=recipient,
         reason=reason,
     )
+    return [fact]
 
 
 def _dead_lettered(stage: str, record: InboundRecord, entry: Delivery, reason: str) -> AuditFacts:

@@ -274,3 +274,22 @@ async def test_an_accepted_receipt_is_on_record_with_its_status() -> None:
         "processed",
     )
     assert receipt.id != received.id
+
+
+async def test_a_receipt_its_contract_refuses_is_received_and_dead_lettered_with_its_reason() -> (
+    None
+):
+    # A recipient's receipt (keyed here by an identity number) for a message it was never
+    # sent: no hub event id to name a refusal by, so the dead letter and its reason say it.
+    # The receipts stage used to build a refusal record without one, which the record model
+    # refused: the stage's batch could then never be committed.
+    def receipts(record: InboundRecord) -> Effects:
+        raise ContractViolation("not yours", reason=Reason.WRONG_RECIPIENT)
+
+    (outcome,) = await run(receipts, [inbound(7, b"{}")])
+    facts = outcome_facts("receipts", outcome, recipient="receipts")
+    assert [f.step for f in facts] == [AuditStep.RECEIVED, AuditStep.DEAD_LETTERED]
+    assert facts[1].reason == "wrong_recipient"
+    log = MemoryChainLog()
+    await make_writer(log, SIGNER).append(facts)
+    assert all(b"12838545619" not in e.value for e in log.records)

@@ -143,6 +143,25 @@ async def test_samples_reach_exactly_whom_the_policy_says(
         assert claims.message_id == message["id"]
         producer = Producer(bootstrap.properties())
         receipt = {"messageid": message["id"], "status": "received"}
+
+        # The same receipt from NAV, to whom the message was never sent: dead-lettered with its
+        # reason and on record, and the receipts stage goes on (it once could not put such a
+        # refusal on record, and so never committed the batch that held it).
+        producer.produce(
+            env.topic("receipts.nav.v1"), json.dumps(receipt).encode(), key=first.key()
+        )
+        producer.flush(10)
+
+        async def stray_on_record() -> bool:
+            records = await _trail(bootstrap, settings.topics.audit)
+            return any(
+                r.step is AuditStep.DEAD_LETTERED
+                and r.stage == "receipts"
+                and r.reason == "wrong_recipient"
+                for r in records
+            )
+
+        assert await _until(stray_on_record), "a stray receipt is not on record"
         producer.produce(
             env.topic("receipts.municipality.4204.v1"),
             json.dumps(receipt).encode(),
