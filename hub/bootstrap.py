@@ -40,7 +40,7 @@ from hub.operations.entries import DeadLetter, Status, load_dead_letters
 from hub.operations.expiry import ExpiryWatch
 from hub.pipeline.control import Screen
 from hub.pipeline.ingest import ingest_step
-from hub.pipeline.parking import Parking, ParkingBook
+from hub.pipeline.parking import Parking, ParkingBook, ParkingState, parking_key, state_record
 from hub.pipeline.runner import StageRunner
 from hub.pipeline.sink import RecordSink
 from hub.privacy import PersonKeys
@@ -375,6 +375,7 @@ def _overwrite_repairs(
     settings: HubSettings,
     index: DeliveryIndex,
     consent: ConsentBook,
+    parked: ParkingBook,
     sink: RecordSink,
     metrics: HubMetrics,
 ) -> list[OverwriteRepair[Any]]:
@@ -399,7 +400,16 @@ def _overwrite_repairs(
         every_s=every_s,
         on_rewritten=metrics.state_rewritten.labels("consent").inc,
     )
-    return [deliveries, consents]
+    parking: OverwriteRepair[ParkingState] = OverwriteRepair(
+        name="parking",
+        view=parked,
+        record_of=lambda state: state_record(state, topics.parking),
+        key_of=lambda state: parking_key(state.group, state.person).decode(),
+        sink=sink,
+        every_s=every_s,
+        on_rewritten=metrics.state_rewritten.labels("parking").inc,
+    )
+    return [deliveries, consents, parking]
 
 
 def _alert_publisher(
@@ -506,7 +516,7 @@ def build_hub(
         consent=consent,
         parking=parking,
         watcher=watcher,
-        overwrites=_overwrite_repairs(settings, index, consent_book, sink, metrics),
+        overwrites=_overwrite_repairs(settings, index, consent_book, parked, sink, metrics),
         audit=audit_service,
         signer=signer,
         trusted=TrustedKeys(lambda: key_store(settings).load().public_keys()),

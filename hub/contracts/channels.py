@@ -401,23 +401,28 @@ def parking_entry() -> Message:
         summary="Who holds a person's later inputs back in one consumer group; none: released.",
         content_type="application/json",
         headers=headers_schema(()),
-        key={"type": "string", "description": "`<consumer group>|<person key>`."},
+        key={
+            "type": "string",
+            "description": "`<consumer group>|<person key>`; for a stage that reads several "
+            "topics (receipts), `<consumer group>|<input topic>|<person key>`.",
+        },
         payload={
-            "oneOf": [
-                {
-                    "type": "object",
-                    "required": ["group", "blocked_by", "since"],
-                    "properties": {
-                        "group": {"type": "string"},
-                        "blocked_by": {
-                            "type": "string",
-                            "format": "uuid",
-                            "description": "The dead-letter entry that blocks the person.",
-                        },
-                        "since": {"type": "string", "format": "date-time"},
-                    },
+            "type": "object",
+            "required": ["group", "blocked_by", "at"],
+            "properties": {
+                "group": {"type": "string"},
+                "blocked_by": {
+                    "type": ["string", "null"],
+                    "format": "uuid",
+                    "description": "The dead-letter entry that blocks the person; null: released.",
                 },
-                {"type": "null", "description": "A tombstone: the person is released."},
-            ]
+                "at": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "description": "The offset of the input this was decided at: of two "
+                    "states of a key, the one decided later wins.",
+                },
+                "since": {"type": "string", "format": "date-time"},
+            },
         },
     )

@@ -1,17 +1,26 @@
 """Per-person order in a stage: when one input of a person is dead-lettered, that person's later
 inputs to the same stage are held back ("parked") until the failed one is replayed or discarded.
 
-The state is one entry per blocked person and consumer group — `group|person key` → the id of
-the dead-letter entry that blocks them — kept on a compacted topic. Only the consumer that owns
-the person's input partition changes it, in the order of that partition, and the change is
-acknowledged with the batch before its offsets are committed; so whoever owns the partition
-next reads the state to its end and continues exactly where the last owner committed.
+The state is one entry per person and consumer group — `group|person key` → the id of the
+dead-letter entry that blocks them, or none once released — kept on a compacted topic. Only
+the consumer that owns the person's input partition changes it, in the order of that partition,
+and the change is acknowledged with the batch before its offsets are committed; so whoever owns
+the partition next reads the state to its end and continues exactly where the last owner
+committed.
 
 A replay puts the blocking entry and everything parked behind it back on the input topic as one
 contiguous run (see `hub.operations.replay`). The run is processed in partition order: the
 blocker releases the person when it succeeds, the parked ones follow in their original order,
 and anything the person sent meanwhile comes after them. If the blocker fails again, it blocks
 again under its new entry id and the ones behind it are parked again.
+
+Each state record names the input offset it was decided at (`at`), and a release is a record
+too, not a tombstone: one key's inputs all come from one partition, so `at` orders its states
+even across owners. A partition's old owner that stalls past its session and then flushes its
+sends would otherwise put an older state last on the compacted topic (block a person again,
+or release one whose blocker is still a dead letter). The book keeps the state with the highest
+`at`, notes a key whose older state was read after it, and `OverwriteRepair` writes the newest
+state again (`hub.recipients.overwrites`).
 
 A stage that reads several topics (the receipts stage reads each recipient's) keeps order per
 topic and person (`per_topic`): one recipient's failed receipt about a person holds back that
@@ -40,9 +49,11 @@ __all__ = [
     "Parked",
     "Parking",
     "ParkingBook",
+    "ParkingState",
     "Verdict",
     "parking_key",
     "parse_state_record",
+    "state_record",
 ]
 
 RELEASE = "release"
@@ -76,11 +87,43 @@ def parking_key(group: str, person: str) -> bytes:
     return f"{group}|{person}".encode()
 
 
-def parse_state_record(key: bytes | None, value: bytes | None) -> tuple[str, str, str | None]:
-    """(group, person key, blocking entry id or None when released) of a state record."""
+@dataclass(frozen=True, slots=True)
+class ParkingState:
+    """Whether `person` is held back in `group`, as decided at input offset `at`."""
+
+    group: str
+    person: str
+    # The dead-letter entry that blocks them; None: released.
+    blocked_by: str | None
+    # The offset of the input whose processing decided it; None in a record written before
+    # states named it (a tombstone was a release then): such a state orders against nothing.
+    at: int | None
+    since: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.group, self.person)
+
+
+def parse_state_record(key: bytes | None, value: bytes | None) -> ParkingState:
     group, _, person = (key or b"").decode("utf-8", errors="replace").partition("|")
-    blocked_by = json.loads(value)["blocked_by"] if value else None
-    return group, person, blocked_by
+    body = json.loads(value) if value else {}
+    at = body.get("at")
+    return ParkingState(
+        group,
+        person,
+        body.get("blocked_by"),
+        at if isinstance(at, int) else None,
+        body.get("since"),
+    )
+
+
+def state_record(state: ParkingState, topic: str) -> OutboundRecord:
+    value = {"group": state.group, "blocked_by": state.blocked_by, "at": state.at}
+    if state.since is not None:
+        value["since"] = state.since
+    body = json.dumps(value, sort_keys=True).encode()
+    return OutboundRecord(topic, parking_key(state.group, state.person), body)
 
 
 class ParkingBook:
@@ -92,6 +135,9 @@ class ParkingBook:
 
     def __init__(self) -> None:
         self._blocked: dict[tuple[str, str], str] = {}
+        # The newest state read of every key whose states name their offset.
+        self._newest: dict[tuple[str, str], ParkingState] = {}
+        self._overwritten: set[tuple[str, str]] = set()
 
     def __len__(self) -> int:
         return len(self._blocked)
@@ -116,12 +162,36 @@ class ParkingBook:
 
     def apply_records(self, records: Iterable[InboundRecord]) -> int:
         for record in records:
-            group, person, blocked_by = parse_state_record(record.key, record.value or None)
-            if blocked_by is None:
-                self._blocked.pop((group, person), None)
-            else:
-                self._blocked[(group, person)] = blocked_by
+            self._apply(parse_state_record(record.key, record.value or None))
         return len(self._blocked)
+
+    def take_overwritten(self) -> list[ParkingState]:
+        """The newest state of every key an older state followed on the topic (a stalled old
+        owner's late write) since the last call, to be written again."""
+        found = [self._newest[key] for key in sorted(self._overwritten)]
+        self._overwritten.clear()
+        return found
+
+    def note_overwritten(self, keys: Iterable[str]) -> None:
+        """Note these again (their writing failed); keys as `parking_key` names them."""
+        for key in keys:
+            group, _, person = key.partition("|")
+            if (group, person) in self._newest:
+                self._overwritten.add((group, person))
+
+    def _apply(self, state: ParkingState) -> None:
+        newest = self._newest.get(state.key)
+        if state.at is not None:
+            if newest is not None and newest.at is not None and state.at < newest.at:
+                # Decided before the state already read: a late write, not a change.
+                self._overwritten.add(state.key)
+                return
+            self._newest[state.key] = state
+            self._overwritten.discard(state.key)
+        if state.blocked_by is None:
+            self._blocked.pop(state.key, None)
+        else:
+            self._blocked[state.key] = state.blocked_by
 
 
 class Parking:
@@ -184,7 +254,7 @@ class Parking:
         """State writes after `record` went through: the person is free if it was their blocker."""
         person = self._person(record)
         if person and self.blocker(person) is not None:
-            return [self._release(person)]
+            return [self._release(person, record)]
         return []
 
     def failed(self, record: InboundRecord, entry_id: str, now: datetime) -> list[OutboundRecord]:
@@ -193,8 +263,10 @@ class Parking:
         if not person or self.blocker(person) == entry_id:
             return []
         self._overlay[person] = entry_id
-        value = {"group": self.group, "blocked_by": entry_id, "since": now.isoformat()}
-        return [self._write(person, json.dumps(value, sort_keys=True).encode())]
+        state = ParkingState(
+            self.group, person, entry_id, record.position.offset, since=now.isoformat()
+        )
+        return [state_record(state, self.topic)]
 
     def released(self, record: InboundRecord, steering: Steering) -> list[OutboundRecord]:
         """A sealed control record asked to let the person through (their blocker was
@@ -202,7 +274,7 @@ class Parking:
         person = self._person(record)
         blocker = self.blocker(person) if person else None
         if person and blocker is not None and blocker == steering.replay_of:
-            return [self._release(person)]
+            return [self._release(person, record)]
         return []
 
     def _person(self, record: InboundRecord) -> str | None:
@@ -216,9 +288,9 @@ class Parking:
         person = record.key.decode("utf-8", errors="replace")
         return f"{record.position.topic}|{person}" if self._per_topic else person
 
-    def _release(self, person: str) -> OutboundRecord:
+    def _release(self, person: str, record: InboundRecord) -> OutboundRecord:
+        # A record, not a tombstone: a release must name its offset to order against a late
+        # write of the blocking state.
         self._overlay[person] = None
-        return self._write(person, None)
-
-    def _write(self, person: str, value: bytes | None) -> OutboundRecord:
-        return OutboundRecord(self.topic, parking_key(self.group, person), value)
+        state = ParkingState(self.group, person, None, record.position.offset)
+        return state_record(state, self.topic)

@@ -1,6 +1,7 @@
 """A running hub writes again the state a stalled old owner's late send overwrote: after an
-older delivery entry and an older consent (the withdrawal missing) land on the hub's compacted
-topics behind the newest, the last record of each key is the newest again within seconds."""
+older delivery entry, an older consent (the withdrawal missing) and an older parking state (the
+person blocked again after their release) land on the hub's compacted topics behind the newest,
+the last record of each key is the newest again within seconds."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from hub.kafka.connection import KafkaConnection
 from hub.kafka.producer import KafkaRecordSink, build_producer
 from hub.kafka.reader import read_topic
+from hub.pipeline.parking import ParkingState, state_record
 from hub.pipeline.records import OutboundRecord
 from hub.routing.consent import consent_record
 from hub.routing.deliveries import entry_record
@@ -21,6 +23,15 @@ from tests.recipients.test_overwrites import GIVEN, WITHDRAWN
 from tests.support import RunningKafka
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
+
+# A person blocked in a route kind's stage at offset 5 of the events, released at 9.
+BLOCKED = ParkingState(
+    "hub.route.nav",
+    "pk-0123456789abcdef0123456789abcdef",
+    "6f1c2a7e-1111-5222-8333-944455556666",
+    5,
+)
+RELEASED = ParkingState(BLOCKED.group, BLOCKED.person, None, 9)
 
 
 async def test_a_running_hub_puts_the_newest_state_back_on_its_topics(
@@ -40,14 +51,17 @@ async def test_a_running_hub_puts_the_newest_state_back_on_its_topics(
         await write(
             kafka.connection,
             [entry_record(e, topics.deliveries) for e in (opened, closed, opened)]
-            + [consent_record(s, topics.consent) for s in (GIVEN, WITHDRAWN, GIVEN)],
+            + [consent_record(s, topics.consent) for s in (GIVEN, WITHDRAWN, GIVEN)]
+            + [state_record(s, topics.parking) for s in (BLOCKED, RELEASED, BLOCKED)],
         )
         delivery = await last_of(kafka.connection, topics.deliveries, closed.messageid.encode())
         consent = await last_of(kafka.connection, topics.consent, GIVEN.subject.encode())
+        parked = await last_of(kafka.connection, topics.parking, state_record(BLOCKED, "").key)
     finally:
         assert hub.stop() == 0
     assert delivery == entry_record(closed, topics.deliveries).value
     assert consent == consent_record(WITHDRAWN, topics.consent).value
+    assert parked == state_record(RELEASED, topics.parking).value
     assert '"event": "state.rewritten"' in hub.log_path.read_text()
 
 

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hub.pipeline import headers as h
 from hub.pipeline.control import Screen, seal
 from hub.pipeline.deadletter import dead_letter_id
-from hub.pipeline.parking import Parking, ParkingBook, parking_key
+from hub.pipeline.parking import Parking, ParkingBook, ParkingState, parking_key, state_record
 from hub.pipeline.records import InboundRecord, OutboundRecord, Position, text_headers
 from hub.pipeline.runner import DeliveryFailed, RetryPolicy, StageRunner
 from hub.pipeline.sink import MemorySink
@@ -320,3 +320,61 @@ async def test_a_stage_of_several_topics_parks_a_person_on_one_topic_only() -> N
     assert parked.header(h.DLQ_PARKED_BEHIND) == blocker.header(h.DLQ_ID)
     assert parked.value == b"n-2"
     assert stage.book.blocked_people() == {"pk-a"}
+
+
+def _state(person: str, blocked_by: str | None, at: int | None) -> InboundRecord:
+    state = ParkingState(GROUP, person, blocked_by, at, since=NOW.isoformat())
+    out = state_record(state, "parking")
+    return InboundRecord(Position("parking", 0, 0), out.key, out.value or b"")
+
+
+def test_a_late_older_state_undoes_nothing_and_the_newest_is_noted_to_be_written_again() -> None:
+    # A stalled old owner flushes what it decided at offsets 5 and 3 after the new owner's
+    # decisions at 9 and 7 are on the topic.
+    book = ParkingBook()
+    book.apply_records([_state("pk-a", "e1", 5), _state("pk-a", None, 9), _state("pk-a", "e1", 5)])
+    book.apply_records([_state("pk-b", "e2", 7), _state("pk-b", None, 3)])
+
+    assert book.get(GROUP, "pk-a") is None, "released at 9 stays released"
+    assert book.get(GROUP, "pk-b") == "e2", "blocked at 7 stays blocked"
+    rewrite = book.take_overwritten()
+    assert [(s.person, s.blocked_by, s.at) for s in rewrite] == [
+        ("pk-a", None, 9),
+        ("pk-b", "e2", 7),
+    ]
+    assert book.take_overwritten() == []
+    # Written again and read back: nothing more to do.
+    book.apply_records([_state("pk-a", None, 9)])
+    assert book.take_overwritten() == []
+
+
+def test_a_state_decided_later_replaces_one_decided_earlier() -> None:
+    book = ParkingBook()
+    book.apply_records([_state("pk-a", "e1", 5), _state("pk-a", None, 6), _state("pk-a", "e3", 8)])
+    assert book.get(GROUP, "pk-a") == "e3"
+    assert book.take_overwritten() == []
+
+
+def test_states_written_before_they_named_their_offset_are_read_as_before() -> None:
+    book = ParkingBook()
+    legacy = json.dumps({"group": GROUP, "blocked_by": "e1", "since": NOW.isoformat()}).encode()
+    key = parking_key(GROUP, "pk-a")
+    book.apply_records([InboundRecord(Position("parking", 0, 0), key, legacy)])
+    assert book.get(GROUP, "pk-a") == "e1"
+    book.apply_records([InboundRecord(Position("parking", 0, 1), key, b"")])  # a tombstone
+    assert book.get(GROUP, "pk-a") is None
+
+
+async def test_a_release_is_a_state_record_naming_the_input_it_was_decided_at() -> None:
+    stage = Stage()
+    await stage.run(rec(0, b"bad-1"), rec(1, b"a-2"))
+    (blocker, parked) = stage.dlq()
+    await stage.run(replay_of(blocker, 2, value=b"ok-1"), replay_of(parked, 3))
+
+    states = [json.loads(r.value or b"") for r in stage.sink.topics["parking"]]
+    assert [(s["blocked_by"], s["at"]) for s in states] == [
+        (blocker.header(h.DLQ_ID), 0),
+        (None, 2),
+    ]
+    await stage.run()  # the next batch reads the state back first
+    assert stage.book.get(GROUP, "pk-a") is None
