@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from types import FrameType, TracebackType
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -200,11 +200,9 @@ class Hub:
             if created:
                 log.info("topics.created", topics=created)
             await self._check_topics(specs)
-            await self.producer.start()
-            await self.audit.start()
-            await self.follower.start()
-            await self.consent.start()
-            await self.parking.start()
+            await _start_together(
+                self.producer, self.audit, self.follower, self.consent, self.parking
+            )
             # Open before the consumers: their first assignment is checked for lost records.
             guard = await stack.enter_async_context(self.retention)
             for handover in self.handovers:
@@ -457,6 +455,22 @@ def _expiry_watch(
         every_s=settings.dlq.check_every_s,
         clock=clock,
     )
+
+
+class _Starts(Protocol):
+    async def start(self) -> None: ...
+
+
+async def _start_together(*clients: _Starts) -> None:
+    """Start `clients` side by side: each connects on its own, and the followers read their
+    state topics to the end, which is most of a restart's wait. A failure cancels the others
+    and is raised as itself (a `HubError` is one line at the CLI, a group of them would not)."""
+    try:
+        async with asyncio.TaskGroup() as starting:
+            for client in clients:
+                starting.create_task(client.start())
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0]  # noqa: B904 - the group is only the TaskGroup's wrapping
 
 
 def build_hub(
