@@ -188,6 +188,11 @@ class ParkingBook:
                 return
             self._newest[state.key] = state
             self._overwritten.discard(state.key)
+        else:
+            # Written by a hub from before states named their offset (a rolling upgrade): the
+            # newest known is no longer known, and nothing is written again on its strength.
+            self._newest.pop(state.key, None)
+            self._overwritten.discard(state.key)
         if state.blocked_by is None:
             self._blocked.pop(state.key, None)
         else:
